@@ -1,0 +1,10 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace plinth::cli {
+
+// `plinth check`: load and validate the plugins, print them with their tables in creation order.
+void add_check_command(CLI::App& app, int& exit_code);
+
+}  // namespace plinth::cli

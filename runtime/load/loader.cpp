@@ -1,0 +1,264 @@
+#include "load/loader.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+
+#include <boost/dll/shared_library.hpp>
+
+namespace plinth::load {
+namespace {
+
+// The smallest struct sizes a 1.x plugin can have: each struct as it was in ABI 1.0, up to and
+// including its last 1.0 member. Later minors only append, so these never change within major 1.
+#define PLINTH_END_OF(type, member) static_cast<std::uint32_t>(offsetof(type, member) + sizeof(type::member))
+constexpr std::uint32_t kDescriptorMin = PLINTH_END_OF(plinth_plugin_descriptor, reserved);
+constexpr std::uint32_t kTableMin = PLINTH_END_OF(plinth_table, reserved);
+constexpr std::uint32_t kColumnMin = PLINTH_END_OF(plinth_column, default_sql);
+constexpr std::uint32_t kUniqueMin = PLINTH_END_OF(plinth_unique, columns);
+constexpr std::uint32_t kIndexMin = PLINTH_END_OF(plinth_index, reserved);
+constexpr std::uint32_t kForeignKeyMin = PLINTH_END_OF(plinth_foreign_key, on_update);
+constexpr std::uint32_t kCheckMin = PLINTH_END_OF(plinth_check, expression);
+#undef PLINTH_END_OF
+
+// Limits that keep a corrupt descriptor from making the host allocate or walk without bound.
+constexpr std::uint32_t kMaxTables = 10000;
+constexpr std::uint32_t kMaxItems = 1600;  // PostgreSQL's column limit; ample for keys and constraints
+constexpr std::size_t kMaxString = 1 << 20;
+
+// A structural defect of the descriptor; caught in load_file and turned into a Refusal.
+struct DescriptorError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+std::string copy_string(const char* s, const std::string& what) {
+    if (!s) return {};
+    std::size_t n = ::strnlen(s, kMaxString + 1);
+    if (n > kMaxString) throw DescriptorError(what + " is longer than 1 MiB (not NUL-terminated?)");
+    return std::string(s, n);
+}
+
+std::optional<std::string> copy_optional(const char* s, const std::string& what) {
+    if (!s) return std::nullopt;
+    return copy_string(s, what);
+}
+
+void check_array(const void* base, std::uint32_t count, std::uint32_t limit, const std::string& what) {
+    if (count > limit)
+        throw DescriptorError(what + " count " + std::to_string(count) + " exceeds the limit of " +
+                              std::to_string(limit));
+    if (count > 0 && !base)
+        throw DescriptorError(what + " is NULL but its count is " + std::to_string(count));
+}
+
+std::vector<std::string> copy_names(const char* const* names, std::uint32_t count, const std::string& what) {
+    check_array(names, count, kMaxItems, what);
+    std::vector<std::string> out;
+    out.reserve(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::string item = what + "[" + std::to_string(i) + "]";
+        if (!names[i]) throw DescriptorError(item + " is NULL");
+        out.push_back(copy_string(names[i], item));
+    }
+    return out;
+}
+
+// Visits an array of ABI structs with the stride of its first element's struct_size, checking
+// that every element has that same size and that it is at least the 1.0 size.
+template <class T, class Visit>
+void each_struct(const T* base, std::uint32_t count, std::uint32_t limit, std::uint32_t min_size,
+                 const std::string& what, Visit visit) {
+    check_array(base, count, limit, what);
+    if (count == 0) return;
+    const std::uint32_t stride = base->struct_size;
+    if (stride < min_size)
+        throw DescriptorError(what + " struct_size " + std::to_string(stride) + " is smaller than " +
+                              std::to_string(min_size) + ", the size in plinth ABI 1.0");
+    if (stride % alignof(T) != 0)
+        throw DescriptorError(what + " struct_size " + std::to_string(stride) + " is not a multiple of " +
+                              std::to_string(alignof(T)));
+    const auto* bytes = reinterpret_cast<const unsigned char*>(base);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const T& element = *reinterpret_cast<const T*>(bytes + std::size_t(i) * stride);
+        std::string item = what + "[" + std::to_string(i) + "]";
+        if (element.struct_size != stride)
+            throw DescriptorError(item + " struct_size " + std::to_string(element.struct_size) +
+                                  " differs from the first element's " + std::to_string(stride));
+        visit(element, item);
+    }
+}
+
+model::FkAction copy_action(std::uint32_t raw, const std::string& what) {
+    if (raw > PLINTH_FK_SET_DEFAULT)
+        throw DescriptorError(what + " has unknown foreign key action " + std::to_string(raw));
+    return static_cast<model::FkAction>(raw);
+}
+
+model::Table copy_table(const plinth_table& t, const std::string& what, const std::string& schema) {
+    model::Table table;
+    table.schema = schema;
+    table.name = copy_string(t.name, what + ".name");
+    const std::string where = table.name.empty() ? what : "table \"" + table.name + "\"";
+    each_struct(t.columns, t.column_count, kMaxItems, kColumnMin, where + " columns",
+                [&](const plinth_column& c, const std::string& item) {
+                    model::Column col;
+                    col.name = copy_string(c.name, item + ".name");
+                    col.type = copy_string(c.type, item + ".type");
+                    col.default_sql = copy_optional(c.default_sql, item + ".default_sql");
+                    col.not_null = (c.flags & PLINTH_COLUMN_NOT_NULL) != 0;
+                    table.columns.push_back(std::move(col));
+                });
+    table.primary_key = copy_names(t.primary_key, t.primary_key_count, where + " primary_key");
+    table.primary_key_name = copy_string(t.primary_key_name, where + " primary_key_name");
+    each_struct(t.uniques, t.unique_count, kMaxItems, kUniqueMin, where + " uniques",
+                [&](const plinth_unique& u, const std::string& item) {
+                    table.uniques.push_back({copy_string(u.name, item + ".name"),
+                                             copy_names(u.columns, u.column_count, item + ".columns")});
+                });
+    each_struct(t.indexes, t.index_count, kMaxItems, kIndexMin, where + " indexes",
+                [&](const plinth_index& x, const std::string& item) {
+                    model::Index idx;
+                    idx.name = copy_string(x.name, item + ".name");
+                    idx.unique = (x.flags & PLINTH_INDEX_UNIQUE) != 0;
+                    if (x.method) idx.method = copy_string(x.method, item + ".method");
+                    idx.keys = copy_names(x.keys, x.key_count, item + ".keys");
+                    idx.predicate = copy_optional(x.predicate, item + ".predicate");
+                    table.indexes.push_back(std::move(idx));
+                });
+    each_struct(t.foreign_keys, t.foreign_key_count, kMaxItems, kForeignKeyMin, where + " foreign_keys",
+                [&](const plinth_foreign_key& f, const std::string& item) {
+                    model::ForeignKey fk;
+                    fk.name = copy_string(f.name, item + ".name");
+                    fk.columns = copy_names(f.columns, f.column_count, item + ".columns");
+                    fk.ref_schema = f.ref_schema ? copy_string(f.ref_schema, item + ".ref_schema") : schema;
+                    fk.ref_table = copy_string(f.ref_table, item + ".ref_table");
+                    if (f.ref_columns) fk.ref_columns = copy_names(f.ref_columns, f.column_count, item + ".ref_columns");
+                    fk.on_delete = copy_action(f.on_delete, item + ".on_delete");
+                    fk.on_update = copy_action(f.on_update, item + ".on_update");
+                    table.foreign_keys.push_back(std::move(fk));
+                });
+    each_struct(t.checks, t.check_count, kMaxItems, kCheckMin, where + " checks",
+                [&](const plinth_check& c, const std::string& item) {
+                    table.checks.push_back({copy_string(c.name, item + ".name"),
+                                            copy_string(c.expression, item + ".expression")});
+                });
+    return table;
+}
+
+// Copies everything the descriptor points to. The header has already been checked.
+void copy_descriptor(const plinth_plugin_descriptor& d, model::Plugin& plugin) {
+    if (!d.name) throw DescriptorError("descriptor has a NULL plugin name");
+    plugin.name = copy_string(d.name, "plugin name");
+    if (plugin.name.empty()) throw DescriptorError("descriptor has an empty plugin name");
+    const std::string who = "plugin \"" + plugin.name + "\": ";
+    try {
+        plugin.version = copy_string(d.version, "version");
+        if (d.schema) plugin.schema = copy_string(d.schema, "schema");
+        plugin.requires_plugins = copy_names(d.required_plugins, d.required_plugin_count, "required_plugins");
+        each_struct(d.tables, d.table_count, kMaxTables, kTableMin, "tables",
+                    [&](const plinth_table& t, const std::string& item) {
+                        plugin.tables.push_back(copy_table(t, item, plugin.schema));
+                    });
+    } catch (const DescriptorError& e) {
+        throw DescriptorError(who + e.what());
+    }
+    plugin.lifecycle.init = d.init;
+    plugin.lifecycle.start = d.start;
+    plugin.lifecycle.stop = d.stop;
+}
+
+// The text of the dynamic loader's own complaint inside Boost.DLL's message, when present.
+std::string loader_message(const std::exception& e) {
+    std::string text = e.what();
+    const std::string marker = "dlerror system message: ";
+    if (auto at = text.find(marker); at != std::string::npos) {
+        auto start = at + marker.size();
+        auto end = text.find(')', start);
+        return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    }
+    return text;
+}
+
+void check_header(const plinth_plugin_descriptor& d) {
+    if (d.abi_major != PLINTH_ABI_MAJOR)
+        throw DescriptorError("incompatible plugin: descriptor says ABI major " + std::to_string(d.abi_major) +
+                              " under the entry symbol of major " + std::to_string(PLINTH_ABI_MAJOR));
+    if (d.abi_minor > PLINTH_ABI_MINOR)
+        throw DescriptorError("incompatible plugin: built for plinth ABI " + std::to_string(d.abi_major) + "." +
+                              std::to_string(d.abi_minor) + ", this plinth supports up to " +
+                              std::to_string(PLINTH_ABI_MAJOR) + "." + std::to_string(PLINTH_ABI_MINOR));
+    if (d.struct_size < kDescriptorMin)
+        throw DescriptorError("incompatible plugin: descriptor struct_size " + std::to_string(d.struct_size) +
+                              " is smaller than " + std::to_string(kDescriptorMin) + ", the size in plinth ABI 1.0");
+}
+
+}  // namespace
+
+bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal) {
+    refusal.file = file.string();
+    auto library = std::make_shared<boost::dll::shared_library>();
+    try {
+        library->load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    } catch (const std::exception& e) {
+        refusal.reason = "not a loadable shared object: " + loader_message(e);
+        return false;
+    }
+    if (!library->has(PLINTH_ENTRY_SYMBOL)) {
+        for (int major = 0; major <= 16; ++major) {
+            if (major == PLINTH_ABI_MAJOR) continue;
+            if (library->has(PLINTH_ENTRY_SYMBOL_PREFIX + std::to_string(major))) {
+                refusal.reason = "incompatible plugin: built for plinth ABI major " + std::to_string(major) +
+                                 ", this plinth supports major " + std::to_string(PLINTH_ABI_MAJOR);
+                return false;
+            }
+        }
+        refusal.reason = std::string("not a plinth plugin: symbol ") + PLINTH_ENTRY_SYMBOL +
+                         " not found (export it with PLINTH_PLUGIN from plinth/plinth.hpp)";
+        return false;
+    }
+    auto entry = library->get<const plinth_plugin_descriptor*()>(PLINTH_ENTRY_SYMBOL);
+    const plinth_plugin_descriptor* descriptor = entry();
+    if (!descriptor) {
+        refusal.reason = std::string(PLINTH_ENTRY_SYMBOL) + " returned NULL (the plugin could not build its descriptor)";
+        return false;
+    }
+    try {
+        check_header(*descriptor);
+        plugin = model::Plugin{};
+        plugin.file = file.string();
+        copy_descriptor(*descriptor, plugin);
+    } catch (const DescriptorError& e) {
+        refusal.reason = e.what();
+        return false;
+    }
+    plugin.lifecycle.library = std::move(library);
+    return true;
+}
+
+LoadResult load_folder(const std::filesystem::path& folder) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(folder, ec))
+        throw std::runtime_error("plugins folder " + folder.string() + " does not exist or is not a folder");
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+        if (entry.path().extension() == ".so" && entry.is_regular_file()) files.push_back(entry.path());
+    }
+    if (ec) throw std::runtime_error("cannot read plugins folder " + folder.string() + ": " + ec.message());
+    std::sort(files.begin(), files.end());
+
+    LoadResult result;
+    for (const auto& file : files) {
+        model::Plugin plugin;
+        Refusal refusal;
+        if (load_file(file, plugin, refusal))
+            result.plugins.push_back(std::move(plugin));
+        else
+            result.refusals.push_back(std::move(refusal));
+    }
+    return result;
+}
+
+}  // namespace plinth::load

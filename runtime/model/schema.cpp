@@ -1,0 +1,22 @@
+#include "model/schema.hpp"
+
+namespace plinth::model {
+
+const char* to_sql(FkAction action) {
+    switch (action) {
+        case FkAction::no_action: return "NO ACTION";
+        case FkAction::restrict: return "RESTRICT";
+        case FkAction::cascade: return "CASCADE";
+        case FkAction::set_null: return "SET NULL";
+        case FkAction::set_default: return "SET DEFAULT";
+    }
+    return "NO ACTION";
+}
+
+const Column* Table::find_column(const std::string& column) const {
+    for (const auto& c : columns)
+        if (c.name == column) return &c;
+    return nullptr;
+}
+
+}  // namespace plinth::model

@@ -1,0 +1,95 @@
+// The runtime's own model of plugins and their schema: deep copies of what plugins declare,
+// independent of any plugin library's memory.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <plinth/plinth_plugin.h>
+
+namespace boost::dll {
+class shared_library;
+}
+
+namespace plinth::model {
+
+enum class FkAction : std::uint8_t { no_action, restrict, cascade, set_null, set_default };
+
+// The SQL spelling of an action, e.g. "SET NULL".
+const char* to_sql(FkAction action);
+
+struct Column {
+    std::string name;
+    std::string type;
+    std::optional<std::string> default_sql;
+    bool not_null = false;
+};
+
+struct UniqueConstraint {
+    std::string name;
+    std::vector<std::string> columns;
+};
+
+struct Index {
+    std::string name;
+    bool unique = false;
+    std::string method = "btree";
+    // A column name, or an expression in parentheses.
+    std::vector<std::string> keys;
+    std::optional<std::string> predicate;
+};
+
+struct ForeignKey {
+    std::string name;
+    std::vector<std::string> columns;
+    std::string ref_schema;
+    std::string ref_table;
+    // Filled with the referenced primary key by validation when the plugin left it empty.
+    std::vector<std::string> ref_columns;
+    FkAction on_delete = FkAction::no_action;
+    FkAction on_update = FkAction::no_action;
+};
+
+struct Check {
+    std::string name;
+    std::string expression;
+};
+
+struct Table {
+    std::string schema;
+    std::string name;
+    std::vector<Column> columns;
+    std::string primary_key_name;
+    std::vector<std::string> primary_key;
+    std::vector<UniqueConstraint> uniques;
+    std::vector<Index> indexes;
+    std::vector<ForeignKey> foreign_keys;
+    std::vector<Check> checks;
+
+    // "schema.table", the key tables are known by across plugins.
+    std::string qualified_name() const { return schema + "." + name; }
+    const Column* find_column(const std::string& column) const;
+};
+
+// Lifecycle entry points copied from the descriptor. The library handle keeps them valid.
+struct Lifecycle {
+    std::shared_ptr<boost::dll::shared_library> library;
+    plinth_init_fn init = nullptr;
+    plinth_start_fn start = nullptr;
+    plinth_stop_fn stop = nullptr;
+};
+
+struct Plugin {
+    std::string file;  // the .so it came from, as given to the loader
+    std::string name;
+    std::string version;
+    std::string schema = "public";
+    std::vector<std::string> requires_plugins;
+    std::vector<Table> tables;
+    Lifecycle lifecycle;
+};
+
+}  // namespace plinth::model

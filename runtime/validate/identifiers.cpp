@@ -1,0 +1,79 @@
+#include "validate/identifiers.hpp"
+
+#include <cctype>
+#include <regex>
+
+namespace plinth::validate {
+namespace {
+
+std::optional<std::string> check_length(std::string_view name) {
+    if (name.size() > kMaxIdentifierBytes)
+        return "is " + std::to_string(name.size()) + " bytes long; PostgreSQL identifiers are at most 63 bytes";
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> check_identifier(std::string_view name) {
+    if (name.empty()) return std::string("is empty");
+    if (auto too_long = check_length(name)) return too_long;
+    static const std::regex pattern("[a-z_][a-z0-9_]*");
+    if (!std::regex_match(name.begin(), name.end(), pattern))
+        return std::string("is not a valid identifier: use lower-case letters, digits and _, not starting with a digit");
+    return std::nullopt;
+}
+
+std::optional<std::string> check_plugin_name(std::string_view name) {
+    if (name.empty()) return std::string("is empty");
+    if (auto too_long = check_length(name)) return too_long;
+    static const std::regex pattern("[a-z][a-z0-9_-]*");
+    if (!std::regex_match(name.begin(), name.end(), pattern))
+        return std::string("is not a valid plugin name: use lower-case letters, digits, _ and -, starting with a letter");
+    return std::nullopt;
+}
+
+std::optional<std::string> check_schema_name(std::string_view name) {
+    if (auto bad = check_identifier(name)) return bad;
+    if (name.substr(0, 3) == "pg_" || name == "information_schema")
+        return std::string("is reserved by PostgreSQL");
+    if (name == "plinth") return std::string("is reserved for plinth's own journal");
+    return std::nullopt;
+}
+
+std::optional<std::string> check_type(std::string_view type) {
+    if (type.empty()) return std::string("is empty");
+    // A name of one or more words, optional modifiers, optional time zone words, array brackets.
+    static const std::regex pattern(
+        R"([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?( [A-Za-z_][A-Za-z0-9_]*)*)"
+        R"( ?(\( *[0-9]+ *(, *[0-9]+ *)?\))?( (with|without) time zone)?( ?\[[0-9]*\])*)");
+    if (!std::regex_match(type.begin(), type.end(), pattern))
+        return std::string("is not a type name PostgreSQL would accept (e.g. text, varchar(64), timestamptz, text[])");
+    return std::nullopt;
+}
+
+std::optional<std::string> check_expression(std::string_view sql) {
+    bool blank = true;
+    char quote = 0;
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+        const char c = sql[i];
+        if (quote) {
+            if (c == quote) quote = 0;
+            continue;
+        }
+        if (c == '\'' || c == '"') {
+            quote = c;
+        } else if (c == ';') {
+            return std::string("contains ';' outside a quoted string: declare one expression, not statements");
+        } else if ((c == '-' || c == '/') && i + 1 < sql.size() && sql[i + 1] == (c == '-' ? '-' : '*')) {
+            return std::string("contains an SQL comment");
+        } else if (c == '$') {
+            return std::string("contains '$': dollar quoting and parameters are not allowed in declared SQL");
+        }
+        if (!std::isspace(static_cast<unsigned char>(c))) blank = false;
+    }
+    if (quote) return std::string("has an unterminated quoted string");
+    if (blank) return std::string("is empty");
+    return std::nullopt;
+}
+
+}  // namespace plinth::validate

@@ -1,0 +1,312 @@
+#include "validate/validator.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "model/types.hpp"
+#include "validate/identifiers.hpp"
+
+namespace plinth::validate {
+
+std::string Problem::text() const {
+    std::string out = file + ": plugin \"" + plugin + "\": ";
+    if (!table.empty()) out += "table \"" + table + "\": ";
+    if (!item.empty()) out += item + ": ";
+    return out + message;
+}
+
+std::string Skip::text() const { return file + ": plugin \"" + plugin + "\" skipped: " + reason; }
+
+namespace {
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+    std::string out;
+    for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+    return out;
+}
+
+class Checker {
+public:
+    explicit Checker(std::vector<Problem>& problems) : problems_(problems) {}
+
+    void add(const model::Plugin& p, const std::string& table, const std::string& item, std::string message) {
+        problems_.push_back({p.file, p.name, table, item, std::move(message)});
+    }
+
+    // Checks one plugin on its own and fills in the names and defaults it left out.
+    void check_plugin(model::Plugin& p) {
+        if (auto bad = check_plugin_name(p.name)) add(p, "", "", "plugin name " + *bad);
+        if (p.version.empty()) add(p, "", "", "version is empty");
+        if (auto bad = check_schema_name(p.schema)) add(p, "", "", "schema " + quoted(p.schema) + " " + *bad);
+        std::set<std::string> required;
+        for (const auto& r : p.requires_plugins) {
+            if (auto bad = check_plugin_name(r)) add(p, "", "", "required plugin name " + quoted(r) + " " + *bad);
+            else if (r == p.name) add(p, "", "", "requires itself");
+            else if (!required.insert(r).second) add(p, "", "", "requires plugin " + quoted(r) + " twice");
+        }
+        std::set<std::string> tables;
+        for (auto& t : p.tables) {
+            if (auto bad = check_identifier(t.name)) {
+                add(p, t.name, "", "table name " + *bad);
+                continue;
+            }
+            if (!tables.insert(t.name).second) add(p, t.name, "", "table is declared twice in this plugin");
+            check_table(p, t);
+        }
+    }
+
+private:
+    void check_name_list(const model::Plugin& p, const model::Table& t, const std::string& what,
+                         const std::vector<std::string>& columns) {
+        if (columns.empty()) add(p, t.name, what, "has no columns");
+        std::set<std::string> seen;
+        for (const auto& c : columns) {
+            if (!t.find_column(c)) add(p, t.name, what, "column " + quoted(c) + " does not exist in the table");
+            else if (!seen.insert(c).second) add(p, t.name, what, "lists column " + quoted(c) + " twice");
+        }
+    }
+
+    // Fills a constraint name PostgreSQL-style when the plugin gave none, and checks it.
+    void name_constraint(const model::Plugin& p, const model::Table& t, std::string& name,
+                         const std::string& what, const std::string& generated) {
+        if (name.empty()) {
+            name = generated;
+            if (name.size() > kMaxIdentifierBytes)
+                add(p, t.name, what, "generated name " + quoted(name) + " is " + std::to_string(name.size()) +
+                    " bytes; PostgreSQL would truncate it to 63: give this constraint a shorter name");
+            return;
+        }
+        if (auto bad = check_identifier(name)) add(p, t.name, what, "name " + *bad);
+    }
+
+    void check_sql(const model::Plugin& p, const model::Table& t, const std::string& what,
+                   const std::string& label, const std::string& sql) {
+        if (auto bad = check_expression(sql)) add(p, t.name, what, label + " " + *bad);
+    }
+
+    void check_table(model::Plugin& p, model::Table& t) {
+        if (t.columns.empty()) add(p, t.name, "", "has no columns");
+        std::set<std::string> column_names;
+        for (const auto& c : t.columns) {
+            const std::string what = "column " + quoted(c.name);
+            if (auto bad = check_identifier(c.name)) add(p, t.name, what, "name " + *bad);
+            else if (!column_names.insert(c.name).second) add(p, t.name, what, "is declared twice");
+            if (auto bad = check_type(c.type)) add(p, t.name, what, "type " + quoted(c.type) + " " + *bad);
+            if (c.default_sql) check_sql(p, t, what, "default", *c.default_sql);
+        }
+
+        if (t.primary_key.empty()) {
+            add(p, t.name, "", "has no primary key: mark a column primary_key() or declare a composite key");
+        } else {
+            check_name_list(p, t, "primary key", t.primary_key);
+            name_constraint(p, t, t.primary_key_name, "primary key", t.name + "_pkey");
+            // PostgreSQL makes key columns NOT NULL; saying so here keeps the comparison exact.
+            for (auto& c : t.columns)
+                if (std::find(t.primary_key.begin(), t.primary_key.end(), c.name) != t.primary_key.end()) c.not_null = true;
+        }
+        for (auto& u : t.uniques) {
+            const std::string what = "unique constraint " + quoted(u.name.empty() ? join(u.columns, ", ") : u.name);
+            check_name_list(p, t, what, u.columns);
+            name_constraint(p, t, u.name, what, t.name + "_" + join(u.columns, "_") + "_key");
+        }
+        for (auto& idx : t.indexes) {
+            const std::string what = "index " + quoted(idx.name.empty() ? join(idx.keys, ", ") : idx.name);
+            if (idx.keys.empty()) add(p, t.name, what, "has no keys");
+            bool has_expression = false;
+            std::vector<std::string> plain;
+            for (const auto& key : idx.keys) {
+                if (is_expression_key(key)) {
+                    has_expression = true;
+                    check_sql(p, t, what, "key", key);
+                } else if (!t.find_column(key)) {
+                    add(p, t.name, what, "column " + quoted(key) + " does not exist in the table");
+                } else {
+                    plain.push_back(key);
+                }
+            }
+            if (auto bad = check_identifier(idx.method)) add(p, t.name, what, "method " + quoted(idx.method) + " " + *bad);
+            if (idx.predicate) check_sql(p, t, what, "predicate", *idx.predicate);
+            if (has_expression && idx.name.empty())
+                add(p, t.name, what, "an index with expression keys needs an explicit name");
+            else
+                name_constraint(p, t, idx.name, what, t.name + "_" + join(plain, "_") + "_idx");
+        }
+        for (auto& fk : t.foreign_keys) {
+            const std::string what = "foreign key " + quoted(fk.name.empty() ? join(fk.columns, ", ") : fk.name);
+            check_name_list(p, t, what, fk.columns);
+            if (auto bad = check_identifier(fk.ref_table)) add(p, t.name, what, "referenced table name " + *bad);
+            if (auto bad = check_identifier(fk.ref_schema)) add(p, t.name, what, "referenced schema " + quoted(fk.ref_schema) + " " + *bad);
+            if (!fk.ref_columns.empty() && fk.ref_columns.size() != fk.columns.size())
+                add(p, t.name, what, "has " + std::to_string(fk.columns.size()) + " columns but " +
+                    std::to_string(fk.ref_columns.size()) + " referenced columns");
+            for (const auto& c : fk.columns) {
+                const auto* col = t.find_column(c);
+                if (col && col->not_null && (fk.on_delete == model::FkAction::set_null || fk.on_update == model::FkAction::set_null))
+                    add(p, t.name, what, "uses SET NULL but column " + quoted(c) + " is NOT NULL");
+            }
+            name_constraint(p, t, fk.name, what, t.name + "_" + join(fk.columns, "_") + "_fkey");
+        }
+        for (const auto& ch : t.checks) {
+            const std::string what = "check " + quoted(ch.name);
+            if (auto bad = check_identifier(ch.name)) add(p, t.name, what, "name " + *bad);
+            check_sql(p, t, what, "expression", ch.expression);
+        }
+        // Constraint names are per table in PostgreSQL.
+        std::map<std::string, std::string> constraint_kinds;
+        auto claim = [&](const std::string& name, const std::string& kind) {
+            if (name.empty()) return;
+            auto [it, fresh] = constraint_kinds.emplace(name, kind);
+            if (!fresh) add(p, t.name, kind + " " + quoted(name), "has the same name as a " + it->second + " of this table");
+        };
+        claim(t.primary_key_name, "primary key");
+        for (const auto& u : t.uniques) claim(u.name, "unique constraint");
+        for (const auto& fk : t.foreign_keys) claim(fk.name, "foreign key");
+        for (const auto& ch : t.checks) claim(ch.name, "check");
+    }
+
+    std::vector<Problem>& problems_;
+};
+
+struct TableOwner {
+    const model::Plugin* plugin;
+    const model::Table* table;
+};
+
+bool same_columns(std::vector<std::string> a, std::vector<std::string> b) {
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    return a == b;
+}
+
+// Checks what only the whole set can tell: names shared across plugins, foreign key targets,
+// required plugins.
+void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& problems) {
+    Checker checker(problems);
+    std::map<std::string, const model::Plugin*> by_name;
+    std::map<std::string, TableOwner> tables;                    // "schema.table"
+    std::map<std::string, std::string> relations;                // "schema.name" -> what claims it
+    for (const auto& p : plugins) {
+        if (auto [it, fresh] = by_name.emplace(p.name, &p); !fresh) {
+            checker.add(p, "", "", "plugin name is also used by " + it->second->file);
+            continue;
+        }
+        for (const auto& t : p.tables) {
+            const std::string key = t.qualified_name();
+            if (auto [it, fresh] = tables.emplace(key, TableOwner{&p, &t}); !fresh) {
+                checker.add(p, t.name, "", "table " + key + " is also declared by plugin " + quoted(it->second.plugin->name));
+                continue;
+            }
+            // Tables and indexes (primary keys and unique constraints are indexes) share one
+            // namespace per schema.
+            auto claim = [&](const std::string& name, const std::string& what) {
+                const std::string rel = t.schema + "." + name;
+                const std::string owner = what + " of table " + t.qualified_name() + " (plugin " + quoted(p.name) + ")";
+                if (auto [it, fresh] = relations.emplace(rel, owner); !fresh)
+                    checker.add(p, t.name, what, "name " + quoted(name) + " is already taken in schema " + t.schema + " by the " + it->second);
+            };
+            claim(t.name, "table");
+            if (!t.primary_key_name.empty()) claim(t.primary_key_name, "primary key " + quoted(t.primary_key_name));
+            for (const auto& u : t.uniques) claim(u.name, "unique constraint " + quoted(u.name));
+            for (const auto& idx : t.indexes) claim(idx.name, "index " + quoted(idx.name));
+        }
+    }
+    for (auto& p : plugins) {
+        for (const auto& r : p.requires_plugins)
+            if (!by_name.count(r)) checker.add(p, "", "", "requires plugin " + quoted(r) + ", which is not loaded");
+        for (auto& t : p.tables) {
+            for (auto& fk : t.foreign_keys) {
+                const std::string what = "foreign key " + quoted(fk.name);
+                const std::string target = fk.ref_schema + "." + fk.ref_table;
+                auto found = tables.find(target);
+                if (found == tables.end()) {
+                    checker.add(p, t.name, what, "references table " + target + ", which no plugin declares");
+                    continue;
+                }
+                const auto& [owner, ref] = found->second;
+                const bool required = std::find(p.requires_plugins.begin(), p.requires_plugins.end(), owner->name) !=
+                                      p.requires_plugins.end();
+                if (owner->name != p.name && !required) {
+                    checker.add(p, t.name, what, "references table " + target + " of plugin " + quoted(owner->name) +
+                                ", which this plugin does not require: add requires_plugin(\"" + owner->name + "\")");
+                    continue;
+                }
+                if (fk.ref_columns.empty()) fk.ref_columns = ref->primary_key;
+                bool columns_exist = true;
+                for (const auto& c : fk.ref_columns) {
+                    if (!ref->find_column(c)) {
+                        checker.add(p, t.name, what, "referenced column " + target + "." + c + " does not exist");
+                        columns_exist = false;
+                    }
+                }
+                if (!columns_exist || fk.ref_columns.size() != fk.columns.size()) continue;
+                bool keyed = same_columns(fk.ref_columns, ref->primary_key);
+                for (const auto& u : ref->uniques) keyed = keyed || same_columns(fk.ref_columns, u.columns);
+                if (!keyed)
+                    checker.add(p, t.name, what, "referenced columns (" + join(fk.ref_columns, ", ") + ") of " + target +
+                                " are neither its primary key nor a unique constraint");
+                for (std::size_t i = 0; i < fk.columns.size(); ++i) {
+                    const auto* mine = t.find_column(fk.columns[i]);
+                    const auto* theirs = ref->find_column(fk.ref_columns[i]);
+                    if (!mine || !theirs) continue;
+                    const auto a = model::canonical_type(mine->type), b = model::canonical_type(theirs->type);
+                    if (model::base_type(a) != model::base_type(b))
+                        checker.add(p, t.name, what, "column " + quoted(mine->name) + " is " + a + " but referenced column " +
+                                    target + "." + theirs->name + " is " + b);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+ValidationResult validate(std::vector<model::Plugin> plugins) {
+    ValidationResult result;
+    // Deterministic whatever order the files came in: by name, then by file for duplicates.
+    std::stable_sort(plugins.begin(), plugins.end(), [](const model::Plugin& a, const model::Plugin& b) {
+        return a.name != b.name ? a.name < b.name : a.file < b.file;
+    });
+    Checker checker(result.problems);
+    for (auto& p : plugins) checker.check_plugin(p);
+    check_set(plugins, result.problems);
+    std::stable_sort(result.problems.begin(), result.problems.end(), [](const Problem& a, const Problem& b) {
+        return a.plugin != b.plugin ? a.plugin < b.plugin : a.file < b.file;
+    });
+
+    // Skip every plugin with a problem, then, until nothing changes, every plugin needing a skipped one.
+    std::map<std::string, std::size_t> problem_count;  // by file: duplicate names must not share
+    for (const auto& pr : result.problems) ++problem_count[pr.file];
+    std::set<std::string> skipped_files, available;
+    for (const auto& p : plugins) {
+        if (auto n = problem_count[p.file]) {
+            result.skipped.push_back({p.file, p.name, std::to_string(n) + (n == 1 ? " problem" : " problems") + " in its declaration"});
+            skipped_files.insert(p.file);
+        } else {
+            available.insert(p.name);
+        }
+    }
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (const auto& p : plugins) {
+            if (skipped_files.count(p.file)) continue;
+            for (const auto& r : p.requires_plugins) {
+                if (!available.count(r)) {
+                    result.skipped.push_back({p.file, p.name, "requires plugin \"" + r + "\", which was skipped"});
+                    skipped_files.insert(p.file);
+                    available.erase(p.name);
+                    changed = true;
+                    break;
+                }
+            }
+        }
+    }
+    for (auto& p : plugins)
+        if (!skipped_files.count(p.file)) result.plugins.push_back(std::move(p));
+    return result;
+}
+
+}  // namespace plinth::validate

@@ -1,0 +1,444 @@
+// plinth C++ SDK: a header-only layer over plinth_plugin.h. A plugin author declares tables with
+// builders, exports the plugin with PLINTH_PLUGIN, and never touches the raw ABI structs.
+//
+//   static plinth::plugin describe() {
+//       using namespace plinth::columns;
+//       return plinth::plugin("project-management", "1.0.0")
+//           .requires_plugin("core")
+//           .table(plinth::table("projects", {
+//               uuid("id").primary_key().default_random(),
+//               uuid("agent_id").not_null().references("agents", "id", plinth::fk_action::cascade),
+//               text("name").not_null(),
+//           }).index(plinth::index({"agent_id"}).named("project_agent_id_idx")));
+//   }
+//   PLINTH_PLUGIN(describe)
+//
+// Nothing here throws across the ABI: the exported entry point and every lifecycle thunk catch.
+#pragma once
+
+#include <plinth/plinth_plugin.h>
+
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace plinth {
+
+enum class fk_action : std::uint32_t {
+    no_action = PLINTH_FK_NO_ACTION,
+    restrict = PLINTH_FK_RESTRICT,
+    cascade = PLINTH_FK_CASCADE,
+    set_null = PLINTH_FK_SET_NULL,
+    set_default = PLINTH_FK_SET_DEFAULT,
+};
+
+// An SQL string literal: 'it''s'.
+inline std::string sql_literal(std::string_view text) {
+    std::string out = "'";
+    for (char c : text) {
+        if (c == '\'') out += '\'';
+        out += c;
+    }
+    out += '\'';
+    return out;
+}
+
+class foreign_key {
+public:
+    foreign_key(std::vector<std::string> columns, std::string ref_table,
+                std::vector<std::string> ref_columns = {})
+        : columns_(std::move(columns)), ref_columns_(std::move(ref_columns)) {
+        // "schema.table" names another schema's table; a bare name is the plugin's own schema.
+        if (auto dot = ref_table.find('.'); dot != std::string::npos) {
+            ref_schema_ = ref_table.substr(0, dot);
+            ref_table_ = ref_table.substr(dot + 1);
+        } else {
+            ref_table_ = std::move(ref_table);
+        }
+    }
+    foreign_key& named(std::string name) { name_ = std::move(name); return *this; }
+    foreign_key& on_delete(fk_action action) { on_delete_ = action; return *this; }
+    foreign_key& on_update(fk_action action) { on_update_ = action; return *this; }
+
+private:
+    friend class built_plugin;
+    std::string name_;
+    std::vector<std::string> columns_;
+    std::string ref_schema_;
+    std::string ref_table_;
+    std::vector<std::string> ref_columns_;
+    fk_action on_delete_ = fk_action::no_action;
+    fk_action on_update_ = fk_action::no_action;
+};
+
+class column {
+public:
+    column(std::string name, std::string type) : name_(std::move(name)), type_(std::move(type)) {}
+
+    column& not_null() { not_null_ = true; return *this; }
+    // Part of the table's primary key (several such columns make a composite key). Implies NOT NULL.
+    column& primary_key() { primary_key_ = true; not_null_ = true; return *this; }
+    // A single-column unique constraint named "<table>_<column>_key".
+    column& unique() { unique_ = true; return *this; }
+    // Turns the type into an array of it: text -> text[].
+    column& array() { type_ += "[]"; return *this; }
+
+    // A default given as an SQL expression, used verbatim: "now()", "gen_random_uuid()".
+    column& default_sql(std::string expression) { default_ = std::move(expression); return *this; }
+    // A default given as a value, quoted as an SQL literal: default_value("active") -> 'active'.
+    column& default_value(std::string_view text) { default_ = sql_literal(text); return *this; }
+    column& default_value(const char* text) { return default_value(std::string_view(text)); }
+    column& default_value(bool value) { default_ = value ? "true" : "false"; return *this; }
+    column& default_value(int value) { default_ = std::to_string(value); return *this; }
+    column& default_value(long long value) { default_ = std::to_string(value); return *this; }
+    column& default_random() { return default_sql("gen_random_uuid()"); }
+    column& default_now() { return default_sql("now()"); }
+    // For json/jsonb columns: '{}' and '[]'.
+    column& default_empty_object() { return default_value("{}"); }
+    column& default_empty_array() { return default_value(type_ == "jsonb" || type_ == "json" ? "[]" : "{}"); }
+
+    // A foreign key from this column; `table` may be "schema.table" for another schema's table.
+    column& references(std::string table, std::string ref_column = "id",
+                       fk_action on_delete = fk_action::no_action,
+                       fk_action on_update = fk_action::no_action) {
+        references_.emplace_back(std::vector<std::string>{name_}, std::move(table),
+                                 std::vector<std::string>{std::move(ref_column)});
+        references_.back().on_delete(on_delete).on_update(on_update);
+        return *this;
+    }
+
+private:
+    friend class built_plugin;
+    std::string name_;
+    std::string type_;
+    std::string default_;
+    bool has_default() const { return !default_.empty(); }
+    bool not_null_ = false;
+    bool primary_key_ = false;
+    bool unique_ = false;
+    std::vector<foreign_key> references_;
+};
+
+namespace columns {
+inline column uuid(std::string name) { return {std::move(name), "uuid"}; }
+inline column text(std::string name) { return {std::move(name), "text"}; }
+inline column varchar(std::string name, int length) {
+    return {std::move(name), "varchar(" + std::to_string(length) + ")"};
+}
+inline column boolean(std::string name) { return {std::move(name), "boolean"}; }
+inline column smallint(std::string name) { return {std::move(name), "smallint"}; }
+inline column integer(std::string name) { return {std::move(name), "integer"}; }
+inline column bigint(std::string name) { return {std::move(name), "bigint"}; }
+inline column real(std::string name) { return {std::move(name), "real"}; }
+inline column double_precision(std::string name) { return {std::move(name), "double precision"}; }
+inline column numeric(std::string name, int precision, int scale) {
+    return {std::move(name), "numeric(" + std::to_string(precision) + "," + std::to_string(scale) + ")"};
+}
+inline column jsonb(std::string name) { return {std::move(name), "jsonb"}; }
+inline column json(std::string name) { return {std::move(name), "json"}; }
+inline column date(std::string name) { return {std::move(name), "date"}; }
+inline column timestamp(std::string name) { return {std::move(name), "timestamp"}; }
+inline column timestamptz(std::string name) { return {std::move(name), "timestamptz"}; }
+inline column bytea(std::string name) { return {std::move(name), "bytea"}; }
+// A pgvector column; on servers without pgvector the migrator falls back to real[] of that length.
+inline column vector(std::string name, int dimensions) {
+    return {std::move(name), "vector(" + std::to_string(dimensions) + ")"};
+}
+}  // namespace columns
+
+class index {
+public:
+    // Each key is a column name, or an SQL expression in parentheses: "(metadata->>'type')".
+    explicit index(std::vector<std::string> keys) : keys_(std::move(keys)) {}
+    index& named(std::string name) { name_ = std::move(name); return *this; }
+    index& unique() { unique_ = true; return *this; }
+    index& using_method(std::string method) { method_ = std::move(method); return *this; }
+    index& where(std::string predicate) { predicate_ = std::move(predicate); return *this; }
+
+private:
+    friend class built_plugin;
+    std::string name_;
+    std::string method_;
+    std::vector<std::string> keys_;
+    std::string predicate_;
+    bool unique_ = false;
+};
+
+class table {
+public:
+    table(std::string name, std::vector<column> columns)
+        : name_(std::move(name)), columns_(std::move(columns)) {}
+
+    // A (composite) primary key; replaces any column-level primary_key() marks.
+    table& primary_key(std::vector<std::string> columns, std::string name = {}) {
+        primary_key_ = std::move(columns);
+        primary_key_name_ = std::move(name);
+        return *this;
+    }
+    table& unique(std::vector<std::string> columns, std::string name = {}) {
+        uniques_.push_back({std::move(name), std::move(columns)});
+        return *this;
+    }
+    table& add(index idx) { indexes_.push_back(std::move(idx)); return *this; }
+    table& add(foreign_key fk) { foreign_keys_.push_back(std::move(fk)); return *this; }
+    table& check(std::string name, std::string expression) {
+        checks_.push_back({std::move(name), std::move(expression)});
+        return *this;
+    }
+
+private:
+    friend class built_plugin;
+    struct unique_def { std::string name; std::vector<std::string> columns; };
+    struct check_def { std::string name; std::string expression; };
+    std::string name_;
+    std::vector<column> columns_;
+    std::vector<std::string> primary_key_;
+    std::string primary_key_name_;
+    std::vector<unique_def> uniques_;
+    std::vector<index> indexes_;
+    std::vector<foreign_key> foreign_keys_;
+    std::vector<check_def> checks_;
+};
+
+// The C++ face of plinth_host, handed to lifecycle methods.
+class host {
+public:
+    explicit host(const plinth_host* raw) : raw_(raw) {}
+    std::string_view plugin_name() const { return raw_->plugin_name ? raw_->plugin_name : ""; }
+    void log(plinth_log_level level, const std::string& message) const {
+        raw_->log(raw_, static_cast<std::uint32_t>(level), message.c_str());
+    }
+    void trace(const std::string& m) const { log(PLINTH_LOG_TRACE, m); }
+    void debug(const std::string& m) const { log(PLINTH_LOG_DEBUG, m); }
+    void info(const std::string& m) const { log(PLINTH_LOG_INFO, m); }
+    void warn(const std::string& m) const { log(PLINTH_LOG_WARN, m); }
+    void error(const std::string& m) const { log(PLINTH_LOG_ERROR, m); }
+    const plinth_host* raw() const { return raw_; }
+
+private:
+    const plinth_host* raw_;
+};
+
+namespace detail {
+template <class T> concept has_init = requires(T t, host h) { t.init(h); };
+template <class T> concept has_start = requires(T t, host h) { t.start(h); };
+template <class T> concept has_stop = requires(T t, host h) { t.stop(h); };
+
+// Runs a lifecycle step; an exception becomes PLINTH_ERROR with its message, never crossing the ABI.
+template <class F>
+std::uint32_t guarded(const plinth_host* raw, F&& step) noexcept {
+    try {
+        step();
+        return PLINTH_OK;
+    } catch (const std::exception& e) {
+        raw->set_error(raw, e.what());
+    } catch (...) {
+        raw->set_error(raw, "unknown C++ exception");
+    }
+    return PLINTH_ERROR;
+}
+
+// The plugin object is created by init and destroyed by stop (or by init when init fails).
+template <class T> std::uint32_t init_thunk(const plinth_host* raw, void** state) noexcept {
+    T* object = nullptr;
+    std::uint32_t status = guarded(raw, [&] {
+        object = new T();
+        if constexpr (has_init<T>) object->init(host(raw));
+    });
+    if (status != PLINTH_OK) {
+        delete object;
+        object = nullptr;
+    }
+    *state = object;
+    return status;
+}
+template <class T> std::uint32_t start_thunk(const plinth_host* raw, void* state) noexcept {
+    return guarded(raw, [&] {
+        if constexpr (has_start<T>) static_cast<T*>(state)->start(host(raw));
+    });
+}
+template <class T> std::uint32_t stop_thunk(const plinth_host* raw, void* state) noexcept {
+    auto* object = static_cast<T*>(state);
+    std::uint32_t status = guarded(raw, [&] {
+        if constexpr (has_stop<T>) object->stop(host(raw));
+    });
+    delete object;
+    return status;
+}
+}  // namespace detail
+
+class plugin {
+public:
+    plugin(std::string name, std::string version) : name_(std::move(name)), version_(std::move(version)) {}
+    // The PostgreSQL schema this plugin owns; "public" when not called.
+    plugin& schema(std::string schema) { schema_ = std::move(schema); return *this; }
+    plugin& requires_plugin(std::string name) { requires_.push_back(std::move(name)); return *this; }
+    plugin& table(plinth::table t) { tables_.push_back(std::move(t)); return *this; }
+    // T is default-constructed at init and destroyed after stop; it may define any of
+    // init(plinth::host), start(plinth::host), stop(plinth::host). Exceptions become errors.
+    template <class T> plugin& runs() {
+        init_ = &detail::init_thunk<T>;
+        start_ = &detail::start_thunk<T>;
+        stop_ = &detail::stop_thunk<T>;
+        return *this;
+    }
+
+private:
+    friend class built_plugin;
+    std::string name_;
+    std::string version_;
+    std::string schema_;
+    std::vector<std::string> requires_;
+    std::vector<plinth::table> tables_;
+    plinth_init_fn init_ = nullptr;
+    plinth_start_fn start_ = nullptr;
+    plinth_stop_fn stop_ = nullptr;
+};
+
+// Turns the builders into the C descriptor. Owns every string and array the descriptor points to;
+// containers are deques of finished vectors, so pointers handed out never move.
+class built_plugin {
+public:
+    explicit built_plugin(plugin p) : plugin_(std::move(p)) { build(); }
+    const plinth_plugin_descriptor* descriptor() const { return &descriptor_; }
+
+private:
+    static const char* optional_c_str(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+
+    const char* const* names(const std::vector<std::string>& list) {
+        std::vector<const char*> pointers;
+        pointers.reserve(list.size());
+        for (const auto& s : list) pointers.push_back(s.c_str());
+        return name_arrays_.emplace_back(std::move(pointers)).data();
+    }
+
+    plinth_foreign_key make_fk(const foreign_key& fk) {
+        plinth_foreign_key out{};
+        out.struct_size = sizeof(plinth_foreign_key);
+        out.column_count = static_cast<std::uint32_t>(fk.columns_.size());
+        out.name = optional_c_str(fk.name_);
+        out.columns = names(fk.columns_);
+        out.ref_schema = optional_c_str(fk.ref_schema_);
+        out.ref_table = fk.ref_table_.c_str();
+        out.ref_columns = fk.ref_columns_.empty() ? nullptr : names(fk.ref_columns_);
+        out.on_delete = static_cast<std::uint32_t>(fk.on_delete_);
+        out.on_update = static_cast<std::uint32_t>(fk.on_update_);
+        return out;
+    }
+
+    plinth_table make_table(const table& t) {
+        std::vector<plinth_column> cols;
+        std::vector<plinth_unique> uniques;
+        std::vector<plinth_index> indexes;
+        std::vector<plinth_foreign_key> fks;
+        std::vector<plinth_check> checks;
+        auto& pk = owned_strings_.emplace_back(t.primary_key_);
+        for (const auto& c : t.columns_) {
+            plinth_column pc{};
+            pc.struct_size = sizeof(plinth_column);
+            pc.flags = c.not_null_ ? PLINTH_COLUMN_NOT_NULL : 0u;
+            pc.name = c.name_.c_str();
+            pc.type = c.type_.c_str();
+            pc.default_sql = c.has_default() ? c.default_.c_str() : nullptr;
+            cols.push_back(pc);
+            if (c.primary_key_ && t.primary_key_.empty()) pk.push_back(c.name_);
+            if (c.unique_) {
+                auto& one = owned_strings_.emplace_back(std::vector<std::string>{c.name_});
+                uniques.push_back({sizeof(plinth_unique), 1u, nullptr, names(one)});
+            }
+            for (const auto& fk : c.references_) fks.push_back(make_fk(fk));
+        }
+        for (const auto& u : t.uniques_)
+            uniques.push_back({sizeof(plinth_unique), static_cast<std::uint32_t>(u.columns.size()),
+                               optional_c_str(u.name), names(u.columns)});
+        for (const auto& idx : t.indexes_) {
+            plinth_index pi{};
+            pi.struct_size = sizeof(plinth_index);
+            pi.flags = idx.unique_ ? PLINTH_INDEX_UNIQUE : 0u;
+            pi.name = optional_c_str(idx.name_);
+            pi.method = optional_c_str(idx.method_);
+            pi.keys = names(idx.keys_);
+            pi.key_count = static_cast<std::uint32_t>(idx.keys_.size());
+            pi.predicate = optional_c_str(idx.predicate_);
+            indexes.push_back(pi);
+        }
+        for (const auto& fk : t.foreign_keys_) fks.push_back(make_fk(fk));
+        for (const auto& ch : t.checks_)
+            checks.push_back({sizeof(plinth_check), 0u, ch.name.c_str(), ch.expression.c_str()});
+
+        plinth_table out{};
+        out.struct_size = sizeof(plinth_table);
+        out.name = t.name_.c_str();
+        out.column_count = static_cast<std::uint32_t>(cols.size());
+        out.columns = columns_.emplace_back(std::move(cols)).data();
+        out.primary_key_count = static_cast<std::uint32_t>(pk.size());
+        out.primary_key = names(pk);
+        out.primary_key_name = optional_c_str(t.primary_key_name_);
+        out.unique_count = static_cast<std::uint32_t>(uniques.size());
+        out.uniques = uniques_.emplace_back(std::move(uniques)).data();
+        out.index_count = static_cast<std::uint32_t>(indexes.size());
+        out.indexes = indexes_.emplace_back(std::move(indexes)).data();
+        out.foreign_key_count = static_cast<std::uint32_t>(fks.size());
+        out.foreign_keys = fks_.emplace_back(std::move(fks)).data();
+        out.check_count = static_cast<std::uint32_t>(checks.size());
+        out.checks = checks_.emplace_back(std::move(checks)).data();
+        return out;
+    }
+
+    void build() {
+        std::vector<plinth_table> tables;
+        for (const auto& t : plugin_.tables_) tables.push_back(make_table(t));
+        descriptor_ = {};
+        descriptor_.abi_major = PLINTH_ABI_MAJOR;
+        descriptor_.abi_minor = PLINTH_ABI_MINOR;
+        descriptor_.struct_size = sizeof(plinth_plugin_descriptor);
+        descriptor_.name = plugin_.name_.c_str();
+        descriptor_.version = plugin_.version_.c_str();
+        descriptor_.schema = optional_c_str(plugin_.schema_);
+        descriptor_.required_plugin_count = static_cast<std::uint32_t>(plugin_.requires_.size());
+        descriptor_.required_plugins = names(plugin_.requires_);
+        descriptor_.table_count = static_cast<std::uint32_t>(tables.size());
+        descriptor_.tables = tables_.emplace_back(std::move(tables)).data();
+        descriptor_.init = plugin_.init_;
+        descriptor_.start = plugin_.start_;
+        descriptor_.stop = plugin_.stop_;
+    }
+
+    plugin plugin_;
+    std::deque<std::vector<std::string>> owned_strings_;
+    std::deque<std::vector<const char*>> name_arrays_;
+    std::deque<std::vector<plinth_column>> columns_;
+    std::deque<std::vector<plinth_unique>> uniques_;
+    std::deque<std::vector<plinth_index>> indexes_;
+    std::deque<std::vector<plinth_foreign_key>> fks_;
+    std::deque<std::vector<plinth_check>> checks_;
+    std::deque<std::vector<plinth_table>> tables_;
+    plinth_plugin_descriptor descriptor_{};
+};
+
+namespace detail {
+// Builds the descriptor once; on any exception the entry point returns NULL and the host refuses
+// the plugin with a clear message instead of crashing.
+template <class Describe>
+const plinth_plugin_descriptor* export_descriptor(Describe describe) noexcept {
+    try {
+        static const built_plugin built(describe());
+        return built.descriptor();
+    } catch (...) {
+        return nullptr;
+    }
+}
+}  // namespace detail
+
+}  // namespace plinth
+
+// Exports the plugin: `describe` is a function returning plinth::plugin.
+#define PLINTH_PLUGIN(describe)                                                           \
+    extern "C" PLINTH_EXPORT const plinth_plugin_descriptor* plinth_plugin_entry_v1(void) { \
+        return ::plinth::detail::export_descriptor(describe);                             \
+    }

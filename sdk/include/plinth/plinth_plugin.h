@@ -1,0 +1,195 @@
+/*
+ * plinth plugin ABI, major version 1.
+ *
+ * This header is the whole contract between the plinth host and a plugin. It is plain C with
+ * fixed-width types. Within major version 1 it only ever grows at the end of a struct; every
+ * struct starts with its own size so the host reads only the fields a plugin was built with.
+ *
+ * Ownership, once for all:
+ *  - Everything reachable from the descriptor (strings, arrays, nested structs) belongs to the
+ *    plugin and must stay valid and unchanged while the library is loaded. The host deep-copies it
+ *    right after the version check and never keeps a pointer into it.
+ *  - Strings a plugin passes to a host function are borrowed for the duration of that call only;
+ *    the host copies what it keeps.
+ *  - Pointers the host passes to the plugin (plinth_host and everything it points to) are borrowed:
+ *    valid from the start of init until stop returns, unless a function says otherwise.
+ *  - All strings are NUL-terminated UTF-8. A NULL string means "not set" where a field says so.
+ *  - No C++ exception may cross this boundary in either direction.
+ *
+ * Arrays of structs are read with a stride of their first element's struct_size, so a plugin built
+ * against a later 1.x header, whose structs are larger, is still read correctly by an older host.
+ */
+#ifndef PLINTH_PLUGIN_H
+#define PLINTH_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PLINTH_ABI_MAJOR 1
+#define PLINTH_ABI_MINOR 0
+
+/* The entry symbol carries the major version: a host looks only for the one it understands,
+ * and can name the version of a plugin built for another major. */
+#define PLINTH_ENTRY_SYMBOL "plinth_plugin_entry_v1"
+#define PLINTH_ENTRY_SYMBOL_PREFIX "plinth_plugin_entry_v"
+
+#if defined(_WIN32)
+#define PLINTH_EXPORT __declspec(dllexport)
+#else
+#define PLINTH_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* Referential actions of a foreign key (ON DELETE / ON UPDATE). */
+typedef enum plinth_fk_action {
+    PLINTH_FK_NO_ACTION = 0,
+    PLINTH_FK_RESTRICT = 1,
+    PLINTH_FK_CASCADE = 2,
+    PLINTH_FK_SET_NULL = 3,
+    PLINTH_FK_SET_DEFAULT = 4
+} plinth_fk_action;
+
+/* plinth_column.flags */
+#define PLINTH_COLUMN_NOT_NULL 0x1u
+
+/* plinth_index.flags */
+#define PLINTH_INDEX_UNIQUE 0x1u
+
+typedef struct plinth_column {
+    uint32_t struct_size;    /* sizeof(plinth_column) as the plugin was built */
+    uint32_t flags;          /* PLINTH_COLUMN_* */
+    const char *name;        /* required */
+    const char *type;        /* required; SQL type as written in DDL: "uuid", "varchar(64)", "text[]", "vector(384)" */
+    const char *default_sql; /* NULL: no default; else an SQL expression: "now()", "'{}'::jsonb" */
+} plinth_column;
+
+typedef struct plinth_unique {
+    uint32_t struct_size;
+    uint32_t column_count;
+    const char *name;                /* NULL: "<table>_<columns>_key" */
+    const char *const *columns;      /* column_count column names */
+} plinth_unique;
+
+typedef struct plinth_index {
+    uint32_t struct_size;
+    uint32_t flags;                  /* PLINTH_INDEX_* */
+    const char *name;                /* NULL: "<table>_<columns>_idx" */
+    const char *method;              /* NULL: "btree" */
+    const char *const *keys;         /* key_count keys: a column name, or an expression in parentheses */
+    const char *predicate;           /* NULL: not partial; else the WHERE expression */
+    uint32_t key_count;
+    uint32_t reserved;
+} plinth_index;
+
+typedef struct plinth_foreign_key {
+    uint32_t struct_size;
+    uint32_t column_count;           /* length of columns, and of ref_columns when those are given */
+    const char *name;                /* NULL: "<table>_<columns>_fkey" */
+    const char *const *columns;      /* referencing columns of this table */
+    const char *ref_schema;          /* NULL: this plugin's schema */
+    const char *ref_table;           /* required; a table of this plugin or of a required plugin */
+    const char *const *ref_columns;  /* NULL: the referenced table's primary key */
+    uint32_t on_delete;              /* plinth_fk_action */
+    uint32_t on_update;              /* plinth_fk_action */
+} plinth_foreign_key;
+
+typedef struct plinth_check {
+    uint32_t struct_size;
+    uint32_t reserved;
+    const char *name;                /* required */
+    const char *expression;          /* required; a boolean SQL expression */
+} plinth_check;
+
+typedef struct plinth_table {
+    uint32_t struct_size;
+    uint32_t column_count;
+    const char *name;                           /* required */
+    const plinth_column *columns;               /* column_count entries */
+    const char *const *primary_key;             /* primary_key_count column names; composite allowed */
+    const char *primary_key_name;               /* NULL: "<table>_pkey" */
+    const plinth_unique *uniques;
+    const plinth_index *indexes;
+    const plinth_foreign_key *foreign_keys;
+    const plinth_check *checks;
+    uint32_t primary_key_count;
+    uint32_t unique_count;
+    uint32_t index_count;
+    uint32_t foreign_key_count;
+    uint32_t check_count;
+    uint32_t reserved;
+} plinth_table;
+
+/* Log levels understood by plinth_host.log. */
+typedef enum plinth_log_level {
+    PLINTH_LOG_TRACE = 0,
+    PLINTH_LOG_DEBUG = 1,
+    PLINTH_LOG_INFO = 2,
+    PLINTH_LOG_WARN = 3,
+    PLINTH_LOG_ERROR = 4
+} plinth_log_level;
+
+/* Return value of every lifecycle entry point. */
+typedef enum plinth_status {
+    PLINTH_OK = 0,
+    PLINTH_ERROR = 1
+} plinth_status;
+
+/*
+ * What the host offers a plugin during its lifecycle. Owned by the host; borrowed by the plugin
+ * from the start of init until stop returns. Functions may be called from any thread of the
+ * plugin's unless stated otherwise. New members are appended; check struct_size before using a
+ * member added after 1.0 (see PLINTH_HOST_HAS).
+ */
+typedef struct plinth_host {
+    uint32_t struct_size;
+    uint32_t abi_minor;               /* the host's PLINTH_ABI_MINOR */
+    void *host_data;                  /* opaque to the plugin; pass `host` back to each function */
+    const char *plugin_name;          /* this plugin's name, owned by the host */
+
+    /* Writes one line to this plugin's logger. `message` is borrowed for the call. */
+    void (*log)(const struct plinth_host *host, uint32_t level, const char *message);
+
+    /* Records why the current lifecycle call failed; call it before returning PLINTH_ERROR.
+     * `message` is borrowed for the call; the host keeps a copy. */
+    void (*set_error)(const struct plinth_host *host, const char *message);
+} plinth_host;
+
+#define PLINTH_HOST_HAS(host, member) \
+    ((host)->struct_size >= offsetof(plinth_host, member) + sizeof((host)->member))
+
+/* Lifecycle entry points; each may be NULL. `state` is the plugin's own pointer: init may set
+ * *state, and start/stop receive it back. */
+typedef uint32_t (*plinth_init_fn)(const plinth_host *host, void **state);
+typedef uint32_t (*plinth_start_fn)(const plinth_host *host, void *state);
+typedef uint32_t (*plinth_stop_fn)(const plinth_host *host, void *state);
+
+typedef struct plinth_plugin_descriptor {
+    /* The first three fields never move: the host checks them before reading anything else. */
+    uint32_t abi_major;              /* PLINTH_ABI_MAJOR the plugin was built with */
+    uint32_t abi_minor;              /* PLINTH_ABI_MINOR the plugin was built with */
+    uint32_t struct_size;            /* sizeof(plinth_plugin_descriptor) as the plugin was built */
+    uint32_t required_plugin_count;
+    const char *name;                /* required: [a-z][a-z0-9_-]*, at most 63 bytes */
+    const char *version;             /* required: free text, e.g. "1.2.0" */
+    const char *schema;              /* NULL: "public"; the PostgreSQL schema this plugin owns */
+    const char *const *required_plugins; /* required_plugin_count names of plugins this one needs */
+    const plinth_table *tables;      /* table_count entries */
+    plinth_init_fn init;
+    plinth_start_fn start;
+    plinth_stop_fn stop;
+    uint32_t table_count;
+    uint32_t reserved;
+} plinth_plugin_descriptor;
+
+/* The one symbol a plugin exports. Returns a descriptor owned by the plugin (see above), or NULL
+ * when the plugin could not build it. Must not throw. */
+typedef const plinth_plugin_descriptor *(*plinth_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PLINTH_PLUGIN_H */
