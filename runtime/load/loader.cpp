@@ -1,5 +1,7 @@
 #include "load/loader.hpp"
 
+#include "load/elf_check.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -199,6 +201,10 @@ void check_header(const plinth_plugin_descriptor& d) {
 
 bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal) {
     refusal.file = file.string();
+    if (auto bad = check_elf_file(file)) {
+        refusal.reason = "not a loadable shared object: " + *bad;
+        return false;
+    }
     auto library = std::make_shared<boost::dll::shared_library>();
     try {
         library->load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);

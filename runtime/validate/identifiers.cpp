@@ -42,9 +42,9 @@ std::optional<std::string> check_schema_name(std::string_view name) {
 
 std::optional<std::string> check_type(std::string_view type) {
     if (type.empty()) return std::string("is empty");
-    // A name of one or more words, optional modifiers, optional time zone words, array brackets.
+    // A (schema-qualified) name, the two-word names, modifiers, time zone words, array brackets.
     static const std::regex pattern(
-        R"([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?( [A-Za-z_][A-Za-z0-9_]*)*)"
+        R"([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?( (precision|varying))?)"
         R"( ?(\( *[0-9]+ *(, *[0-9]+ *)?\))?( (with|without) time zone)?( ?\[[0-9]*\])*)");
     if (!std::regex_match(type.begin(), type.end(), pattern))
         return std::string("is not a type name PostgreSQL would accept (e.g. text, varchar(64), timestamptz, text[])");

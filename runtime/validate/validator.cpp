@@ -109,34 +109,32 @@ private:
                 if (std::find(t.primary_key.begin(), t.primary_key.end(), c.name) != t.primary_key.end()) c.not_null = true;
         }
         for (auto& u : t.uniques) {
-            const std::string what = "unique constraint " + quoted(u.name.empty() ? join(u.columns, ", ") : u.name);
-            check_name_list(p, t, what, u.columns);
-            name_constraint(p, t, u.name, what, t.name + "_" + join(u.columns, "_") + "_key");
+            name_constraint(p, t, u.name, "unique constraint " + quoted(join(u.columns, ", ")),
+                            t.name + "_" + join(u.columns, "_") + "_key");
+            check_name_list(p, t, "unique constraint " + quoted(u.name), u.columns);
         }
         for (auto& idx : t.indexes) {
+            const bool has_expression = std::any_of(idx.keys.begin(), idx.keys.end(), is_expression_key);
+            if (has_expression && idx.name.empty())
+                add(p, t.name, "index " + quoted(join(idx.keys, ", ")), "an index with expression keys needs an explicit name");
+            else
+                name_constraint(p, t, idx.name, "index " + quoted(join(idx.keys, ", ")),
+                                t.name + "_" + join(idx.keys, "_") + "_idx");
             const std::string what = "index " + quoted(idx.name.empty() ? join(idx.keys, ", ") : idx.name);
             if (idx.keys.empty()) add(p, t.name, what, "has no keys");
-            bool has_expression = false;
-            std::vector<std::string> plain;
             for (const auto& key : idx.keys) {
-                if (is_expression_key(key)) {
-                    has_expression = true;
+                if (is_expression_key(key))
                     check_sql(p, t, what, "key", key);
-                } else if (!t.find_column(key)) {
+                else if (!t.find_column(key))
                     add(p, t.name, what, "column " + quoted(key) + " does not exist in the table");
-                } else {
-                    plain.push_back(key);
-                }
             }
             if (auto bad = check_identifier(idx.method)) add(p, t.name, what, "method " + quoted(idx.method) + " " + *bad);
             if (idx.predicate) check_sql(p, t, what, "predicate", *idx.predicate);
-            if (has_expression && idx.name.empty())
-                add(p, t.name, what, "an index with expression keys needs an explicit name");
-            else
-                name_constraint(p, t, idx.name, what, t.name + "_" + join(plain, "_") + "_idx");
         }
         for (auto& fk : t.foreign_keys) {
-            const std::string what = "foreign key " + quoted(fk.name.empty() ? join(fk.columns, ", ") : fk.name);
+            name_constraint(p, t, fk.name, "foreign key " + quoted(join(fk.columns, ", ")),
+                            t.name + "_" + join(fk.columns, "_") + "_fkey");
+            const std::string what = "foreign key " + quoted(fk.name);
             check_name_list(p, t, what, fk.columns);
             if (auto bad = check_identifier(fk.ref_table)) add(p, t.name, what, "referenced table name " + *bad);
             if (auto bad = check_identifier(fk.ref_schema)) add(p, t.name, what, "referenced schema " + quoted(fk.ref_schema) + " " + *bad);
@@ -148,7 +146,6 @@ private:
                 if (col && col->not_null && (fk.on_delete == model::FkAction::set_null || fk.on_update == model::FkAction::set_null))
                     add(p, t.name, what, "uses SET NULL but column " + quoted(c) + " is NOT NULL");
             }
-            name_constraint(p, t, fk.name, what, t.name + "_" + join(fk.columns, "_") + "_fkey");
         }
         for (const auto& ch : t.checks) {
             const std::string what = "check " + quoted(ch.name);

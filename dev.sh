@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The project's two entry points on a fresh Debian 12 machine:
+#   ./dev.sh run    install what is needed, build, run plinth with the shipped plugins
+#   ./dev.sh test   install what is needed, build, run the whole test suite
+# Extra arguments after `run` go to plinth (default: `run`).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUILD_DIR=${PLINTH_BUILD_DIR:-build}
+PACKAGES=(g++ meson ninja-build pkg-config cmake python3 libboost-dev libpq-dev libspdlog-dev doctest-dev
+          libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev postgresql-15 pgbouncer)
+
+install_dependencies() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing: ${missing[*]}" >&2
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+build() {
+    [ -f "$BUILD_DIR/build.ninja" ] || meson setup "$BUILD_DIR" >&2
+    # Two cores on CI and the developers' machines: keep the build lean.
+    ninja -C "$BUILD_DIR" -j "${PLINTH_JOBS:-2}" >&2
+}
+
+case "${1:-}" in
+    run)
+        shift
+        install_dependencies
+        build
+        [ $# -gt 0 ] || set -- check
+        exec "$BUILD_DIR/runtime/plinth" "$@"
+        ;;
+    test)
+        install_dependencies
+        build
+        status=0
+        meson test -C "$BUILD_DIR" --num-processes 1 --print-errorlogs || status=$?
+        python3 tests/summarize.py "$BUILD_DIR/meson-logs/testlog.json" || status=1
+        exit $status
+        ;;
+    *)
+        echo "usage: $0 run [plinth arguments...] | test" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,8 @@
+// Several problems at once: all of them are reported, not only the first.
+#include "sdk_base.hpp"
+static plinth::plugin describe() {
+    return plinth::plugin("many", "1.0.0").schema("pg_mine").table(plinth::table("widgets", {
+        uuid("id").primary_key(), text(""), plinth::column("size", ""),
+    }).check("", "size > 0"));
+}
+PLINTH_PLUGIN(describe)

@@ -1,0 +1,7 @@
+/* A descriptor without a plugin name. */
+#include "minimal.h"
+static plinth_plugin_descriptor descriptor = {MINIMAL_DESCRIPTOR_FIELDS};
+PLINTH_EXPORT const plinth_plugin_descriptor *plinth_plugin_entry_v1(void) {
+    descriptor.name = NULL;
+    return &descriptor;
+}

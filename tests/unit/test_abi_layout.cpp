@@ -1,0 +1,40 @@
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <string>
+#include <plinth/plinth_plugin.h>
+
+extern "C" std::size_t plinth_test_c_descriptor_size(void);
+extern "C" std::size_t plinth_test_c_table_size(void);
+
+TEST_CASE("the C and C++ compilers agree on the ABI layout") {
+    CHECK(plinth_test_c_descriptor_size() == sizeof(plinth_plugin_descriptor));
+    CHECK(plinth_test_c_table_size() == sizeof(plinth_table));
+}
+
+TEST_CASE("the descriptor header never moves: version and size come first") {
+    CHECK(offsetof(plinth_plugin_descriptor, abi_major) == 0);
+    CHECK(offsetof(plinth_plugin_descriptor, abi_minor) == 4);
+    CHECK(offsetof(plinth_plugin_descriptor, struct_size) == 8);
+    CHECK(std::string(PLINTH_ENTRY_SYMBOL) == "plinth_plugin_entry_v1");
+    CHECK(PLINTH_ABI_MAJOR == 1);
+}
+
+TEST_CASE("every struct starts with its own size, so arrays can be read with the plugin's stride") {
+    CHECK(offsetof(plinth_table, struct_size) == 0);
+    CHECK(offsetof(plinth_column, struct_size) == 0);
+    CHECK(offsetof(plinth_unique, struct_size) == 0);
+    CHECK(offsetof(plinth_index, struct_size) == 0);
+    CHECK(offsetof(plinth_foreign_key, struct_size) == 0);
+    CHECK(offsetof(plinth_check, struct_size) == 0);
+    CHECK(offsetof(plinth_host, struct_size) == 0);
+}
+
+TEST_CASE("PLINTH_HOST_HAS tells which host members a plugin may use") {
+    plinth_host host{};
+    host.struct_size = offsetof(plinth_host, set_error);
+    CHECK(PLINTH_HOST_HAS(&host, log));
+    CHECK_FALSE(PLINTH_HOST_HAS(&host, set_error));
+    host.struct_size = sizeof(plinth_host);
+    CHECK(PLINTH_HOST_HAS(&host, set_error));
+}

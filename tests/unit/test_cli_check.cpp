@@ -1,0 +1,73 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "paths.hpp"
+
+namespace {
+
+struct Run {
+    int exit_code;
+    std::string out;
+};
+
+Run run(const std::string& args) {
+    const std::string command = plinth::test::plinth_exe().string() + " " + args + " 2>/dev/null";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    const int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::size_t position(const std::vector<std::string>& order, const std::string& table) {
+    return std::find(order.begin(), order.end(), table) - order.begin();
+}
+
+}  // namespace
+
+TEST_CASE("plinth check lists the shipped plugins' tables in a valid creation order") {
+    auto r = run("check --plugins " + plinth::test::plugins_dir().string() + " --format json");
+    CHECK(r.exit_code == 0);
+    auto json = nlohmann::json::parse(r.out);
+    CHECK(json["valid"] == true);
+    auto order = json["creation_order"].get<std::vector<std::string>>();
+    CHECK(order.size() == 13);
+    CHECK(position(order, "public.agents") < position(order, "public.entities"));
+    CHECK(position(order, "public.entities") < position(order, "public.memories"));
+    CHECK(position(order, "public.memories") < position(order, "public.embeddings"));
+    CHECK(position(order, "public.projects") < position(order, "public.project_tasks"));
+    CHECK(json["plugins"][0]["name"] == "core");
+    CHECK(json["plugins"][1]["name"] == "project-management");
+    CHECK(json["deferred_foreign_keys"].empty());
+}
+
+TEST_CASE("plinth check in text form, and the same output twice") {
+    const std::string args = "check --plugins " + plinth::test::plugins_dir().string();
+    auto first = run(args);
+    CHECK(first.exit_code == 0);
+    CHECK(first.out.find("    1. public.agents\n") != std::string::npos);
+    CHECK(first.out.find("all plugins are valid") != std::string::npos);
+    CHECK(run(args).out == first.out);
+}
+
+TEST_CASE("plinth check exits 1 and names every refusal when a plugin is broken") {
+    auto r = run("check --plugins " + plinth::test::broken_dir().string());
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("refused files:") != std::string::npos);
+    CHECK(r.out.find("not_elf.so: not a loadable shared object") != std::string::npos);
+    CHECK(r.out.find("some plugins are not valid") != std::string::npos);
+}
+
+TEST_CASE("plinth --version and --help") {
+    CHECK(run("--version").out.rfind("plinth ", 0) == 0);
+    auto help = run("--help");
+    CHECK(help.exit_code == 0);
+    CHECK(help.out.find("check") != std::string::npos);
+}

@@ -1,0 +1,91 @@
+#include <doctest/doctest.h>
+
+#include "load/loader.hpp"
+#include "paths.hpp"
+
+using plinth::test::broken_dir;
+
+namespace {
+
+// Loads one broken plugin and returns the refusal reason ("" when it loaded).
+std::string refusal_of(const std::string& file) {
+    plinth::model::Plugin plugin;
+    plinth::load::Refusal refusal;
+    const auto path = broken_dir() / file;
+    if (plinth::load::load_file(path, plugin, refusal)) return "";
+    CHECK(refusal.file == path.string());
+    return refusal.reason;
+}
+
+}  // namespace
+
+TEST_CASE("a valid plain-C plugin is deep-copied into the model") {
+    plinth::model::Plugin plugin;
+    plinth::load::Refusal refusal;
+    REQUIRE(plinth::load::load_file(broken_dir() / "minimal_valid.so", plugin, refusal));
+    CHECK(plugin.name == "minimal");
+    CHECK(plugin.version == "1.0.0");
+    CHECK(plugin.schema == "public");
+    REQUIRE(plugin.tables.size() == 1);
+    const auto& t = plugin.tables[0];
+    CHECK(t.qualified_name() == "public.widgets");
+    REQUIRE(t.columns.size() == 2);
+    CHECK(t.columns[0].name == "id");
+    CHECK(t.columns[0].not_null);
+    CHECK(t.columns[0].default_sql == "gen_random_uuid()");
+    CHECK_FALSE(t.columns[1].default_sql.has_value());
+    CHECK(t.primary_key == std::vector<std::string>{"id"});
+    CHECK(plugin.lifecycle.library != nullptr);
+}
+
+TEST_CASE("the shipped plugins load with every table of the core schema") {
+    auto result = plinth::load::load_folder(plinth::test::plugins_dir());
+    CHECK(result.refusals.empty());
+    REQUIRE(result.plugins.size() == 2);
+    CHECK(result.plugins[0].name == "core");
+    CHECK(result.plugins[0].tables.size() == 11);
+    CHECK(result.plugins[1].name == "project-management");
+    CHECK(result.plugins[1].requires_plugins == std::vector<std::string>{"core"});
+}
+
+TEST_CASE("files that are not shared objects are refused, not crashed on") {
+    CHECK(refusal_of("not_elf.so") == "not a loadable shared object: not an ELF file");
+    const auto truncated = refusal_of("truncated.so");
+    CHECK(truncated.rfind("not a loadable shared object: ELF file truncated: a loadable segment ends at byte ", 0) == 0);
+    CHECK(truncated.find(" of a 600-byte file") != std::string::npos);
+}
+
+TEST_CASE("each broken descriptor is refused with its exact reason") {
+    CHECK(refusal_of("no_symbol.so") ==
+          "not a plinth plugin: symbol plinth_plugin_entry_v1 not found (export it with PLINTH_PLUGIN from plinth/plinth.hpp)");
+    CHECK(refusal_of("newer_major.so") == "incompatible plugin: built for plinth ABI major 2, this plinth supports major 1");
+    CHECK(refusal_of("newer_minor.so") == "incompatible plugin: built for plinth ABI 1.7, this plinth supports up to 1.0");
+    CHECK(refusal_of("wrong_major_field.so") ==
+          "incompatible plugin: descriptor says ABI major 2 under the entry symbol of major 1");
+    CHECK(refusal_of("small_struct.so") ==
+          "incompatible plugin: descriptor struct_size 16 is smaller than 88, the size in plinth ABI 1.0");
+    CHECK(refusal_of("null_name.so") == "descriptor has a NULL plugin name");
+    CHECK(refusal_of("empty_name.so") == "descriptor has an empty plugin name");
+    CHECK(refusal_of("null_descriptor.so") ==
+          "plinth_plugin_entry_v1 returned NULL (the plugin could not build its descriptor)");
+    CHECK(refusal_of("throwing_describe.so") ==
+          "plinth_plugin_entry_v1 returned NULL (the plugin could not build its descriptor)");
+    CHECK(refusal_of("null_tables.so") == "plugin \"minimal\": tables is NULL but its count is 3");
+    CHECK(refusal_of("small_column_struct.so") ==
+          "plugin \"minimal\": table \"widgets\" columns struct_size 8 is smaller than 32, the size in plinth ABI 1.0");
+    CHECK(refusal_of("null_column_name.so") == "plugin \"minimal\": table \"widgets\" primary_key[0] is NULL");
+    CHECK(refusal_of("unknown_fk_action.so") ==
+          "plugin \"minimal\": table \"widgets\" foreign_keys[0].on_delete has unknown foreign key action 9");
+}
+
+TEST_CASE("a folder is loaded in sorted order, refusals and plugins apart") {
+    auto result = plinth::load::load_folder(broken_dir());
+    CHECK(result.refusals.size() == 15);
+    for (std::size_t i = 1; i < result.refusals.size(); ++i) CHECK(result.refusals[i - 1].file < result.refusals[i].file);
+    for (std::size_t i = 1; i < result.plugins.size(); ++i) CHECK(result.plugins[i - 1].file < result.plugins[i].file);
+}
+
+TEST_CASE("a missing plugins folder is an error naming it") {
+    CHECK_THROWS_WITH(plinth::load::load_folder("/nonexistent/plugins"),
+                      "plugins folder /nonexistent/plugins does not exist or is not a folder");
+}

@@ -1,0 +1,97 @@
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include <plinth/plinth.hpp>
+
+using namespace plinth::columns;
+
+namespace {
+
+plinth::plugin sample() {
+    return plinth::plugin("sample", "2.0.0")
+        .schema("crm")
+        .requires_plugin("core")
+        .table(plinth::table("accounts", {
+            uuid("id").primary_key().default_random(),
+            uuid("agent_id").not_null().references("public.agents", "id", plinth::fk_action::cascade),
+            text("status").default_value("it's active"),
+            boolean("enabled").default_value(true),
+            integer("rank").default_value(0),
+            text("tags").array().default_empty_array(),
+            text("code").unique(),
+        })
+                   .add(plinth::index({"(lower(status))"}).named("accounts_status_lower_idx").where("enabled"))
+                   .check("accounts_rank_check", "rank >= 0"));
+}
+
+struct Recorder {
+    static inline std::string error;
+    static void set_error(const plinth_host*, const char* message) { error = message; }
+    static void log(const plinth_host*, std::uint32_t, const char*) {}
+};
+
+struct Throws {
+    void start(plinth::host) { throw std::runtime_error("no database"); }
+};
+
+}  // namespace
+
+TEST_CASE("the builders produce the C descriptor the host reads") {
+    plinth::built_plugin built(sample());
+    const auto* d = built.descriptor();
+    CHECK(d->abi_major == PLINTH_ABI_MAJOR);
+    CHECK(d->struct_size == sizeof(plinth_plugin_descriptor));
+    CHECK(std::strcmp(d->name, "sample") == 0);
+    CHECK(std::strcmp(d->schema, "crm") == 0);
+    REQUIRE(d->required_plugin_count == 1);
+    CHECK(std::strcmp(d->required_plugins[0], "core") == 0);
+    REQUIRE(d->table_count == 1);
+    const plinth_table& t = d->tables[0];
+    REQUIRE(t.column_count == 7);
+    CHECK(std::strcmp(t.columns[0].default_sql, "gen_random_uuid()") == 0);
+    CHECK((t.columns[0].flags & PLINTH_COLUMN_NOT_NULL) != 0);
+    CHECK(std::strcmp(t.columns[2].default_sql, "'it''s active'") == 0);
+    CHECK((t.columns[2].flags & PLINTH_COLUMN_NOT_NULL) == 0);
+    CHECK(std::strcmp(t.columns[3].default_sql, "true") == 0);
+    CHECK(std::strcmp(t.columns[4].default_sql, "0") == 0);
+    CHECK(std::strcmp(t.columns[5].type, "text[]") == 0);
+    CHECK(std::strcmp(t.columns[5].default_sql, "'{}'") == 0);
+    REQUIRE(t.primary_key_count == 1);
+    CHECK(std::strcmp(t.primary_key[0], "id") == 0);
+    CHECK(t.primary_key_name == nullptr);
+    REQUIRE(t.unique_count == 1);
+    CHECK(std::strcmp(t.uniques[0].columns[0], "code") == 0);
+    REQUIRE(t.foreign_key_count == 1);
+    CHECK(std::strcmp(t.foreign_keys[0].ref_schema, "public") == 0);
+    CHECK(std::strcmp(t.foreign_keys[0].ref_table, "agents") == 0);
+    CHECK(t.foreign_keys[0].on_delete == PLINTH_FK_CASCADE);
+    REQUIRE(t.index_count == 1);
+    CHECK(std::strcmp(t.indexes[0].keys[0], "(lower(status))") == 0);
+    CHECK(std::strcmp(t.indexes[0].predicate, "enabled") == 0);
+    CHECK(t.indexes[0].method == nullptr);
+    REQUIRE(t.check_count == 1);
+    CHECK(std::strcmp(t.checks[0].expression, "rank >= 0") == 0);
+}
+
+TEST_CASE("a table-level composite key replaces column marks") {
+    plinth::built_plugin built(plinth::plugin("x", "1").table(
+        plinth::table("cache", {text("key").not_null(), uuid("agent_id").not_null()}).primary_key({"key", "agent_id"})));
+    const auto& t = built.descriptor()->tables[0];
+    REQUIRE(t.primary_key_count == 2);
+    CHECK(std::strcmp(t.primary_key[1], "agent_id") == 0);
+}
+
+TEST_CASE("an exception in a lifecycle method becomes an error status with its message") {
+    plinth_host host{};
+    host.struct_size = sizeof(plinth_host);
+    host.set_error = &Recorder::set_error;
+    host.log = &Recorder::log;
+    void* state = nullptr;
+    CHECK(plinth::detail::init_thunk<Throws>(&host, &state) == PLINTH_OK);
+    REQUIRE(state != nullptr);
+    CHECK(plinth::detail::start_thunk<Throws>(&host, state) == PLINTH_ERROR);
+    CHECK(Recorder::error == "no database");
+    CHECK(plinth::detail::stop_thunk<Throws>(&host, state) == PLINTH_OK);
+}

@@ -1,0 +1,50 @@
+#include <doctest/doctest.h>
+
+#include "model/types.hpp"
+#include "validate/identifiers.hpp"
+
+using plinth::model::canonical_type;
+
+TEST_CASE("types are written the way format_type() writes them") {
+    CHECK(canonical_type("uuid") == "uuid");
+    CHECK(canonical_type("int") == "integer");
+    CHECK(canonical_type("INT8") == "bigint");
+    CHECK(canonical_type("bool") == "boolean");
+    CHECK(canonical_type("varchar(64)") == "character varying(64)");
+    CHECK(canonical_type("varchar") == "character varying");
+    CHECK(canonical_type("timestamptz") == "timestamp with time zone");
+    CHECK(canonical_type("timestamp") == "timestamp without time zone");
+    CHECK(canonical_type("timestamptz(3)") == "timestamp(3) with time zone");
+    CHECK(canonical_type("timestamp(3)  with time zone") == "timestamp(3) with time zone");
+    CHECK(canonical_type("numeric(10, 2)") == "numeric(10,2)");
+    CHECK(canonical_type("text[]") == "text[]");
+    CHECK(canonical_type("varchar(8)[3]") == "character varying(8)[]");
+    CHECK(canonical_type("double precision") == "double precision");
+    CHECK(canonical_type("float4[]") == "real[]");
+    CHECK(canonical_type("vector(384)") == "vector(384)");
+}
+
+TEST_CASE("base types ignore modifiers; vector dimensions are read") {
+    CHECK(plinth::model::base_type("character varying(64)") == "character varying");
+    CHECK(plinth::model::vector_dimensions("vector(1536)") == 1536);
+    CHECK_FALSE(plinth::model::vector_dimensions("text").has_value());
+}
+
+TEST_CASE("identifier rules") {
+    using namespace plinth::validate;
+    CHECK_FALSE(check_identifier("agents").has_value());
+    CHECK_FALSE(check_identifier("_x1").has_value());
+    CHECK(check_identifier("1x").has_value());
+    CHECK(check_identifier("Agents").has_value());
+    CHECK(check_identifier(std::string(64, 'a')) == "is 64 bytes long; PostgreSQL identifiers are at most 63 bytes");
+    CHECK_FALSE(check_identifier(std::string(63, 'a')).has_value());
+    CHECK_FALSE(check_plugin_name("project-management").has_value());
+    CHECK(check_schema_name("plinth") == "is reserved for plinth's own journal");
+    CHECK_FALSE(check_type("character varying(64)").has_value());
+    CHECK_FALSE(check_type("timestamp(3) with time zone").has_value());
+    CHECK(check_type("text; drop table x").has_value());
+    CHECK_FALSE(check_expression("status IN ('a;b', 'c')").has_value());
+    CHECK(check_expression("1; select 2") == "contains ';' outside a quoted string: declare one expression, not statements");
+    CHECK(check_expression("x -- comment") == "contains an SQL comment");
+    CHECK(check_expression("'open") == "has an unterminated quoted string");
+}

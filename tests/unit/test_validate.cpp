@@ -1,0 +1,159 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "load/loader.hpp"
+#include "paths.hpp"
+#include "validate/validator.hpp"
+
+namespace {
+
+plinth::model::Plugin load(const std::filesystem::path& file) {
+    plinth::model::Plugin plugin;
+    plinth::load::Refusal refusal;
+    REQUIRE_MESSAGE(plinth::load::load_file(file, plugin, refusal), refusal.message());
+    return plugin;
+}
+
+// Validates the given broken plugins together with the shipped core plugin.
+plinth::validate::ValidationResult validate_with_core(const std::vector<std::string>& files) {
+    std::vector<plinth::model::Plugin> plugins{load(plinth::test::plugins_dir() / "core.so")};
+    for (const auto& f : files) plugins.push_back(load(plinth::test::broken_dir() / f));
+    return plinth::validate::validate(std::move(plugins));
+}
+
+std::vector<std::string> texts(const plinth::validate::ValidationResult& r) {
+    std::vector<std::string> out;
+    for (const auto& p : r.problems) out.push_back(p.text());
+    return out;
+}
+
+// The single problem's text, without the file path that starts it.
+std::string only_problem(const std::string& file) {
+    auto result = validate_with_core({file});
+    REQUIRE(result.problems.size() == 1);
+    CHECK(result.skipped.size() == 1);
+    CHECK(result.plugins.size() == 1);  // core goes on
+    const auto text = result.problems[0].text();
+    const auto path = (plinth::test::broken_dir() / file).string() + ": ";
+    REQUIRE(text.rfind(path, 0) == 0);
+    return text.substr(path.size());
+}
+
+}  // namespace
+
+TEST_CASE("the shipped plugins are valid, with defaults filled in") {
+    std::vector<plinth::model::Plugin> plugins{load(plinth::test::plugins_dir() / "project-management.so"),
+                                               load(plinth::test::plugins_dir() / "core.so")};
+    auto result = plinth::validate::validate(std::move(plugins));
+    CHECK(texts(result).empty());
+    CHECK(result.skipped.empty());
+    REQUIRE(result.plugins.size() == 2);
+    CHECK(result.plugins[0].name == "core");  // sorted by name
+    const auto& agents = result.plugins[0].tables[0];
+    CHECK(agents.primary_key_name == "agents_pkey");
+    CHECK(agents.uniques.at(0).name == "agents_username_key");
+    const auto& entities = result.plugins[0].tables[1];
+    CHECK(entities.foreign_keys.at(0).name == "entities_agent_id_fkey");
+    CHECK(entities.foreign_keys.at(0).ref_columns == std::vector<std::string>{"id"});
+    CHECK(entities.indexes.at(0).name == "entities_agent_id_idx");
+}
+
+TEST_CASE("one message per way a declaration can be wrong") {
+    CHECK(only_problem("invalid_long_identifier.so") ==
+          "plugin \"long-identifier\": table \"widgets\": column \"a_column_name_that_is_much_too_long_for_postgresql_identifiers_x\": "
+          "name is 64 bytes long; PostgreSQL identifiers are at most 63 bytes");
+    CHECK(only_problem("invalid_table_name.so") ==
+          "plugin \"bad-table-name\": table \"Widgets-2\": table name is not a valid identifier: use lower-case letters, "
+          "digits and _, not starting with a digit");
+    CHECK(only_problem("invalid_duplicate_column.so") ==
+          "plugin \"duplicate-column\": table \"widgets\": column \"label\": is declared twice");
+    CHECK(only_problem("invalid_no_primary_key.so") ==
+          "plugin \"no-primary-key\": table \"widgets\": has no primary key: mark a column primary_key() or declare a "
+          "composite key");
+    CHECK(only_problem("invalid_index_column.so") ==
+          "plugin \"index-column\": table \"widgets\": index \"widgets_colour_idx\": column \"colour\" does not exist in the table");
+    CHECK(only_problem("invalid_fk_missing_table.so") ==
+          "plugin \"fk-missing-table\": table \"widgets\": foreign key \"widgets_owner_id_fkey\": references table "
+          "public.owners, which no plugin declares");
+    CHECK(only_problem("invalid_fk_type.so") ==
+          "plugin \"fk-type\": table \"widgets\": foreign key \"widgets_agent_id_fkey\": column \"agent_id\" is text but "
+          "referenced column public.agents.id is uuid");
+    CHECK(only_problem("invalid_fk_not_required.so") ==
+          "plugin \"fk-not-required\": table \"widgets\": foreign key \"widgets_agent_id_fkey\": references table "
+          "public.agents of plugin \"core\", which this plugin does not require: add requires_plugin(\"core\")");
+    CHECK(only_problem("invalid_fk_not_unique.so") ==
+          "plugin \"fk-not-unique\": table \"widgets\": foreign key \"widgets_agent_name_fkey\": referenced columns (name) "
+          "of public.agents are neither its primary key nor a unique constraint");
+    CHECK(only_problem("invalid_set_null.so") ==
+          "plugin \"set-null\": table \"widgets\": foreign key \"widgets_agent_id_fkey\": uses SET NULL but column \"agent_id\" is NOT NULL");
+    CHECK(only_problem("invalid_missing_required.so") ==
+          "plugin \"missing-required\": requires plugin \"billing\", which is not loaded");
+    CHECK(only_problem("invalid_duplicate_table.so") ==
+          "plugin \"duplicate-table\": table \"agents\": table public.agents is also declared by plugin \"core\"");
+    CHECK(only_problem("invalid_generated_name.so") ==
+          "plugin \"generated-name\": table \"widgets_with_a_long_name\": index \"first_long_column_name, "
+          "second_long_column_name\": generated name \"widgets_with_a_long_name_first_long_column_name_second_long_column_name_idx\" "
+          "is 75 bytes; PostgreSQL would truncate it to 63: give this constraint a shorter name");
+    CHECK(only_problem("invalid_statement.so") ==
+          "plugin \"statement\": table \"widgets\": column \"label\": default contains ';' outside a quoted string: declare "
+          "one expression, not statements");
+    CHECK(only_problem("invalid_type.so") ==
+          "plugin \"bad-type\": table \"widgets\": column \"label\": type \"text not null\" is not a type name PostgreSQL "
+          "would accept (e.g. text, varchar(64), timestamptz, text[])");
+}
+
+TEST_CASE("every problem of a plugin is reported, not only the first") {
+    auto result = validate_with_core({"invalid_many.so"});
+    std::vector<std::string> messages;
+    for (const auto& p : result.problems) messages.push_back((p.item.empty() ? "" : p.item + ": ") + p.message);
+    CHECK(messages == std::vector<std::string>{
+                          "schema \"pg_mine\" is reserved by PostgreSQL",
+                          "column \"\": name is empty",
+                          "column \"size\": type \"\" is empty",
+                          "check \"\": name is empty",
+                      });
+    REQUIRE(result.skipped.size() == 1);
+    CHECK(result.skipped[0].reason == "4 problems in its declaration");
+}
+
+TEST_CASE("a plugin requiring an invalid plugin is skipped with it; the rest go on") {
+    auto result = validate_with_core({"invalid_fk_type.so", "invalid_dependent.so"});
+    CHECK(result.problems.size() == 1);
+    std::vector<std::string> skipped;
+    for (const auto& s : result.skipped) skipped.push_back(s.plugin + ": " + s.reason);
+    CHECK(skipped == std::vector<std::string>{"fk-type: 1 problem in its declaration",
+                                              "dependent: requires plugin \"fk-type\", which was skipped"});
+    std::vector<std::string> valid;
+    for (const auto& p : result.plugins) valid.push_back(p.name);
+    CHECK(valid == std::vector<std::string>{"core"});
+    CHECK(result.skipped[1].text() ==
+          (plinth::test::broken_dir() / "invalid_dependent.so").string() +
+              ": plugin \"dependent\" skipped: requires plugin \"fk-type\", which was skipped");
+}
+
+TEST_CASE("two files with the same plugin name: the second is refused, the first stays") {
+    std::vector<plinth::model::Plugin> plugins{load(plinth::test::broken_dir() / "minimal_valid.so"),
+                                               load(plinth::test::broken_dir() / "minimal_valid.so")};
+    plugins[1].file = "copy/minimal_valid.so";
+    auto result = plinth::validate::validate(std::move(plugins));
+    REQUIRE(result.problems.size() == 1);
+    CHECK(result.problems[0].text() ==
+          "copy/minimal_valid.so: plugin \"minimal\": plugin name is also used by " +
+              (plinth::test::broken_dir() / "minimal_valid.so").string());
+    CHECK(result.plugins.size() == 1);
+}
+
+TEST_CASE("index names share one namespace per schema across plugins") {
+    auto a = load(plinth::test::broken_dir() / "minimal_valid.so");
+    auto b = a;
+    b.name = "other";
+    b.file = "other.so";
+    b.tables[0].name = "gadgets";
+    b.tables[0].primary_key_name = "widgets_pkey";
+    auto result = plinth::validate::validate({a, b});
+    REQUIRE(result.problems.size() == 1);
+    CHECK(result.problems[0].text() ==
+          "other.so: plugin \"other\": table \"gadgets\": primary key \"widgets_pkey\": name \"widgets_pkey\" is already "
+          "taken in schema public by the primary key \"widgets_pkey\" of table public.widgets (plugin \"minimal\")");
+}
