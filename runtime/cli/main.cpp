@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/check_command.hpp"
+#include "cli/db_command.hpp"
+#include "cli/migrate_commands.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"plinth: a plugin host that migrates the PostgreSQL schema its plugins declare, then runs them"};
@@ -13,6 +15,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     int exit_code = 0;
     plinth::cli::add_check_command(app, exit_code);
+    plinth::cli::add_migrate_commands(app, exit_code);
+    plinth::add_db_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,0 +1,246 @@
+#include "apply/migrate.hpp"
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "apply/journal.hpp"
+#include "introspect/catalog.hpp"
+#include "plan/plan.hpp"
+
+namespace plinth::apply {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Raised inside an attempt when a lock could not be had in time; the attempt is rolled back and
+// run again after a pause.
+struct LockBusy {
+    std::string what;
+};
+
+bool is_lock_failure(const pg::Error& e) {
+    return e.sqlstate() == "55P03" /* lock_not_available */ || e.sqlstate() == "40P01" /* deadlock_detected */;
+}
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+plan::RowProbe row_probe(pg::Connection& connection) {
+    plan::RowProbe probe;
+    probe.have_rows = [&connection](const std::vector<std::string>& tables) {
+        std::string sql;
+        std::vector<std::optional<std::string>> params;
+        for (const auto& t : tables) {
+            const auto dot = t.find('.');
+            params.emplace_back(t);
+            sql += (sql.empty() ? "" : " UNION ALL ") + std::string("SELECT $") + std::to_string(params.size()) +
+                   "::text, EXISTS (SELECT 1 FROM " + plan::qualified(t.substr(0, dot), t.substr(dot + 1)) + ")";
+        }
+        std::map<std::string, bool> answers;
+        auto result = connection.exec_params(sql, params);
+        for (int r = 0; r < result.rows(); ++r) answers[result.text(r, 0)] = result.text(r, 1) == "t";
+        return answers;
+    };
+    probe.count = [&connection](const std::string& t) {
+        const auto dot = t.find('.');
+        auto result = connection.exec("SELECT count(*) FROM " + plan::qualified(t.substr(0, dot), t.substr(dot + 1)));
+        return std::stoll(result.text(0, 0));
+    };
+    return probe;
+}
+
+std::string blocking_report(const plan::Plan& plan) {
+    std::string out = "migration refused before any statement ran; the database is unchanged:";
+    for (const auto& nd : plan.not_done) {
+        if (!nd.blocking) continue;
+        out += "\n  plugin \"" + nd.plugin + "\", table " + nd.table + (nd.object.empty() ? "" : " " + nd.object) + ": " +
+               nd.reason;
+        if (!nd.manual_sql.empty()) out += "\n    by hand: " + nd.manual_sql;
+    }
+    return out;
+}
+
+std::vector<std::string> warnings_of(const plan::Plan& plan) {
+    std::vector<std::string> out;
+    for (const auto& nd : plan.not_done) {
+        if (nd.blocking) continue;
+        std::string w = (nd.plugin.empty() ? "" : "plugin \"" + nd.plugin + "\", ") + "table " + nd.table +
+                        (nd.object.empty() ? "" : " " + nd.object) + ": " + nd.reason;
+        if (!nd.manual_sql.empty()) w += " (by hand: " + nd.manual_sql + ")";
+        out.push_back(std::move(w));
+    }
+    return out;
+}
+
+class Migration {
+public:
+    Migration(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options, spdlog::logger& log)
+        : connection_(connection), set_(set), options_(options), log_(log),
+          plugins_(set.validation.plugins), schemas_(plan::owned_schemas(plugins_)),
+          desired_(plan::desired_hash(plugins_)),
+          schemas_param_{introspect::text_array(schemas_)} {}
+
+    MigrateOutcome run() {
+        MigrateOutcome outcome;
+        if (up_to_date_fast()) {
+            outcome.up_to_date_fast = true;
+            log_.info("schema up to date (fingerprint matches); nothing introspected");
+            return outcome;
+        }
+        std::vector<plan::Operation> after_commit;
+        for (int attempt = 1;; ++attempt) {
+            try {
+                after_commit = attempt_in_transaction(outcome);
+                break;
+            } catch (const LockBusy& busy) {
+                if (attempt >= options_.max_attempts)
+                    throw MigrationError("migration gave up after " + std::to_string(attempt) +
+                                         " attempts: a lock could not be had in time (" + busy.what +
+                                         "); the database is unchanged");
+                const auto pause = std::chrono::milliseconds(std::min(5000, 200 << attempt));
+                log_.warn("lock not available ({}); attempt {} of {} rolled back, retrying in {} ms", busy.what, attempt,
+                          options_.max_attempts, pause.count());
+                std::this_thread::sleep_for(pause);
+            }
+        }
+        run_after_commit(after_commit, outcome);
+        return outcome;
+    }
+
+private:
+    // One round trip: the recorded state and a fresh fingerprint, compared here.
+    bool up_to_date_fast() {
+        try {
+            auto r = connection_.exec_params(std::string("SELECT desired_hash, catalog_fingerprint, (") +
+                                                 introspect::fingerprint_query() + ") FROM plinth.state",
+                                             {schemas_param_});
+            return r.rows() == 1 && r.text(0, 0) == desired_ && r.text(0, 1) == r.text(0, 2);
+        } catch (const pg::Error& e) {
+            // No journal yet (first run): the slow path creates it.
+            if (e.sqlstate() == "42P01" || e.sqlstate() == "3F000") return false;
+            throw;
+        }
+    }
+
+    std::string fingerprint() {
+        return connection_.exec_params(introspect::fingerprint_query(), {schemas_param_}).text(0, 0);
+    }
+
+    std::vector<plan::Operation> attempt_in_transaction(MigrateOutcome& outcome) {
+        const auto started = Clock::now();
+        pg::Transaction tx(connection_);
+        // The lock comes first, before any bookkeeping DDL, so instances never race each other.
+        connection_.exec(std::string("SELECT pg_advisory_xact_lock(") + std::to_string(kAdvisoryLockKey) + ")");
+        connection_.exec("SET LOCAL lock_timeout = '" + std::to_string(options_.lock_timeout.count()) + "ms'");
+
+        Journal journal(connection_);
+        if (journal.exists()) {
+            const auto state = journal.state();
+            if (state && state->desired_hash == desired_ && state->catalog_fingerprint == fingerprint()) {
+                log_.info("schema brought up to date by another instance while waiting for the lock");
+                tx.commit();
+                return {};
+            }
+        }
+
+        const auto actual = introspect::read_catalog(connection_, schemas_);
+        const auto plan = plan::make_plan(plugins_, set_.ordering, actual, row_probe(connection_));
+        if (plan.blocked()) throw MigrationError(blocking_report(plan));
+        outcome.warnings = warnings_of(plan);
+        for (const auto& w : outcome.warnings) log_.warn("will not do: {}", w);
+        for (const auto& note : plan.notes) log_.info("{}", note);
+
+        journal.create();
+        std::map<std::string, std::vector<StatementRecord>> applied;  // by plugin
+        std::vector<plan::Operation> after_commit;
+        std::size_t statements = 0;
+        for (const auto& op : plan.operations) {
+            if (op.phase == plan::Phase::after_commit) {
+                after_commit.push_back(op);
+                continue;
+            }
+            const auto t0 = Clock::now();
+            execute(op);
+            applied[op.plugin].push_back({op.sql, ms_since(t0)});
+            ++statements;
+        }
+        if (statements > 0 || after_commit.size() > 0 || !journal.state()) {
+            const auto previous = journal.latest_per_plugin();
+            const auto id = journal.record_migration(desired_, statements, ms_since(started), plan.notes);
+            for (const auto& p : plugins_) {
+                const auto hash = plan::schema_hash(p);
+                auto last = previous.find(p.name);
+                const bool changed = last == previous.end() || last->second.version != p.version ||
+                                     last->second.schema_hash != hash;
+                if (applied.count(p.name) || changed) journal.record_plugin(id, p, hash, applied[p.name]);
+            }
+            log_.info("applied {} statement{} in one transaction ({:.1f} ms)", statements, statements == 1 ? "" : "s",
+                      ms_since(started));
+        }
+        // With work left for after the commit, no fingerprint is recorded: until that work is done,
+        // every start takes the slow path and finishes it.
+        journal.save_state(desired_, after_commit.empty() ? fingerprint() : std::string());
+        tx.commit();
+        outcome.statements_applied += statements;
+        return after_commit;
+    }
+
+    void execute(const plan::Operation& op) {
+        log_.debug("{}: {}", op.summary, op.sql);
+        try {
+            connection_.exec(op.sql);
+        } catch (const pg::Error& e) {
+            if (is_lock_failure(e)) throw LockBusy{op.summary + ": " + e.message()};
+            throw MigrationError("migration failed and was rolled back; the database is unchanged.\n  plugin \"" +
+                                 op.plugin + "\"" + (op.table.empty() ? "" : ", table " + op.table) + ": " + op.summary +
+                                 "\n  " + e.what());
+        }
+    }
+
+    void run_after_commit(const std::vector<plan::Operation>& ops, MigrateOutcome& outcome) {
+        if (ops.empty()) return;
+        std::size_t failures = 0;
+        for (const auto& op : ops) {
+            const auto t0 = Clock::now();
+            try {
+                log_.info("{} (after the commit)", op.summary);
+                connection_.exec(op.sql);
+                ++outcome.statements_applied;
+                log_.debug("{} took {:.1f} ms", op.summary, ms_since(t0));
+            } catch (const pg::Error& e) {
+                ++failures;
+                outcome.after_commit_failures.push_back("plugin \"" + op.plugin + "\", table " + op.table + ": " +
+                                                        op.summary + " failed; it is retried on the next start\n  " + e.what());
+                log_.error("{}", outcome.after_commit_failures.back());
+            }
+        }
+        if (failures > 0) return;
+        pg::Transaction tx(connection_);
+        connection_.exec(std::string("SELECT pg_advisory_xact_lock(") + std::to_string(kAdvisoryLockKey) + ")");
+        Journal(connection_).save_state(desired_, fingerprint());
+        tx.commit();
+    }
+
+    pg::Connection& connection_;
+    const cli::PluginSet& set_;
+    const MigrateOptions& options_;
+    spdlog::logger& log_;
+    const std::vector<model::Plugin>& plugins_;
+    std::vector<std::string> schemas_;
+    std::string desired_;
+    std::optional<std::string> schemas_param_;
+};
+
+}  // namespace
+
+MigrateOutcome migrate(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options,
+                       spdlog::logger& log) {
+    return Migration(connection, set, options, log).run();
+}
+
+}  // namespace plinth::apply

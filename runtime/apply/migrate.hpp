@@ -1,0 +1,46 @@
+// Stage "apply": the whole migration of a run, in one transaction under an advisory lock.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cli/plugin_set.hpp"
+#include "pg/connection.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace plinth::apply {
+
+struct MigrateOptions {
+    // How long one DDL statement may wait for a table lock before the attempt is rolled back and
+    // retried with backoff; waiting for another plinth instance's migration is not bounded by it.
+    std::chrono::milliseconds lock_timeout{5000};
+    int max_attempts = 5;
+};
+
+struct MigrateOutcome {
+    bool up_to_date_fast = false;       // the fingerprint matched: nothing was introspected
+    std::size_t statements_applied = 0; // in the transaction and after it
+    std::vector<std::string> warnings;  // what the plan would not do, with the SQL to do it by hand
+    // Work after the commit (concurrent index builds, validations) that failed; retried next start.
+    std::vector<std::string> after_commit_failures;
+};
+
+// A failed migration: nothing of the transaction stayed. Names the plugin, table, statement and
+// SQLSTATE when a statement failed.
+class MigrationError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Brings the database to the schema the valid plugins of `set` declare. Throws MigrationError
+// (or pg::Error for a lost connection) when it cannot; the database is then as it was.
+MigrateOutcome migrate(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options,
+                       spdlog::logger& log);
+
+}  // namespace plinth::apply

@@ -1,0 +1,208 @@
+#include "introspect/catalog.hpp"
+
+#include <stdexcept>
+
+namespace plinth::introspect {
+
+const ActualColumn* ActualTable::find_column(const std::string& column) const {
+    for (const auto& c : columns)
+        if (c.name == column) return &c;
+    return nullptr;
+}
+
+const ActualTable* ActualSchema::find_table(const std::string& qualified) const {
+    auto it = tables.find(qualified);
+    return it == tables.end() ? nullptr : &it->second;
+}
+
+std::string text_array(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+std::vector<std::string> parse_text_array(std::string_view text) {
+    if (text.size() < 2 || text.front() != '{' || text.back() != '}')
+        throw std::runtime_error("unexpected array text from the catalog: " + std::string(text));
+    std::vector<std::string> out;
+    text = text.substr(1, text.size() - 2);
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::string item;
+        if (text[i] == '"') {
+            for (++i; i < text.size() && text[i] != '"'; ++i) {
+                if (text[i] == '\\' && i + 1 < text.size()) ++i;
+                item += text[i];
+            }
+            ++i;  // closing quote
+        } else {
+            while (i < text.size() && text[i] != ',') item += text[i++];
+        }
+        out.push_back(std::move(item));
+        if (i < text.size() && text[i] == ',') ++i;
+    }
+    return out;
+}
+
+namespace {
+
+constexpr const char* kColumnsQuery = R"SQL(
+SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p')
+ORDER BY n.nspname, c.relname, a.attnum)SQL";
+
+constexpr const char* kConstraintsQuery = R"SQL(
+SELECT n.nspname, c.relname, con.conname, con.contype, con.convalidated,
+       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord)::text[],
+       fn.nspname, fc.relname,
+       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord)::text[],
+       con.confdeltype, con.confupdtype, pg_get_constraintdef(con.oid)
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
+LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+WHERE n.nspname = ANY($1::text[]) AND con.contype IN ('p', 'u', 'f', 'c')
+ORDER BY 1, 2, 3)SQL";
+
+constexpr const char* kIndexesQuery = R"SQL(
+SELECT n.nspname, t.relname, i.relname, ix.indisunique, ix.indisprimary, ix.indisvalid, am.amname,
+       ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true) FROM generate_series(1, ix.indnkeyatts) k ORDER BY k)::text[],
+       pg_get_expr(ix.indpred, ix.indrelid, true),
+       EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con
+               WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid AND con.contype IN ('p', 'u', 'x')),
+       EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p WHERE p.index_relid = ix.indexrelid)
+FROM pg_catalog.pg_index ix
+JOIN pg_catalog.pg_class i ON i.oid = ix.indexrelid
+JOIN pg_catalog.pg_class t ON t.oid = ix.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_catalog.pg_am am ON am.oid = i.relam
+WHERE n.nspname = ANY($1::text[])
+ORDER BY 1, 2, 3)SQL";
+
+constexpr const char* kServerQuery = R"SQL(
+SELECT ARRAY(SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY($1::text[]) ORDER BY 1)::text[],
+       ARRAY(SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = ANY($1::text[]) ORDER BY 1)::text[],
+       EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'vector'),
+       EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'vector'))SQL";
+
+bool flag(const pg::Result& r, int row, int col) { return r.value(row, col) == std::optional<std::string_view>("t"); }
+
+std::optional<std::string> optional_text(const pg::Result& r, int row, int col) {
+    auto v = r.value(row, col);
+    return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+}
+
+}  // namespace
+
+ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::string>& schemas) {
+    const std::vector<std::optional<std::string>> params{text_array(schemas)};
+    ActualSchema actual;
+
+    auto server = connection.exec_params(kServerQuery, params);
+    for (auto& s : parse_text_array(server.text(0, 0))) actual.schemas.insert(std::move(s));
+    for (auto& r : parse_text_array(server.text(0, 1))) actual.relation_names.insert(std::move(r));
+    actual.vector_available = flag(server, 0, 2);
+    actual.vector_installed = flag(server, 0, 3);
+
+    auto columns = connection.exec_params(kColumnsQuery, params);
+    for (int r = 0; r < columns.rows(); ++r) {
+        const std::string schema = columns.text(r, 0), name = columns.text(r, 1);
+        auto& table = actual.tables[schema + "." + name];
+        table.schema = schema;
+        table.name = name;
+        if (columns.is_null(r, 2)) continue;  // a table without columns
+        table.columns.push_back({columns.text(r, 2), columns.text(r, 3), flag(columns, r, 4), optional_text(columns, r, 5)});
+    }
+
+    auto constraints = connection.exec_params(kConstraintsQuery, params);
+    for (int r = 0; r < constraints.rows(); ++r) {
+        auto it = actual.tables.find(constraints.text(r, 0) + "." + constraints.text(r, 1));
+        if (it == actual.tables.end()) continue;
+        ActualConstraint c;
+        c.name = constraints.text(r, 2);
+        c.kind = constraints.text(r, 3).at(0);
+        c.validated = flag(constraints, r, 4);
+        c.columns = parse_text_array(constraints.text(r, 5));
+        if (c.kind == 'f') {
+            c.ref_schema = constraints.text(r, 6);
+            c.ref_table = constraints.text(r, 7);
+            c.ref_columns = parse_text_array(constraints.text(r, 8));
+            c.on_delete = constraints.text(r, 9).at(0);
+            c.on_update = constraints.text(r, 10).at(0);
+        }
+        c.definition = constraints.text(r, 11);
+        it->second.constraints.emplace(c.name, std::move(c));
+    }
+
+    auto indexes = connection.exec_params(kIndexesQuery, params);
+    for (int r = 0; r < indexes.rows(); ++r) {
+        auto it = actual.tables.find(indexes.text(r, 0) + "." + indexes.text(r, 1));
+        if (it == actual.tables.end()) continue;
+        ActualIndex idx;
+        idx.name = indexes.text(r, 2);
+        idx.unique = flag(indexes, r, 3);
+        idx.primary = flag(indexes, r, 4);
+        idx.valid = flag(indexes, r, 5);
+        idx.method = indexes.text(r, 6);
+        idx.keys = parse_text_array(indexes.text(r, 7));
+        idx.predicate = optional_text(indexes, r, 8);
+        idx.backs_constraint = flag(indexes, r, 9);
+        idx.building = flag(indexes, r, 10);
+        it->second.indexes.emplace(idx.name, std::move(idx));
+    }
+    return actual;
+}
+
+const char* fingerprint_query() {
+    // Everything the planner looks at, as text lines, sorted and hashed by the server.
+    return R"SQL(
+SELECT md5(coalesce(string_agg(line, E'\n' ORDER BY line), '')) FROM (
+  SELECT 'n ' || nspname AS line FROM pg_catalog.pg_namespace WHERE nspname = ANY($1::text[])
+  UNION ALL
+  SELECT 'r ' || n.nspname || '.' || c.relname || ' ' || c.relkind::text
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ANY($1::text[])
+  UNION ALL
+  SELECT 'a ' || n.nspname || '.' || c.relname || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+         || ' ' || a.attnotnull::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+  FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p')
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  WHERE n.nspname = ANY($1::text[]) AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT 'c ' || n.nspname || '.' || c.relname || ' ' || con.conname || ' ' || con.convalidated::text || ' '
+         || pg_get_constraintdef(con.oid)
+  FROM pg_catalog.pg_constraint con
+  JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ANY($1::text[])
+  UNION ALL
+  SELECT 'i ' || n.nspname || '.' || i.relname || ' ' || ix.indisvalid::text || ' ' || pg_get_indexdef(ix.indexrelid)
+  FROM pg_catalog.pg_index ix
+  JOIN pg_catalog.pg_class i ON i.oid = ix.indexrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = i.relnamespace
+  WHERE n.nspname = ANY($1::text[])
+  UNION ALL
+  SELECT 'e ' || extname || ' ' || extversion FROM pg_catalog.pg_extension WHERE extname = 'vector'
+) lines)SQL";
+}
+
+}  // namespace plinth::introspect
