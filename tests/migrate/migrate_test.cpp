@@ -1,0 +1,364 @@
+// The migrator against a real PostgreSQL: every scenario gets a fresh database.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "apply/migrate.hpp"
+#include "introspect/catalog.hpp"
+#include "load/loader.hpp"
+#include "pg_fixture.hpp"
+#include "plan/plan.hpp"
+
+namespace fs = std::filesystem;
+using plinth::cli::PluginSet;
+
+namespace {
+
+fs::path env_path(const char* name) {
+    const char* v = std::getenv(name);
+    REQUIRE_MESSAGE(v != nullptr, name << " is not set; run with meson test");
+    return v;
+}
+
+fs::path shipped(const std::string& file) { return env_path("PLINTH_TEST_PLUGINS_DIR") / file; }
+fs::path scenario(const std::string& file) { return env_path("PLINTH_TEST_MIGRATE_PLUGINS_DIR") / file; }
+
+// The pipeline's first stages over an explicit list of plugin files.
+PluginSet plugin_set(const std::vector<fs::path>& files) {
+    PluginSet set;
+    std::vector<plinth::model::Plugin> plugins;
+    for (const auto& f : files) {
+        plinth::model::Plugin p;
+        plinth::load::Refusal refusal;
+        REQUIRE_MESSAGE(plinth::load::load_file(f, p, refusal), refusal.message());
+        plugins.push_back(std::move(p));
+    }
+    set.validation = plinth::validate::validate(std::move(plugins));
+    for (const auto& problem : set.validation.problems) FAIL(problem.text());
+    set.ordering = plinth::order::order(set.validation.plugins);
+    return set;
+}
+
+PluginSet core_and(const std::vector<std::string>& scenario_files = {}, bool with_project_management = true) {
+    std::vector<fs::path> files{shipped("core.so")};
+    if (with_project_management) files.push_back(shipped("project-management.so"));
+    for (const auto& f : scenario_files) files.push_back(scenario(f));
+    return plugin_set(files);
+}
+
+spdlog::logger& quiet() {
+    static spdlog::logger log("migrate-test");  // no sinks: the tests read outcomes, not logs
+    return log;
+}
+
+struct Database {
+    std::string conninfo = plinth::test::TestCluster::instance().fresh_database();
+    plinth::pg::Connection connection = plinth::pg::Connection::open(conninfo);
+
+    std::string scalar(const std::string& sql) {
+        auto r = connection.exec(sql);
+        REQUIRE(r.rows() == 1);
+        return r.is_null(0, 0) ? "NULL" : r.text(0, 0);
+    }
+    plinth::apply::MigrateOutcome migrate(const PluginSet& set) {
+        return plinth::apply::migrate(connection, set, {}, quiet());
+    }
+    plinth::plan::Plan plan(const PluginSet& set) {
+        const auto actual = plinth::introspect::read_catalog(connection, plinth::plan::owned_schemas(set.validation.plugins));
+        plinth::plan::RowProbe probe;
+        probe.have_rows = [this](const std::vector<std::string>& tables) {
+            std::map<std::string, bool> out;
+            for (const auto& t : tables) out[t] = scalar("SELECT EXISTS (SELECT 1 FROM " + t + ")") == "t";
+            return out;
+        };
+        probe.count = [this](const std::string& t) { return std::stoll(scalar("SELECT count(*) FROM " + t)); };
+        return plinth::plan::make_plan(set.validation.plugins, set.ordering, actual, probe);
+    }
+    bool has_constraint(const std::string& table, const std::string& name) {
+        return scalar("SELECT count(*) FROM pg_constraint WHERE conrelid = '" + table + "'::regclass AND conname = '" +
+                      name + "'") == "1";
+    }
+    bool has_index(const std::string& schema, const std::string& name) {
+        return scalar("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON "
+                      "n.oid = c.relnamespace WHERE i.indisvalid AND n.nspname = '" + schema + "' AND c.relname = '" +
+                      name + "'") == "1";
+    }
+    std::string column_type(const std::string& table, const std::string& column) {
+        return scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '" + table +
+                      "'::regclass AND attname = '" + column + "'");
+    }
+};
+
+std::vector<std::string> summaries(const plinth::plan::Plan& plan) {
+    std::vector<std::string> out;
+    for (const auto& op : plan.operations) out.push_back(op.summary);
+    return out;
+}
+
+// Every key, unique constraint, foreign key, check and index the plugins declare is in the catalog.
+void check_everything_declared_exists(Database& db, const PluginSet& set) {
+    for (const auto& p : set.validation.plugins) {
+        for (const auto& t : p.tables) {
+            const std::string table = t.qualified_name();
+            CHECK_MESSAGE(db.has_constraint(table, t.primary_key_name), table << " " << t.primary_key_name);
+            for (const auto& u : t.uniques) CHECK_MESSAGE(db.has_constraint(table, u.name), table << " " << u.name);
+            for (const auto& fk : t.foreign_keys) CHECK_MESSAGE(db.has_constraint(table, fk.name), table << " " << fk.name);
+            for (const auto& c : t.checks) CHECK_MESSAGE(db.has_constraint(table, c.name), table << " " << c.name);
+            for (const auto& i : t.indexes) CHECK_MESSAGE(db.has_index(t.schema, i.name), t.schema << "." << i.name);
+        }
+    }
+}
+
+struct Run {
+    int exit_code;
+    std::string out;
+};
+
+Run run_plinth(const std::string& args) {
+    const std::string command = env_path("PLINTH_EXE").string() + " " + args + " 2>/dev/null";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    const int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string quoted_arg(const std::string& s) { return "'" + s + "'"; }
+
+}  // namespace
+
+TEST_CASE("an empty database gets the whole core and project-management schema; a second run plans nothing") {
+    Database db;
+    const auto set = core_and();
+    const auto first = db.migrate(set);
+    CHECK_FALSE(first.up_to_date_fast);
+    CHECK(first.statements_applied > 13);
+    CHECK(db.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "13");
+    check_everything_declared_exists(db, set);
+    CHECK(db.scalar("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace") ==
+          "22");
+    // No pgvector on these servers: the fallback, with its length checks.
+    CHECK(db.column_type("public.embeddings", "dim_384") == "real[]");
+    CHECK(db.has_constraint("public.embeddings", "embeddings_dim_1536_dims_check"));
+    CHECK(db.column_type("public.projects", "created_at") == "timestamp without time zone");
+    CHECK(db.column_type("public.agents", "created_at") == "timestamp with time zone");
+
+    CHECK(db.plan(set).operations.empty());
+    CHECK(db.plan(set).not_done.empty());
+    const auto second = db.migrate(set);
+    CHECK(second.up_to_date_fast);
+    CHECK(second.statements_applied == 0);
+    CHECK(db.scalar("SELECT count(*) FROM plinth.migrations") == "1");
+    CHECK(db.scalar("SELECT count(*) FROM plinth.journal") == "2");
+    CHECK(db.scalar("SELECT notes::text LIKE '%no pgvector%' FROM plinth.migrations") == "t");
+}
+
+TEST_CASE("the core schema's rules hold in the database") {
+    Database db;
+    db.migrate(core_and());
+    db.connection.exec("INSERT INTO agents (id, name) VALUES ('00000000-0000-0000-0000-000000000001', 'a')");
+    db.connection.exec("INSERT INTO entities (id, agent_id) VALUES ('00000000-0000-0000-0000-000000000002', "
+                       "'00000000-0000-0000-0000-000000000001')");
+    CHECK_THROWS_AS(db.connection.exec("INSERT INTO relationships (source_entity_id, target_entity_id, agent_id) VALUES "
+                                       "('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000002', "
+                                       "'00000000-0000-0000-0000-000000000001')"),
+                    plinth::pg::Error);
+    CHECK_THROWS_AS(db.connection.exec("INSERT INTO tasks (agent_id, name, status) VALUES "
+                                       "('00000000-0000-0000-0000-000000000001', 't', 'sleeping')"),
+                    plinth::pg::Error);
+    CHECK_THROWS_AS(db.connection.exec("INSERT INTO embeddings (memory_id, dim_384) VALUES (gen_random_uuid(), '{1,2}')"),
+                    plinth::pg::Error);
+    db.connection.exec("DELETE FROM agents");
+    CHECK(db.scalar("SELECT count(*) FROM entities") == "0");  // ON DELETE CASCADE
+}
+
+TEST_CASE("a new plugin referencing existing tables adds only its own") {
+    Database db;
+    db.migrate(core_and());
+    const auto set = core_and({"notes.so"});
+    CHECK(summaries(db.plan(set)) ==
+          std::vector<std::string>{"create table public.notes", "create index notes_agent_id_idx on public.notes"});
+    db.migrate(set);
+    CHECK(db.has_constraint("public.notes", "notes_room_id_fkey"));
+    CHECK(db.scalar("SELECT count(*) FROM plinth.journal WHERE plugin = 'notes'") == "1");
+    CHECK(db.scalar("SELECT count(*) FROM plinth.journal WHERE plugin = 'core'") == "1");
+}
+
+TEST_CASE("a column added to a plugin is added to its table, and the journal records the new version") {
+    Database db;
+    db.migrate(core_and({"widgets_v1.so"}, false));
+    db.connection.exec("INSERT INTO widgets (label) VALUES ('first')");
+    const auto v2 = core_and({"widgets_v2.so"}, false);
+    CHECK(summaries(db.plan(v2)) ==
+          std::vector<std::string>{"add column public.widgets.colour", "add column public.widgets.size"});
+    db.migrate(v2);
+    CHECK(db.scalar("SELECT colour FROM widgets") == "red");
+    CHECK(db.scalar("SELECT size FROM widgets") == "NULL");
+    CHECK(db.scalar("SELECT version FROM plinth.journal WHERE plugin = 'widgets' ORDER BY id DESC LIMIT 1") == "2.0.0");
+    CHECK(db.scalar("SELECT statements->0->>'sql' FROM plinth.journal WHERE plugin = 'widgets' ORDER BY id DESC LIMIT 1") ==
+          "ALTER TABLE \"public\".\"widgets\" ADD COLUMN \"colour\" text DEFAULT 'red' NOT NULL");
+}
+
+TEST_CASE("a cycle across two plugins and two schemas") {
+    Database db;
+    const auto set = plugin_set({scenario("cycle_a.so"), scenario("cycle_b.so")});
+    REQUIRE(set.ordering.cycles.size() == 1);
+    const auto plan = db.plan(set);
+    CHECK(summaries(plan) == std::vector<std::string>{
+                                 "create schema alpha", "create schema beta", "create table alpha.authors",
+                                 "create table beta.books",
+                                 "add foreign key authors_favourite_book_id_fkey on alpha.authors (closes a cycle)",
+                                 "add foreign key books_author_id_fkey on beta.books (closes a cycle)"});
+    db.migrate(set);
+    CHECK(db.has_constraint("alpha.authors", "authors_favourite_book_id_fkey"));
+    CHECK(db.has_constraint("beta.books", "books_author_id_fkey"));
+    CHECK(db.plan(set).operations.empty());
+}
+
+TEST_CASE("composite keys and foreign keys onto them") {
+    Database db;
+    const auto set = plugin_set({scenario("composite.so")});
+    db.migrate(set);
+    CHECK(db.scalar("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'tenant_users_pkey'") ==
+          "PRIMARY KEY (tenant_id, user_id)");
+    CHECK(db.scalar("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = "
+                    "'memberships_tenant_id_user_id_fkey'") ==
+          "FOREIGN KEY (tenant_id, user_id) REFERENCES tenant_users(tenant_id, user_id) ON DELETE CASCADE");
+    CHECK(db.plan(set).operations.empty());
+}
+
+TEST_CASE("an index dropped by hand is put back on the next start") {
+    Database db;
+    const auto set = core_and();
+    db.migrate(set);
+    db.connection.exec("DROP INDEX entities_agent_id_idx");
+    const auto outcome = db.migrate(set);
+    CHECK_FALSE(outcome.up_to_date_fast);
+    CHECK(outcome.statements_applied == 1);
+    CHECK(db.has_index("public", "entities_agent_id_idx"));
+    CHECK(db.migrate(set).up_to_date_fast);
+}
+
+TEST_CASE("a type conflict is refused with a message; a safe widening is applied") {
+    Database db;
+    db.migrate(core_and({"widgets_v1.so"}, false));
+    const auto conflict = core_and({"widgets_type_conflict.so"}, false);
+    const auto plan = db.plan(conflict);
+    CHECK(plan.operations.empty());
+    REQUIRE(plan.not_done.size() == 1);
+    CHECK(plan.not_done[0].reason ==
+          "type differs: the database has text, the plugin declares integer; the change could rewrite the table or "
+          "lose data, so plinth leaves it");
+    CHECK(plan.not_done[0].manual_sql == "ALTER TABLE \"public\".\"widgets\" ALTER COLUMN \"label\" TYPE integer USING \"label\"::integer");
+    const auto outcome = db.migrate(conflict);
+    CHECK(outcome.warnings.size() == 1);
+    CHECK(db.column_type("public.widgets", "label") == "text");
+
+    db.migrate(plugin_set({scenario("labels_v1.so")}));
+    const auto wider = plugin_set({scenario("labels_v2.so")});
+    CHECK(summaries(db.plan(wider)) == std::vector<std::string>{
+                                           "change type of public.labels.code from character varying(10) to character varying(40)"});
+    db.migrate(wider);
+    CHECK(db.column_type("public.labels", "code") == "character varying(40)");
+}
+
+TEST_CASE("a statement the server rejects rolls the whole migration back") {
+    Database db;
+    const auto set = plugin_set({scenario("bad_check.so")});
+    try {
+        db.migrate(set);
+        FAIL("the migration should have failed");
+    } catch (const plinth::apply::MigrationError& e) {
+        const std::string message = e.what();
+        CHECK(message.find("rolled back; the database is unchanged") != std::string::npos);
+        CHECK(message.find("plugin \"bad-check\", table public.zzz_broken") != std::string::npos);
+        CHECK(message.find("42703") != std::string::npos);
+        CHECK(message.find("CREATE TABLE \"public\".\"zzz_broken\"") != std::string::npos);
+    }
+    CHECK(db.scalar("SELECT to_regclass('public.aaa_first') IS NULL") == "t");
+    CHECK(db.scalar("SELECT to_regnamespace('plinth') IS NULL") == "t");
+}
+
+TEST_CASE("a table with rows gets its new index concurrently and its foreign key NOT VALID, then validated") {
+    Database db;
+    db.migrate(core_and({"widgets_v1.so"}, false));
+    db.connection.exec("INSERT INTO widgets (label) SELECT 'w' || g FROM generate_series(1, 100) g");
+    const auto v3 = core_and({"widgets_v3.so"}, false);
+    const auto plan = db.plan(v3);
+    const auto text = plan.text();
+    CHECK(text.find("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"widgets_label_idx\"") != std::string::npos);
+    CHECK(text.find("FOREIGN KEY (\"agent_id\") REFERENCES \"public\".\"agents\" (\"id\") ON DELETE CASCADE NOT VALID") !=
+          std::string::npos);
+    CHECK(text.find("VALIDATE CONSTRAINT \"widgets_agent_id_fkey\"") != std::string::npos);
+    CHECK(text.find("CHECK (label <> '') NOT VALID") != std::string::npos);
+    const auto outcome = db.migrate(v3);
+    CHECK(outcome.after_commit_failures.empty());
+    CHECK(db.has_index("public", "widgets_label_idx"));
+    CHECK(db.scalar("SELECT bool_and(convalidated) FROM pg_constraint WHERE conrelid = 'widgets'::regclass") == "t");
+    CHECK(db.migrate(v3).up_to_date_fast);
+}
+
+TEST_CASE("a NOT NULL column without a default is refused on a table with rows, naming the row count") {
+    Database db;
+    db.migrate(core_and({"widgets_v1.so"}, false));
+    db.connection.exec("INSERT INTO widgets (label) VALUES ('a'), ('b'), ('c')");
+    CHECK_THROWS_WITH_AS(db.migrate(core_and({"widgets_not_null.so"}, false)),
+                         doctest::Contains("NOT NULL column without a default added to a table with 3 rows"),
+                         plinth::apply::MigrationError);
+    CHECK(db.scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = 'widgets'::regclass AND attname = 'weight'") == "0");
+}
+
+TEST_CASE("eight plinth migrate processes at once: all succeed, one applies") {
+    Database db;
+    const std::string args = "migrate --plugins " + env_path("PLINTH_TEST_PLUGINS_DIR").string() + " --database-url " +
+                             quoted_arg(db.conninfo);
+    std::vector<pid_t> children;
+    for (int i = 0; i < 8; ++i) {
+        pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            const std::string command = env_path("PLINTH_EXE").string() + " " + args + " >/dev/null 2>&1";
+            ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    CHECK(db.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "13");
+    CHECK(db.scalar("SELECT count(*) FROM plinth.migrations") == "1");
+    check_everything_declared_exists(db, core_and());
+}
+
+TEST_CASE("plinth plan: the same input gives byte-identical output; exit 2 while pending, 0 when up to date") {
+    Database db;
+    const std::string args = "--plugins " + env_path("PLINTH_TEST_PLUGINS_DIR").string() + " --database-url " +
+                             quoted_arg(db.conninfo);
+    const auto text1 = run_plinth("plan " + args);
+    const auto text2 = run_plinth("plan " + args);
+    CHECK(text1.exit_code == 2);
+    CHECK(text1.out == text2.out);
+    const auto json1 = run_plinth("plan --format json " + args);
+    CHECK(json1.out == run_plinth("plan --format json " + args).out);
+    CHECK(run_plinth("migrate " + args).exit_code == 0);
+    const auto after = run_plinth("plan " + args);
+    CHECK(after.exit_code == 0);
+    CHECK(after.out.rfind("the database is up to date", 0) == 0);
+    const auto status = run_plinth("status --format json " + args);
+    CHECK(status.exit_code == 0);
+    CHECK(status.out.find("\"drift\": []") != std::string::npos);
+}

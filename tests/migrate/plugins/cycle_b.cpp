@@ -1,0 +1,9 @@
+// The other half: books -> alpha.authors.
+#include "common.hpp"
+static plinth::plugin describe() {
+    return plinth::plugin("cycle-b", "1.0.0").schema("beta").requires_plugin("cycle-a")
+        .table(plinth::table("books", {
+            uuid("id").primary_key(), uuid("author_id").not_null().references("alpha.authors", "id", fk_action::cascade),
+        }));
+}
+PLINTH_PLUGIN(describe)
