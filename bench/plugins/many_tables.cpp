@@ -1,0 +1,34 @@
+// A benchmark plugin whose size is chosen at load time: PLINTH_BENCH_TABLES tables (default 100),
+// each with a foreign key to the one before it, an index, a unique constraint and a check, so
+// start-up cost can be measured against table count.
+#include <cstdlib>
+#include <string>
+
+#include <plinth/plinth.hpp>
+
+namespace {
+
+using namespace plinth::columns;
+
+plinth::plugin describe() {
+    const char* env = std::getenv("PLINTH_BENCH_TABLES");
+    const int count = env ? std::atoi(env) : 100;
+    plinth::plugin p("bench", "1.0.0");
+    p.schema("bench");
+    for (int i = 0; i < count; ++i) {
+        const std::string name = "t" + std::to_string(i);
+        std::vector<plinth::column> columns{uuid("id").primary_key().default_random(), text("code").not_null(),
+                                            integer("amount").not_null().default_value(0),
+                                            timestamptz("created_at").not_null().default_now()};
+        if (i > 0) columns.push_back(uuid("parent_id").references("t" + std::to_string(i - 1)));
+        p.table(plinth::table(name, std::move(columns))
+                    .unique({"code"})
+                    .add(plinth::index({"created_at"}))
+                    .check(name + "_amount_check", "amount >= 0"));
+    }
+    return p;
+}
+
+}  // namespace
+
+PLINTH_PLUGIN(describe)
