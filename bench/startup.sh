@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start-up cost against table count. For each size N: a fresh database, then
 #   - migrate from empty (creates N tables with a foreign key, a unique, an index and a check each),
+#   - check (load, validate and order only: no database),
 #   - plan (full introspection: 4 catalog queries plus the planner),
 #   - a no-op migrate (the fast path), its time and its number of server round trips.
 # Round trips are counted as committed transactions in pg_stat_database: every statement plinth
@@ -34,7 +35,7 @@ median_ms() {
 }
 commits() { sql "SELECT pg_stat_clear_snapshot(); SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'" | tail -1; }
 
-printf '%8s %14s %10s %16s %18s\n' tables migrate_ms plan_ms noop_migrate_ms noop_round_trips
+printf '%8s %14s %10s %10s %16s %18s\n' tables migrate_ms check_ms plan_ms noop_migrate_ms noop_round_trips
 for n in "${SIZES[@]}"; do
     db="bench_$n"
     sql "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1; sql "CREATE DATABASE $db" >/dev/null
@@ -42,6 +43,7 @@ for n in "${SIZES[@]}"; do
     export PLINTH_BENCH_TABLES=$n
     t0=$(now_ms); "$PLINTH" migrate --plugins "$PLUGINS" --database-url "$target" >/dev/null 2>&1; t1=$(now_ms)
     migrate=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')
+    check=$(median_ms "$PLINTH" check --plugins "$PLUGINS")
     plan=$(median_ms "$PLINTH" plan --plugins "$PLUGINS" --database-url "$target")
     noop=$(median_ms "$PLINTH" migrate --plugins "$PLUGINS" --database-url "$target")
     # Round trips of one no-op migrate: the commit counter's change, calibrated against psql
@@ -50,5 +52,5 @@ for n in "${SIZES[@]}"; do
     sleep 1; after=$(commits "$db")
     base_before=$(commits "$db"); psql -X -q "$target" -c 'SELECT 1' >/dev/null; sleep 1; base_after=$(commits "$db")
     trips=$(( (after - before) - (base_after - base_before) + 1 ))
-    printf '%8s %14s %10s %16s %18s\n' "$n" "$migrate" "$plan" "$noop" "$trips"
+    printf '%8s %14s %10s %10s %16s %18s\n' "$n" "$migrate" "$check" "$plan" "$noop" "$trips"
 done
