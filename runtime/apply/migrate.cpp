@@ -16,12 +16,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Raised inside an attempt when a lock could not be had in time; the attempt is rolled back and
-// run again after a pause.
-struct LockBusy {
-    std::string what;
-};
-
 bool is_lock_failure(const pg::Error& e) {
     return e.sqlstate() == "55P03" /* lock_not_available */ || e.sqlstate() == "40P01" /* deadlock_detected */;
 }
@@ -97,13 +91,15 @@ public:
             try {
                 after_commit = attempt_in_transaction(outcome);
                 break;
-            } catch (const LockBusy& busy) {
+            } catch (const pg::Error& e) {
+                // A lock not had in time (or a deadlock) rolls the attempt back; it runs again later.
+                if (!is_lock_failure(e)) throw;
                 if (attempt >= options_.max_attempts)
                     throw MigrationError("migration gave up after " + std::to_string(attempt) +
-                                         " attempts: a lock could not be had in time (" + busy.what +
-                                         "); the database is unchanged");
+                                         " attempts: a lock could not be had in time; the database is unchanged\n  " +
+                                         e.what());
                 const auto pause = std::chrono::milliseconds(std::min(5000, 200 << attempt));
-                log_.warn("lock not available ({}); attempt {} of {} rolled back, retrying in {} ms", busy.what, attempt,
+                log_.warn("lock not available ({}); attempt {} of {} rolled back, retrying in {} ms", e.message(), attempt,
                           options_.max_attempts, pause.count());
                 std::this_thread::sleep_for(pause);
             }
@@ -195,7 +191,7 @@ private:
         try {
             connection_.exec(op.sql);
         } catch (const pg::Error& e) {
-            if (is_lock_failure(e)) throw LockBusy{op.summary + ": " + e.message()};
+            if (is_lock_failure(e)) throw;
             throw MigrationError("migration failed and was rolled back; the database is unchanged.\n  plugin \"" +
                                  op.plugin + "\"" + (op.table.empty() ? "" : ", table " + op.table) + ": " + op.summary +
                                  "\n  " + e.what());

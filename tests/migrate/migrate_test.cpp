@@ -318,6 +318,25 @@ TEST_CASE("a NOT NULL column without a default is refused on a table with rows, 
     CHECK(db.scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = 'widgets'::regclass AND attname = 'weight'") == "0");
 }
 
+TEST_CASE("a lock not had in time rolls the attempt back and retries, then gives up with a clear message") {
+    Database db;
+    db.migrate(core_and({"widgets_v1.so"}, false));
+    db.connection.exec("INSERT INTO widgets (label) VALUES ('busy')");
+    auto blocker = plinth::pg::Connection::open(db.conninfo);
+    blocker.exec("BEGIN");
+    blocker.exec("LOCK TABLE widgets IN ACCESS EXCLUSIVE MODE");
+    plinth::apply::MigrateOptions options;
+    options.lock_timeout = std::chrono::milliseconds(100);
+    options.max_attempts = 2;
+    const auto v2 = core_and({"widgets_v2.so"}, false);
+    CHECK_THROWS_WITH_AS(plinth::apply::migrate(db.connection, v2, options, quiet()),
+                         doctest::Contains("migration gave up after 2 attempts: a lock could not be had in time"),
+                         plinth::apply::MigrationError);
+    CHECK(db.scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = 'widgets'::regclass AND attname = 'colour'") == "0");
+    blocker.exec("ROLLBACK");
+    CHECK(plinth::apply::migrate(db.connection, v2, options, quiet()).statements_applied == 2);
+}
+
 TEST_CASE("eight plinth migrate processes at once: all succeed, one applies") {
     Database db;
     const std::string args = "migrate --plugins " + env_path("PLINTH_TEST_PLUGINS_DIR").string() + " --database-url " +
