@@ -9,7 +9,6 @@
 
 #include "apply/journal.hpp"
 #include "introspect/catalog.hpp"
-#include "plan/plan.hpp"
 
 namespace plinth::apply {
 namespace {
@@ -22,30 +21,6 @@ bool is_lock_failure(const pg::Error& e) {
 
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-plan::RowProbe row_probe(pg::Connection& connection) {
-    plan::RowProbe probe;
-    probe.have_rows = [&connection](const std::vector<std::string>& tables) {
-        std::string sql;
-        std::vector<std::optional<std::string>> params;
-        for (const auto& t : tables) {
-            const auto dot = t.find('.');
-            params.emplace_back(t);
-            sql += (sql.empty() ? "" : " UNION ALL ") + std::string("SELECT $") + std::to_string(params.size()) +
-                   "::text, EXISTS (SELECT 1 FROM " + plan::qualified(t.substr(0, dot), t.substr(dot + 1)) + ")";
-        }
-        std::map<std::string, bool> answers;
-        auto result = connection.exec_params(sql, params);
-        for (int r = 0; r < result.rows(); ++r) answers[result.text(r, 0)] = result.text(r, 1) == "t";
-        return answers;
-    };
-    probe.count = [&connection](const std::string& t) {
-        const auto dot = t.find('.');
-        auto result = connection.exec("SELECT count(*) FROM " + plan::qualified(t.substr(0, dot), t.substr(dot + 1)));
-        return std::stoll(result.text(0, 0));
-    };
-    return probe;
 }
 
 std::string blocking_report(const plan::Plan& plan) {
@@ -144,8 +119,7 @@ private:
             }
         }
 
-        const auto actual = introspect::read_catalog(connection_, schemas_);
-        const auto plan = plan::make_plan(plugins_, set_.ordering, actual, row_probe(connection_));
+        const auto plan = current_plan(connection_, set_);
         if (plan.blocked()) throw MigrationError(blocking_report(plan));
         outcome.warnings = warnings_of(plan);
         for (const auto& w : outcome.warnings) log_.warn("will not do: {}", w);
@@ -233,6 +207,12 @@ private:
 };
 
 }  // namespace
+
+plan::Plan current_plan(pg::Connection& connection, const cli::PluginSet& set) {
+    const auto& plugins = set.validation.plugins;
+    const auto actual = introspect::read_catalog(connection, plan::owned_schemas(plugins));
+    return plan::make_plan(plugins, set.ordering, actual, introspect::row_probe(connection));
+}
 
 MigrateOutcome migrate(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options,
                        spdlog::logger& log) {

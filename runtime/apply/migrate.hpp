@@ -9,6 +9,7 @@
 
 #include "cli/plugin_set.hpp"
 #include "pg/connection.hpp"
+#include "plan/plan.hpp"
 
 namespace spdlog {
 class logger;
@@ -42,5 +43,8 @@ public:
 // (or pg::Error for a lost connection) when it cannot; the database is then as it was.
 MigrateOutcome migrate(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options,
                        spdlog::logger& log);
+
+// The plan against the live database, read-only and without the lock (for plan and status).
+plan::Plan current_plan(pg::Connection& connection, const cli::PluginSet& set);
 
 }  // namespace plinth::apply

@@ -10,7 +10,6 @@
 #include "apply/migrate.hpp"
 #include "cli/plugin_set.hpp"
 #include "embedded/database.hpp"
-#include "introspect/catalog.hpp"
 #include "plan/plan.hpp"
 
 namespace plinth::cli {
@@ -38,28 +37,6 @@ PluginSet prepare(const Options& o) {
     return set;
 }
 
-plan::Plan plan_against(pg::Connection& connection, const PluginSet& set) {
-    const auto& plugins = set.validation.plugins;
-    const auto actual = introspect::read_catalog(connection, plan::owned_schemas(plugins));
-    plan::RowProbe probe;
-    probe.have_rows = [&connection](const std::vector<std::string>& tables) {
-        std::map<std::string, bool> answers;
-        for (const auto& t : tables) {
-            const auto dot = t.find('.');
-            answers[t] = connection.exec("SELECT EXISTS (SELECT 1 FROM " +
-                                         plan::qualified(t.substr(0, dot), t.substr(dot + 1)) + ")")
-                             .text(0, 0) == "t";
-        }
-        return answers;
-    };
-    probe.count = [&connection](const std::string& t) {
-        const auto dot = t.find('.');
-        return std::stoll(
-            connection.exec("SELECT count(*) FROM " + plan::qualified(t.substr(0, dot), t.substr(dot + 1))).text(0, 0));
-    };
-    return plan::make_plan(plugins, set.ordering, actual, probe);
-}
-
 nlohmann::json plan_json(const plan::Plan& p) {
     using nlohmann::json;
     json out;
@@ -82,7 +59,7 @@ void run_plan(const Options& o, int& exit_code) {
     const PluginSet set = prepare(o);
     auto session = DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
-    const auto p = plan_against(connection, set);
+    const auto p = apply::current_plan(connection, set);
     if (o.format == "json")
         std::cout << plan_json(p).dump(2) << "\n";
     else
@@ -114,7 +91,7 @@ void run_status(const Options& o, int& exit_code) {
     apply::Journal journal(connection);
     const bool has_journal = journal.exists();
     const auto applied = has_journal ? journal.latest_per_plugin() : std::map<std::string, apply::PluginRecord>{};
-    const auto p = plan_against(connection, set);
+    const auto p = apply::current_plan(connection, set);
 
     nlohmann::json out;
     out["plugins"] = nlohmann::json::array();

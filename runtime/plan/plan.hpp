@@ -2,13 +2,11 @@
 // each with its SQL and hazards, and what the plan will not do, with the SQL to do it by hand.
 #pragma once
 
-#include <cstdint>
-#include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "introspect/catalog.hpp"
+#include "introspect/rows.hpp"
 #include "model/schema.hpp"
 #include "order/order.hpp"
 
@@ -48,16 +46,9 @@ struct Plan {
     std::string text() const;
 };
 
-// Answers "which of these tables have rows?" (a set of "schema.table") and "how many rows?" for the
-// planner's decisions; backed by the database in the real run.
-struct RowProbe {
-    std::function<std::map<std::string, bool>(const std::vector<std::string>&)> have_rows;
-    std::function<std::int64_t(const std::string&)> count;
-};
-
 // `plugins` are the valid plugins and `ordering` their order (from order::order).
 Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
-               const introspect::ActualSchema& actual, const RowProbe& rows);
+               const introspect::ActualSchema& actual, const introspect::RowProbe& rows);
 
 // "public", "crm": the schemas the plugins own, sorted, without duplicates.
 std::vector<std::string> owned_schemas(const std::vector<model::Plugin>& plugins);

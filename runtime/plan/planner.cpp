@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <cstdio>
 #include <optional>
 #include <regex>
@@ -489,7 +491,7 @@ private:
 }  // namespace
 
 Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
-               const introspect::ActualSchema& actual, const RowProbe& rows) {
+               const introspect::ActualSchema& actual, const introspect::RowProbe& rows) {
     // First pass: learn which tables' row counts matter, without asking. Second pass: ask once for
     // all of them, then plan for real. Planning is pure, so two passes cost nothing of note.
     std::set<std::string> asked;

@@ -12,7 +12,6 @@
 #include <spdlog/spdlog.h>
 
 #include "apply/migrate.hpp"
-#include "introspect/catalog.hpp"
 #include "load/loader.hpp"
 #include "pg_fixture.hpp"
 #include "plan/plan.hpp"
@@ -71,17 +70,7 @@ struct Database {
     plinth::apply::MigrateOutcome migrate(const PluginSet& set) {
         return plinth::apply::migrate(connection, set, {}, quiet());
     }
-    plinth::plan::Plan plan(const PluginSet& set) {
-        const auto actual = plinth::introspect::read_catalog(connection, plinth::plan::owned_schemas(set.validation.plugins));
-        plinth::plan::RowProbe probe;
-        probe.have_rows = [this](const std::vector<std::string>& tables) {
-            std::map<std::string, bool> out;
-            for (const auto& t : tables) out[t] = scalar("SELECT EXISTS (SELECT 1 FROM " + t + ")") == "t";
-            return out;
-        };
-        probe.count = [this](const std::string& t) { return std::stoll(scalar("SELECT count(*) FROM " + t)); };
-        return plinth::plan::make_plan(set.validation.plugins, set.ordering, actual, probe);
-    }
+    plinth::plan::Plan plan(const PluginSet& set) { return plinth::apply::current_plan(connection, set); }
     bool has_constraint(const std::string& table, const std::string& name) {
         return scalar("SELECT count(*) FROM pg_constraint WHERE conrelid = '" + table + "'::regclass AND conname = '" +
                       name + "'") == "1";
