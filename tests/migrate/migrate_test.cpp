@@ -2,10 +2,6 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -14,6 +10,7 @@
 #include "apply/migrate.hpp"
 #include "load/loader.hpp"
 #include "pg_fixture.hpp"
+#include "processes.hpp"
 #include "plan/plan.hpp"
 
 namespace fs = std::filesystem;
@@ -106,20 +103,8 @@ void check_everything_declared_exists(Database& db, const PluginSet& set) {
     }
 }
 
-struct Run {
-    int exit_code;
-    std::string out;
-};
-
-Run run_plinth(const std::string& args) {
-    const std::string command = env_path("PLINTH_EXE").string() + " " + args + " 2>/dev/null";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+plinth::test::CommandResult run_plinth(const std::string& args) {
+    return plinth::test::run_command(env_path("PLINTH_EXE").string() + " " + args + " 2>/dev/null");
 }
 
 std::string quoted_arg(const std::string& s) { return "'" + s + "'"; }
@@ -330,23 +315,9 @@ TEST_CASE("eight plinth migrate processes at once: all succeed, one applies") {
     Database db;
     const std::string args = "migrate --plugins " + env_path("PLINTH_TEST_PLUGINS_DIR").string() + " --database-url " +
                              quoted_arg(db.conninfo);
-    std::vector<pid_t> children;
-    for (int i = 0; i < 8; ++i) {
-        pid_t pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            const std::string command = env_path("PLINTH_EXE").string() + " " + args + " >/dev/null 2>&1";
-            ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        children.push_back(pid);
-    }
-    for (pid_t pid : children) {
-        int status = 0;
-        REQUIRE(::waitpid(pid, &status, 0) == pid);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 0);
-    }
+    const auto codes =
+        plinth::test::run_concurrently(env_path("PLINTH_EXE").string() + " " + args + " >/dev/null 2>&1", 8);
+    CHECK(codes == std::vector<int>(8, 0));
     CHECK(db.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "13");
     CHECK(db.scalar("SELECT count(*) FROM plinth.migrations") == "1");
     check_everything_declared_exists(db, core_and());

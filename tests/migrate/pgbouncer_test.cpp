@@ -20,6 +20,7 @@
 
 #include "pg/connection.hpp"
 #include "pg_fixture.hpp"
+#include "processes.hpp"
 
 namespace fs = std::filesystem;
 
@@ -98,22 +99,7 @@ TEST_CASE("eight plinth migrate processes through a transaction-pooling PgBounce
     const std::string pooled = bouncer.conninfo(target.at("dbname"), target.at("user"));
     const std::string command = std::string(std::getenv("PLINTH_EXE")) + " migrate --plugins " +
                                 std::getenv("PLINTH_TEST_PLUGINS_DIR") + " --database-url '" + pooled + "' >/dev/null 2>&1";
-    std::vector<pid_t> children;
-    for (int i = 0; i < 8; ++i) {
-        pid_t pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        children.push_back(pid);
-    }
-    for (pid_t pid : children) {
-        int status = 0;
-        REQUIRE(::waitpid(pid, &status, 0) == pid);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 0);
-    }
+    CHECK(plinth::test::run_concurrently(command, 8) == std::vector<int>(8, 0));
     auto connection = plinth::pg::Connection::open(direct);
     CHECK(connection.exec("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").text(0, 0) == "13");
     CHECK(connection.exec("SELECT count(*) FROM plinth.migrations").text(0, 0) == "1");

@@ -1,29 +1,16 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 
+#include "../support/processes.hpp"
 #include "paths.hpp"
 
 namespace {
 
-struct Run {
-    int exit_code;
-    std::string out;
-};
-
-Run run(const std::string& args) {
-    const std::string command = plinth::test::plinth_exe().string() + " " + args + " 2>/dev/null";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+plinth::test::CommandResult run(const std::string& args) {
+    return plinth::test::run_command(plinth::test::plinth_exe().string() + " " + args + " 2>/dev/null");
 }
 
 std::size_t position(const std::vector<std::string>& order, const std::string& table) {
