@@ -34,7 +34,7 @@ case "${1:-}" in
         shift
         install_dependencies
         build
-        [ $# -gt 0 ] || set -- check
+        [ $# -gt 0 ] || set -- run
         exec "$BUILD_DIR/runtime/plinth" "$@"
         ;;
     test)

@@ -8,6 +8,7 @@
 #include "cli/check_command.hpp"
 #include "cli/db_command.hpp"
 #include "cli/migrate_commands.hpp"
+#include "cli/run_command.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"plinth: a plugin host that migrates the PostgreSQL schema its plugins declare, then runs them"};
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
     int exit_code = 0;
     plinth::cli::add_check_command(app, exit_code);
     plinth::cli::add_migrate_commands(app, exit_code);
+    plinth::cli::add_run_command(app, exit_code);
     plinth::add_db_command(app, exit_code);
     try {
         app.parse(argc, argv);

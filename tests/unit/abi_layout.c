@@ -83,9 +83,35 @@ PIN(plinth_host, host_data, 8);
 PIN(plinth_host, plugin_name, 16);
 PIN(plinth_host, log, 24);
 PIN(plinth_host, set_error, 32);
-SIZE(plinth_host, 40);
+/* 1.1 */
+PIN(plinth_host, config_get, 40);
+PIN(plinth_host, db_query, 48);
+PIN(plinth_host, db_result_free, 56);
+PIN(plinth_host, db_begin, 64);
+PIN(plinth_host, db_commit, 72);
+PIN(plinth_host, db_rollback, 80);
+PIN(plinth_host, db_error_free, 88);
+SIZE(plinth_host, 96);
+
+PIN(plinth_db_result, struct_size, 0);
+PIN(plinth_db_result, column_count, 4);
+PIN(plinth_db_result, row_count, 8);
+PIN(plinth_db_result, affected_rows, 16);
+PIN(plinth_db_result, column_names, 24);
+PIN(plinth_db_result, values, 32);
+SIZE(plinth_db_result, 40);
+
+PIN(plinth_db_error, struct_size, 0);
+PIN(plinth_db_error, sqlstate, 8);
+PIN(plinth_db_error, message, 16);
+PIN(plinth_db_error, detail, 24);
+PIN(plinth_db_error, hint, 32);
+SIZE(plinth_db_error, 40);
 #endif
 
 /* The same numbers, for the doctest case that reports them. */
 size_t plinth_test_c_descriptor_size(void) { return sizeof(plinth_plugin_descriptor); }
 size_t plinth_test_c_table_size(void) { return sizeof(plinth_table); }
+size_t plinth_test_c_host_size(void) { return sizeof(plinth_host); }
+size_t plinth_test_c_db_result_size(void) { return sizeof(plinth_db_result); }
+size_t plinth_test_c_db_error_size(void) { return sizeof(plinth_db_error); }

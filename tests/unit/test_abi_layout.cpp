@@ -6,10 +6,16 @@
 
 extern "C" std::size_t plinth_test_c_descriptor_size(void);
 extern "C" std::size_t plinth_test_c_table_size(void);
+extern "C" std::size_t plinth_test_c_host_size(void);
+extern "C" std::size_t plinth_test_c_db_result_size(void);
+extern "C" std::size_t plinth_test_c_db_error_size(void);
 
 TEST_CASE("the C and C++ compilers agree on the ABI layout") {
     CHECK(plinth_test_c_descriptor_size() == sizeof(plinth_plugin_descriptor));
     CHECK(plinth_test_c_table_size() == sizeof(plinth_table));
+    CHECK(plinth_test_c_host_size() == sizeof(plinth_host));
+    CHECK(plinth_test_c_db_result_size() == sizeof(plinth_db_result));
+    CHECK(plinth_test_c_db_error_size() == sizeof(plinth_db_error));
 }
 
 TEST_CASE("the descriptor header never moves: version and size come first") {
@@ -28,6 +34,8 @@ TEST_CASE("every struct starts with its own size, so arrays can be read with the
     CHECK(offsetof(plinth_foreign_key, struct_size) == 0);
     CHECK(offsetof(plinth_check, struct_size) == 0);
     CHECK(offsetof(plinth_host, struct_size) == 0);
+    CHECK(offsetof(plinth_db_result, struct_size) == 0);
+    CHECK(offsetof(plinth_db_error, struct_size) == 0);
 }
 
 TEST_CASE("PLINTH_HOST_HAS tells which host members a plugin may use") {
@@ -37,4 +45,16 @@ TEST_CASE("PLINTH_HOST_HAS tells which host members a plugin may use") {
     CHECK_FALSE(PLINTH_HOST_HAS(&host, set_error));
     host.struct_size = sizeof(plinth_host);
     CHECK(PLINTH_HOST_HAS(&host, set_error));
+}
+
+TEST_CASE("a 1.0 host lacks the 1.1 members: configuration and database access") {
+    plinth_host host{};
+    host.struct_size = offsetof(plinth_host, config_get);  // sizeof(plinth_host) in ABI 1.0
+    CHECK(host.struct_size == 40);
+    CHECK(PLINTH_HOST_HAS(&host, set_error));
+    CHECK_FALSE(PLINTH_HOST_HAS(&host, config_get));
+    CHECK_FALSE(PLINTH_HOST_HAS(&host, db_error_free));
+    host.struct_size = sizeof(plinth_host);
+    CHECK(PLINTH_HOST_HAS(&host, db_error_free));
+    CHECK(PLINTH_ABI_MINOR == 1);
 }

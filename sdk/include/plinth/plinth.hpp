@@ -9,13 +9,16 @@
 //               uuid("id").primary_key().default_random(),
 //               uuid("agent_id").not_null().references("agents", "id", plinth::fk_action::cascade),
 //               text("name").not_null(),
-//           }).index(plinth::index({"agent_id"}).named("project_agent_id_idx")));
+//           }).add(plinth::index({"agent_id"}).named("project_agent_id_idx")));
 //   }
 //   PLINTH_PLUGIN(describe)
 //
-// Nothing here throws across the ABI: the exported entry point and every lifecycle thunk catch.
+// Lifecycle methods use the host (logging, configuration, database) through plinth::host, declared
+// in host.hpp. Nothing here throws across the ABI: the exported entry point and every lifecycle
+// thunk catch.
 #pragma once
 
+#include <plinth/host.hpp>
 #include <plinth/plinth_plugin.h>
 
 #include <cstdint>
@@ -203,25 +206,6 @@ private:
     std::vector<index> indexes_;
     std::vector<foreign_key> foreign_keys_;
     std::vector<check_def> checks_;
-};
-
-// The C++ face of plinth_host, handed to lifecycle methods.
-class host {
-public:
-    explicit host(const plinth_host* raw) : raw_(raw) {}
-    std::string_view plugin_name() const { return raw_->plugin_name ? raw_->plugin_name : ""; }
-    void log(plinth_log_level level, const std::string& message) const {
-        raw_->log(raw_, static_cast<std::uint32_t>(level), message.c_str());
-    }
-    void trace(const std::string& m) const { log(PLINTH_LOG_TRACE, m); }
-    void debug(const std::string& m) const { log(PLINTH_LOG_DEBUG, m); }
-    void info(const std::string& m) const { log(PLINTH_LOG_INFO, m); }
-    void warn(const std::string& m) const { log(PLINTH_LOG_WARN, m); }
-    void error(const std::string& m) const { log(PLINTH_LOG_ERROR, m); }
-    const plinth_host* raw() const { return raw_; }
-
-private:
-    const plinth_host* raw_;
 };
 
 namespace detail {

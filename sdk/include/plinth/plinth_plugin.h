@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define PLINTH_ABI_MAJOR 1
-#define PLINTH_ABI_MINOR 0
+#define PLINTH_ABI_MINOR 1
 
 /* The entry symbol carries the major version: a host looks only for the one it understands,
  * and can name the version of a plugin built for another major. */
@@ -138,10 +138,55 @@ typedef enum plinth_status {
 } plinth_status;
 
 /*
+ * Database access (ABI 1.1). Every statement is parameterized: values travel as text parameters
+ * $1..$n, never spliced into SQL. Values come back as PostgreSQL's text output.
+ */
+
+/* The rows of one statement. Owned by the plugin once returned: free it with db_result_free
+ * (from any thread). Everything it points to lives exactly as long as the result. */
+typedef struct plinth_db_result {
+    uint32_t struct_size;            /* sizeof(plinth_db_result) as the host was built */
+    uint32_t column_count;
+    uint64_t row_count;
+    uint64_t affected_rows;          /* rows inserted, updated, deleted or returned; 0 when the command
+                                        reports no count (e.g. DDL) */
+    const char *const *column_names; /* column_count names */
+    const char *const *values;       /* row_count * column_count entries, row after row:
+                                        values[row * column_count + column]; NULL is SQL NULL */
+} plinth_db_result;
+
+/* Why a database call failed. Owned by the plugin once returned: free it with db_error_free.
+ * Its strings live exactly as long as the error and are never NULL. */
+typedef struct plinth_db_error {
+    uint32_t struct_size;            /* sizeof(plinth_db_error) as the host was built */
+    uint32_t reserved;
+    const char *sqlstate;            /* five characters, e.g. "23505"; "" for a failure with no
+                                        SQLSTATE (no connection free in time, an invalid call) */
+    const char *message;             /* the primary message */
+    const char *detail;              /* "" when none */
+    const char *hint;                /* "" when none */
+} plinth_db_error;
+
+/* An open transaction, bound to one connection of the host's pool until db_commit or db_rollback
+ * ends it. Opaque; owned by the host. Calls on one transaction from several threads are run one
+ * at a time. A transaction still open when stop returns is rolled back by the host. */
+typedef struct plinth_db_tx plinth_db_tx;
+
+/*
  * What the host offers a plugin during its lifecycle. Owned by the host; borrowed by the plugin
  * from the start of init until stop returns. Functions may be called from any thread of the
- * plugin's unless stated otherwise. New members are appended; check struct_size before using a
- * member added after 1.0 (see PLINTH_HOST_HAS).
+ * plugin's unless stated otherwise; none of them throws or keeps a pointer the plugin passed.
+ * New members are appended; check struct_size before using a member added after 1.0 (see
+ * PLINTH_HOST_HAS).
+ *
+ * The database functions share these rules:
+ *  - They return PLINTH_OK or PLINTH_ERROR.
+ *  - `error` may be NULL when the caller does not want the details. Otherwise *error is set to NULL
+ *    on success and to a new plinth_db_error on failure, which the plugin frees with db_error_free.
+ *  - A statement outside a transaction (tx NULL) runs on a pooled connection taken for that call
+ *    alone, in its own implicit transaction. Session state (SET, temporary tables, LISTEN) does not
+ *    carry from one call to the next: use SET LOCAL inside a transaction instead.
+ *  - When every pooled connection is busy, a call waits for one, for a bounded time, then fails.
  */
 typedef struct plinth_host {
     uint32_t struct_size;
@@ -155,13 +200,55 @@ typedef struct plinth_host {
     /* Records why the current lifecycle call failed; call it before returning PLINTH_ERROR.
      * `message` is borrowed for the call; the host keeps a copy. */
     void (*set_error)(const struct plinth_host *host, const char *message);
+
+    /* --- ABI 1.1 --- */
+
+    /* This plugin's configuration value for `key`, or NULL when it is not set. The environment
+     * variable PLINTH_<PLUGIN>_<KEY> (names upper-cased, '-' and '.' as '_') overrides the key in
+     * the plugin's table of the configuration file. The returned string is owned by the host and
+     * stays valid and unchanged until stop returns. */
+    const char *(*config_get)(const struct plinth_host *host, const char *key);
+
+    /* Runs one SQL statement with $1..$n bound to params[0..param_count-1] (NULL binds SQL NULL);
+     * inside `tx` when it is not NULL. On success *result receives the rows; on failure it is set
+     * to NULL. `sql` and `params` are borrowed for the call. */
+    uint32_t (*db_query)(const struct plinth_host *host, plinth_db_tx *tx, const char *sql,
+                         uint32_t param_count, const char *const *params,
+                         plinth_db_result **result, plinth_db_error **error);
+
+    /* Frees a result returned by db_query; NULL is ignored. */
+    void (*db_result_free)(const struct plinth_host *host, plinth_db_result *result);
+
+    /* Opens a transaction on a connection taken from the pool. `isolation_level` is NULL for the
+     * server's default, or "READ COMMITTED", "REPEATABLE READ" or "SERIALIZABLE". On failure *tx is
+     * set to NULL. */
+    uint32_t (*db_begin)(const struct plinth_host *host, const char *isolation_level,
+                         plinth_db_tx **tx, plinth_db_error **error);
+
+    /* Commits `tx`. Ends it whatever the outcome: `tx` is invalid after the call, and when the
+     * commit fails (or the transaction had failed before) everything it did is rolled back. */
+    uint32_t (*db_commit)(const struct plinth_host *host, plinth_db_tx *tx, plinth_db_error **error);
+
+    /* Rolls `tx` back and ends it; `tx` is invalid after the call. */
+    uint32_t (*db_rollback)(const struct plinth_host *host, plinth_db_tx *tx, plinth_db_error **error);
+
+    /* Frees an error returned by a database function; NULL is ignored. */
+    void (*db_error_free)(const struct plinth_host *host, plinth_db_error *error);
 } plinth_host;
 
 #define PLINTH_HOST_HAS(host, member) \
     ((host)->struct_size >= offsetof(plinth_host, member) + sizeof((host)->member))
 
-/* Lifecycle entry points; each may be NULL. `state` is the plugin's own pointer: init may set
- * *state, and start/stop receive it back. */
+/* Lifecycle entry points; each may be NULL (a missing one succeeds). `state` is the plugin's own
+ * pointer: init may set *state, and start/stop receive it back.
+ *  - init runs for every plugin in dependency order (after each plugin it requires or whose tables
+ *    it references), then start runs in the same order. Both run on the host's main thread and
+ *    must return promptly: start launches the plugin's own threads if it needs any.
+ *  - stop runs exactly once for every plugin whose init succeeded, even if it was never started,
+ *    in reverse order; by the time it returns, the plugin's threads must no longer use the host.
+ *    A plugin whose init fails is not stopped: init cleans up after itself. stop has a bounded
+ *    time (plinth run --stop-timeout); a plugin still in stop then is abandoned and plinth exits.
+ *  - An entry point that returns PLINTH_ERROR should say why with set_error first. */
 typedef uint32_t (*plinth_init_fn)(const plinth_host *host, void **state);
 typedef uint32_t (*plinth_start_fn)(const plinth_host *host, void *state);
 typedef uint32_t (*plinth_stop_fn)(const plinth_host *host, void *state);

@@ -1,0 +1,79 @@
+#include "host/connection_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace plinth::hosting {
+
+ConnectionPool::Lease::Lease(ConnectionPool& pool, std::unique_ptr<pg::Connection> conn) noexcept
+    : pool_(&pool), conn_(std::move(conn)) {}
+
+ConnectionPool::Lease::Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) {}
+
+ConnectionPool::Lease::~Lease() {
+    if (conn_) pool_->give_back(std::move(conn_));
+}
+
+ConnectionPool::ConnectionPool(std::string conninfo, std::size_t size, std::chrono::milliseconds checkout_timeout,
+                               std::shared_ptr<spdlog::logger> log)
+    : conninfo_(std::move(conninfo)), size_(size), checkout_timeout_(checkout_timeout), log_(std::move(log)) {
+    if (size_ == 0) throw std::invalid_argument("the connection pool needs at least one connection");
+}
+
+ConnectionPool::~ConnectionPool() = default;
+
+ConnectionPool::Lease ConnectionPool::checkout() {
+    std::unique_lock lock(mu_);
+    const bool available = freed_.wait_for(lock, checkout_timeout_, [this] { return !idle_.empty() || open_ < size_; });
+    if (!available) {
+        pg::ErrorFields f;
+        f.message = "no database connection came free within " + std::to_string(checkout_timeout_.count()) +
+                    " ms (all " + std::to_string(size_) + " of the pool are in use)";
+        f.hint = "raise --pool-size, or keep transactions short";
+        throw pg::Error(std::move(f));
+    }
+    if (!idle_.empty()) {
+        auto conn = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(*this, std::move(conn));
+    }
+    // Open outside the lock so other callers are not held up by a slow server; the slot is ours.
+    ++open_;
+    lock.unlock();
+    try {
+        auto conn = std::make_unique<pg::Connection>(pg::connect_with_retry(conninfo_, checkout_timeout_, *log_));
+        log_->debug("opened pooled database connection to {}", conn->redacted_conninfo());
+        return Lease(*this, std::move(conn));
+    } catch (...) {
+        lock.lock();
+        --open_;
+        freed_.notify_one();
+        throw;
+    }
+}
+
+void ConnectionPool::give_back(std::unique_ptr<pg::Connection> conn) noexcept {
+    // A connection goes back only when it is healthy and outside any transaction, so the next
+    // caller never inherits another caller's failed or open transaction.
+    bool reusable = PQstatus(conn->native()) == CONNECTION_OK;
+    if (reusable) {
+        const auto state = PQtransactionStatus(conn->native());
+        if (state == PQTRANS_INTRANS || state == PQTRANS_INERROR) {
+            try {
+                conn->exec("ROLLBACK");
+            } catch (...) {
+                reusable = false;
+            }
+        } else if (state != PQTRANS_IDLE) {
+            reusable = false;
+        }
+    }
+    if (!reusable) conn.reset();  // closed outside the lock
+    std::lock_guard lock(mu_);
+    if (conn)
+        idle_.push_back(std::move(conn));
+    else
+        --open_;
+    freed_.notify_one();
+}
+
+}  // namespace plinth::hosting

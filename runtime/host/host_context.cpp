@@ -1,0 +1,280 @@
+#include "host/host_context.hpp"
+
+#include <optional>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "pg/error.hpp"
+
+// An open transaction: one leased connection with BEGIN run on it. Shared between the context's
+// registry and any call using it, so a commit racing a query on another thread never frees it
+// under that query; `ended` tells late callers it is gone.
+struct plinth_db_tx {
+    std::mutex mu;
+    std::optional<plinth::hosting::ConnectionPool::Lease> lease;
+    std::optional<plinth::pg::Transaction> transaction;  // destroyed (rolled back) before the lease
+    bool ended = false;
+};
+
+namespace plinth::hosting {
+namespace {
+
+struct HostError : plinth_db_error {
+    HostError(std::string s, std::string m, std::string d, std::string h)
+        : plinth_db_error{}, sqlstate_text(std::move(s)), message_text(std::move(m)), detail_text(std::move(d)),
+          hint_text(std::move(h)) {
+        struct_size = sizeof(plinth_db_error);
+        sqlstate = sqlstate_text.c_str();
+        message = message_text.c_str();
+        detail = detail_text.c_str();
+        hint = hint_text.c_str();
+    }
+    std::string sqlstate_text, message_text, detail_text, hint_text;
+};
+
+struct HostResult : plinth_db_result {
+    explicit HostResult(pg::Result r) : plinth_db_result{}, rows(std::move(r)) {
+        const PGresult* res = rows.native();
+        const int columns = PQnfields(res);
+        const int count = PQntuples(res);
+        names.reserve(static_cast<std::size_t>(columns));
+        for (int c = 0; c < columns; ++c) names.push_back(PQfname(res, c));
+        cells.reserve(static_cast<std::size_t>(columns) * static_cast<std::size_t>(count));
+        // Values point into the PGresult, which lives as long as this object.
+        for (int r = 0; r < count; ++r)
+            for (int c = 0; c < columns; ++c) cells.push_back(PQgetisnull(res, r, c) ? nullptr : PQgetvalue(res, r, c));
+        struct_size = sizeof(plinth_db_result);
+        column_count = static_cast<std::uint32_t>(columns);
+        row_count = static_cast<std::uint64_t>(count);
+        affected_rows = static_cast<std::uint64_t>(rows.affected_rows());
+        column_names = names.data();
+        values = cells.data();
+    }
+    pg::Result rows;
+    std::vector<const char*> names;
+    std::vector<const char*> cells;
+};
+
+// A misuse of the API by the plugin, reported like a database error without SQLSTATE.
+class CallError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+PluginContext& context_of(const plinth_host* host) {
+    if (!host || !host->host_data) throw CallError("the plinth_host pointer is NULL or not this host's");
+    return *static_cast<PluginContext*>(host->host_data);
+}
+
+spdlog::level::level_enum to_spdlog(std::uint32_t level) {
+    switch (level) {
+        case PLINTH_LOG_TRACE: return spdlog::level::trace;
+        case PLINTH_LOG_DEBUG: return spdlog::level::debug;
+        case PLINTH_LOG_INFO: return spdlog::level::info;
+        case PLINTH_LOG_WARN: return spdlog::level::warn;
+        default: return spdlog::level::err;
+    }
+}
+
+// Fills *error (when wanted) from the exception in flight; never throws.
+void report(plinth_db_error** error) noexcept {
+    if (!error) return;
+    *error = nullptr;
+    try {
+        try {
+            throw;
+        } catch (const pg::Error& e) {
+            *error = new HostError(e.sqlstate(), e.message(), e.detail(), e.hint());
+        } catch (const std::exception& e) {
+            *error = new HostError("", e.what(), "", "");
+        } catch (...) {
+            *error = new HostError("", "unknown error in the host", "", "");
+        }
+    } catch (...) {  // out of memory: the status code still says it failed
+    }
+}
+
+void clear(plinth_db_error** error) noexcept {
+    if (error) *error = nullptr;
+}
+
+}  // namespace
+
+// The functions behind plinth_host; each catches everything (see plinth_plugin.h).
+struct HostAbi {
+    static void log(const plinth_host* host, std::uint32_t level, const char* message) noexcept {
+        try {
+            context_of(host).logger_->log(to_spdlog(level), spdlog::string_view_t(message ? message : ""));
+        } catch (...) {  // logging must never take the plugin down
+        }
+    }
+
+    static void set_error(const plinth_host* host, const char* message) noexcept {
+        try {
+            auto& ctx = context_of(host);
+            std::lock_guard lock(ctx.mu_);
+            ctx.error_ = message ? message : "";
+        } catch (...) {
+        }
+    }
+
+    static const char* config_get(const plinth_host* host, const char* key) noexcept {
+        try {
+            if (!key) return nullptr;
+            const std::string* value = context_of(host).config_.get(key);
+            return value ? value->c_str() : nullptr;
+        } catch (...) {
+            return nullptr;
+        }
+    }
+
+    static std::shared_ptr<plinth_db_tx> find(PluginContext& ctx, plinth_db_tx* tx, bool remove) {
+        std::lock_guard lock(ctx.mu_);
+        const auto it = ctx.transactions_.find(tx);
+        if (it == ctx.transactions_.end())
+            throw CallError("the transaction handle is not an open transaction of plugin \"" + ctx.name_ + "\"");
+        auto found = it->second;
+        if (remove) ctx.transactions_.erase(it);
+        return found;
+    }
+
+    static std::uint32_t db_query(const plinth_host* host, plinth_db_tx* tx, const char* sql,
+                                  std::uint32_t param_count, const char* const* params, plinth_db_result** result,
+                                  plinth_db_error** error) noexcept {
+        try {
+            if (result) *result = nullptr;
+            clear(error);
+            auto& ctx = context_of(host);
+            if (!sql) throw CallError("db_query: sql is NULL");
+            if (!result) throw CallError("db_query: result is NULL");
+            if (param_count > 0 && !params) throw CallError("db_query: params is NULL");
+            std::vector<std::optional<std::string>> values;
+            values.reserve(param_count);
+            for (std::uint32_t i = 0; i < param_count; ++i)
+                values.push_back(params[i] ? std::optional<std::string>(params[i]) : std::nullopt);
+            std::optional<pg::Result> rows;
+            if (tx) {
+                const auto open = find(ctx, tx, false);
+                std::lock_guard lock(open->mu);
+                if (open->ended) throw CallError("db_query: the transaction has already ended");
+                rows.emplace((*open->lease)->exec_params(sql, values));
+            } else {
+                auto lease = ctx.pool_->checkout();
+                rows.emplace(lease->exec_params(sql, values));
+            }
+            *result = new HostResult(std::move(*rows));
+            return PLINTH_OK;
+        } catch (...) {
+            report(error);
+            return PLINTH_ERROR;
+        }
+    }
+
+    static void db_result_free(const plinth_host*, plinth_db_result* result) noexcept {
+        delete static_cast<HostResult*>(result);
+    }
+
+    static std::uint32_t db_begin(const plinth_host* host, const char* isolation_level, plinth_db_tx** tx,
+                                  plinth_db_error** error) noexcept {
+        try {
+            if (tx) *tx = nullptr;
+            clear(error);
+            auto& ctx = context_of(host);
+            if (!tx) throw CallError("db_begin: tx is NULL");
+            auto open = std::make_shared<plinth_db_tx>();
+            open->lease.emplace(ctx.pool_->checkout());
+            open->transaction.emplace(**open->lease, isolation_level ? isolation_level : "");
+            std::lock_guard lock(ctx.mu_);
+            ctx.transactions_.emplace(open.get(), open);
+            *tx = open.get();
+            return PLINTH_OK;
+        } catch (...) {
+            report(error);
+            return PLINTH_ERROR;
+        }
+    }
+
+    static std::uint32_t end(const plinth_host* host, plinth_db_tx* tx, bool commit, plinth_db_error** error) noexcept {
+        try {
+            clear(error);
+            auto& ctx = context_of(host);
+            const auto open = find(ctx, tx, true);
+            std::lock_guard lock(open->mu);
+            open->ended = true;
+            // Whatever happens, the transaction ends (ROLLBACK unless committed) and the connection
+            // goes back to the pool when this scope ends.
+            struct Release {
+                plinth_db_tx& tx;
+                ~Release() {
+                    tx.transaction.reset();
+                    tx.lease.reset();
+                }
+            } release{*open};
+            if (commit) open->transaction->commit();
+            return PLINTH_OK;
+        } catch (...) {
+            report(error);
+            return PLINTH_ERROR;
+        }
+    }
+
+    static std::uint32_t db_commit(const plinth_host* host, plinth_db_tx* tx, plinth_db_error** error) noexcept {
+        return end(host, tx, true, error);
+    }
+
+    static std::uint32_t db_rollback(const plinth_host* host, plinth_db_tx* tx, plinth_db_error** error) noexcept {
+        return end(host, tx, false, error);
+    }
+
+    static void db_error_free(const plinth_host*, plinth_db_error* error) noexcept {
+        delete static_cast<HostError*>(error);
+    }
+};
+
+PluginContext::PluginContext(std::string plugin_name, std::shared_ptr<spdlog::logger> logger, PluginConfig config,
+                             std::shared_ptr<ConnectionPool> pool)
+    : name_(std::move(plugin_name)), logger_(std::move(logger)), config_(std::move(config)), pool_(std::move(pool)) {
+    raw_.struct_size = sizeof(plinth_host);
+    raw_.abi_minor = PLINTH_ABI_MINOR;
+    raw_.host_data = this;
+    raw_.plugin_name = name_.c_str();
+    raw_.log = &HostAbi::log;
+    raw_.set_error = &HostAbi::set_error;
+    raw_.config_get = &HostAbi::config_get;
+    raw_.db_query = &HostAbi::db_query;
+    raw_.db_result_free = &HostAbi::db_result_free;
+    raw_.db_begin = &HostAbi::db_begin;
+    raw_.db_commit = &HostAbi::db_commit;
+    raw_.db_rollback = &HostAbi::db_rollback;
+    raw_.db_error_free = &HostAbi::db_error_free;
+}
+
+PluginContext::~PluginContext() { close_transactions(); }
+
+void PluginContext::clear_error() {
+    std::lock_guard lock(mu_);
+    error_.clear();
+}
+
+std::string PluginContext::error() const {
+    std::lock_guard lock(mu_);
+    return error_;
+}
+
+std::size_t PluginContext::close_transactions() noexcept {
+    std::unordered_map<plinth_db_tx*, std::shared_ptr<plinth_db_tx>> left;
+    {
+        std::lock_guard lock(mu_);
+        left.swap(transactions_);
+    }
+    for (auto& [raw, open] : left) {
+        std::lock_guard lock(open->mu);
+        open->ended = true;
+        open->transaction.reset();  // ROLLBACK
+        open->lease.reset();
+    }
+    return left.size();
+}
+
+}  // namespace plinth::hosting

@@ -1,0 +1,241 @@
+#include "host/lifecycle.hpp"
+
+#include <algorithm>
+#include <future>
+#include <map>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace plinth::hosting {
+namespace {
+
+std::string describe(std::chrono::milliseconds d) {
+    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+    return std::to_string(d.count()) + " ms";
+}
+
+// A PostgreSQL text[] literal: {"a","b\"c"}.
+std::string array_literal(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) out += ',';
+        out += '"';
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+std::string error_or_placeholder(std::string error) {
+    return error.empty() ? "(the plugin gave no error message)" : error;
+}
+
+}  // namespace
+
+Lifecycle::Lifecycle(const std::vector<model::Plugin>& plugins, std::vector<std::size_t> order,
+                     std::vector<std::shared_ptr<PluginContext>> contexts, LifecycleOptions options,
+                     std::shared_ptr<spdlog::logger> log)
+    : order_(std::move(order)), options_(options), log_(std::move(log)) {
+    if (contexts.size() != plugins.size()) throw std::invalid_argument("one host context per plugin is needed");
+    std::map<std::string, std::size_t> by_name;
+    std::map<std::string, std::size_t> table_owner;
+    for (std::size_t i = 0; i < plugins.size(); ++i) {
+        auto& entry = entries_.emplace_back();
+        entry.plugin = &plugins[i];
+        entry.context = std::move(contexts[i]);
+        by_name[plugins[i].name] = i;
+        for (const auto& table : plugins[i].tables) table_owner[table.qualified_name()] = i;
+    }
+    const auto depends = [this](std::size_t on, std::size_t dependent) {
+        auto& list = entries_[on].dependents;
+        if (on != dependent && std::find(list.begin(), list.end(), dependent) == list.end())
+            list.push_back(dependent);
+    };
+    for (std::size_t i = 0; i < plugins.size(); ++i) {
+        for (const auto& name : plugins[i].requires_plugins)
+            if (auto it = by_name.find(name); it != by_name.end()) depends(it->second, i);
+        for (const auto& table : plugins[i].tables)
+            for (const auto& fk : table.foreign_keys)
+                if (auto it = table_owner.find(fk.ref_schema + "." + fk.ref_table); it != table_owner.end())
+                    depends(it->second, i);
+    }
+}
+
+Lifecycle::~Lifecycle() {
+    try {
+        stop();
+    } catch (...) {  // a destructor must not throw; stop() logs what it can
+    }
+}
+
+std::size_t Lifecycle::disable_missing_tables(pg::Connection& conn) {
+    std::vector<std::string> schemas, tables;
+    std::map<std::pair<std::string, std::string>, std::size_t> owner;
+    for (std::size_t i : order_) {
+        if (entries_[i].state != State::pending) continue;
+        for (const auto& table : entries_[i].plugin->tables) {
+            schemas.push_back(table.schema);
+            tables.push_back(table.name);
+            owner[{table.schema, table.name}] = i;
+        }
+    }
+    if (tables.empty()) return 0;
+    const auto missing = conn.exec_params(
+        "SELECT wanted.s, wanted.t FROM unnest($1::text[], $2::text[]) AS wanted(s, t) "
+        "WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = wanted.s AND c.relname = wanted.t AND c.relkind IN ('r', 'p'))",
+        {array_literal(schemas), array_literal(tables)});
+    std::map<std::size_t, std::vector<std::string>> by_plugin;
+    for (int r = 0; r < missing.rows(); ++r) {
+        const auto schema = missing.text(r, 0);
+        const auto table = missing.text(r, 1);
+        by_plugin[owner.at({schema, table})].push_back(schema + "." + table);
+    }
+    std::size_t disabled = 0;
+    for (std::size_t i : order_) {
+        const auto it = by_plugin.find(i);
+        if (it == by_plugin.end() || entries_[i].state != State::pending) continue;
+        std::string list;
+        for (const auto& name : it->second) list += (list.empty() ? "" : ", ") + name;
+        const std::string reason = (it->second.size() == 1 ? "its table " + list + " is" : "its tables " + list + " are") +
+                                   " missing from the database";
+        log_->error("plugin \"{}\" is not started: {}", entries_[i].plugin->name, reason);
+        disable(i, reason);
+        ++disabled;
+    }
+    return disabled;
+}
+
+StartOutcome Lifecycle::start(const std::function<bool()>& stop_requested) {
+    for (std::size_t i : order_) {
+        auto& e = entries_[i];
+        if (e.state != State::pending) continue;
+        if (stop_requested()) return StartOutcome::interrupted;
+        e.context->clear_error();
+        const auto init = e.plugin->lifecycle.init;
+        if (init && init(e.context->raw(), &e.plugin_state) != PLINTH_OK) {
+            e.plugin_state = nullptr;
+            fail(i, "init", e.context->error());
+            if (options_.strict) return StartOutcome::failed;
+            continue;
+        }
+        e.state = State::initialised;
+        log_->debug("initialised plugin \"{}\"", e.plugin->name);
+    }
+    for (std::size_t i : order_) {
+        auto& e = entries_[i];
+        if (e.state != State::initialised) continue;
+        if (stop_requested()) return StartOutcome::interrupted;
+        e.context->clear_error();
+        const auto start = e.plugin->lifecycle.start;
+        if (start && start(e.context->raw(), e.plugin_state) != PLINTH_OK) {
+            fail(i, "start", e.context->error());
+            if (options_.strict) return StartOutcome::failed;
+            continue;
+        }
+        e.state = State::started;
+        log_->info("started plugin \"{}\" {}", e.plugin->name, e.plugin->version);
+    }
+    return StartOutcome::ready;
+}
+
+std::vector<std::string> Lifecycle::stop() {
+    std::vector<std::string> abandoned;
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+        auto& e = entries_[*it];
+        stop_one(e);
+        if (e.state == State::abandoned) abandoned.push_back(e.plugin->name);
+    }
+    return abandoned;
+}
+
+std::vector<std::string> Lifecycle::running() const {
+    std::vector<std::string> names;
+    for (std::size_t i : order_)
+        if (entries_[i].state == State::started) names.push_back(entries_[i].plugin->name);
+    return names;
+}
+
+std::vector<std::string> Lifecycle::disabled() const {
+    std::vector<std::string> out;
+    for (std::size_t i : order_)
+        if (entries_[i].state == State::disabled) out.push_back(entries_[i].plugin->name + ": " + entries_[i].reason);
+    return out;
+}
+
+void Lifecycle::fail(std::size_t index, const std::string& step, const std::string& error) {
+    const std::string message = error_or_placeholder(error);
+    log_->error("plugin \"{}\" failed in {}: {}", entries_[index].plugin->name, step, message);
+    disable(index, step + " failed: " + message);
+}
+
+void Lifecycle::disable(std::size_t index, const std::string& reason) {
+    // Dependents first, latest first: they are stopped (if initialised) before what they use.
+    std::vector<bool> reached(entries_.size(), false);
+    std::vector<std::size_t> pending{index};
+    while (!pending.empty()) {
+        const std::size_t at = pending.back();
+        pending.pop_back();
+        for (std::size_t d : entries_[at].dependents)
+            if (!reached[d] && d != index) {
+                reached[d] = true;
+                pending.push_back(d);
+            }
+    }
+    const std::string& root = entries_[index].plugin->name;
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+        auto& d = entries_[*it];
+        if (!reached[*it] || d.state == State::disabled || d.state == State::stopped || d.state == State::abandoned)
+            continue;
+        log_->warn("plugin \"{}\" is not started: it depends on \"{}\", which is disabled", d.plugin->name, root);
+        stop_one(d);
+        d.state = State::disabled;
+        d.reason = "it depends on \"" + root + "\", which is disabled";
+    }
+    auto& e = entries_[index];
+    stop_one(e);
+    if (e.state != State::abandoned) e.state = State::disabled;
+    e.reason = reason;
+}
+
+void Lifecycle::stop_one(Entry& e) {
+    if (e.state != State::initialised && e.state != State::started) return;
+    const std::string& name = e.plugin->name;
+    const auto stop = e.plugin->lifecycle.stop;
+    std::uint32_t status = PLINTH_OK;
+    if (stop) {
+        e.context->clear_error();
+        // On its own thread, so a plugin that never returns cannot hold plinth up. The thread
+        // shares ownership of what the plugin may still touch: its host context and its library.
+        std::promise<std::uint32_t> done;
+        auto finished = done.get_future();
+        std::thread worker([stop, context = e.context, library = e.plugin->lifecycle.library,
+                            state = e.plugin_state, done = std::move(done)]() mutable {
+            done.set_value(stop(context->raw(), state));
+        });
+        if (finished.wait_for(options_.stop_timeout) != std::future_status::ready) {
+            worker.detach();
+            e.state = State::abandoned;
+            log_->error("plugin \"{}\" did not stop within {}; abandoning it (its thread is left running until "
+                       "plinth exits)",
+                       name, describe(options_.stop_timeout));
+            return;
+        }
+        worker.join();
+        status = finished.get();
+    }
+    e.state = State::stopped;
+    if (status != PLINTH_OK)
+        log_->error("plugin \"{}\" failed in stop: {}", name, error_or_placeholder(e.context->error()));
+    else
+        log_->info("stopped plugin \"{}\"", name);
+    if (const auto left = e.context->close_transactions())
+        log_->warn("plugin \"{}\" left {} transaction{} open; rolled back", name, left, left == 1 ? "" : "s");
+}
+
+}  // namespace plinth::hosting

@@ -1,0 +1,46 @@
+// Logging of `plinth run`: one sink for the whole process, a logger named "plinth" for the host
+// and one logger per plugin, named after it. Text lines or one JSON object per line.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <spdlog/common.h>
+
+namespace spdlog {
+class logger;
+class formatter;
+}  // namespace spdlog
+
+namespace plinth::hosting {
+
+enum class LogFormat { text, json };
+
+struct LogOptions {
+    spdlog::level::level_enum level = spdlog::level::info;
+    LogFormat format = LogFormat::text;
+};
+
+// "trace", "debug", "info", "warn", "error" -> the level; throws std::invalid_argument otherwise.
+spdlog::level::level_enum parse_log_level(const std::string& name);
+
+// text: "[2024-05-01 12:00:00.123] [core] [info] message"
+// json: {"time":"2024-05-01T12:00:00.123Z","level":"info","logger":"core","message":"message"}
+std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format);
+
+class Logging {
+public:
+    // Writes to stdout (coloured on a terminal in text format).
+    explicit Logging(const LogOptions& options);
+    // Writes to `sink`, e.g. a test's memory sink; the sink's formatter is replaced.
+    Logging(const LogOptions& options, spdlog::sink_ptr sink);
+
+    // A new logger writing to this sink at the configured level; not registered globally.
+    std::shared_ptr<spdlog::logger> logger(const std::string& name) const;
+
+private:
+    LogOptions options_;
+    spdlog::sink_ptr sink_;
+};
+
+}  // namespace plinth::hosting

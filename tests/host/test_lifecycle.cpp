@@ -1,0 +1,192 @@
+// The lifecycle over real plugin .so files (tests/host/plugins): alpha (C, owns alpha_items), beta
+// requires alpha, gamma requires beta, delta is independent. Environment variables configure which
+// one fails, as PLINTH_<PLUGIN>_<KEY> would for `plinth run`.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "cli/plugin_set.hpp"
+#include "host/lifecycle.hpp"
+#include "pg_fixture.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using plinth::hosting::Config;
+using plinth::hosting::ConnectionPool;
+using plinth::hosting::Lifecycle;
+using plinth::hosting::LifecycleOptions;
+using plinth::hosting::PluginContext;
+using plinth::hosting::StartOutcome;
+using plinth::test::CapturedLogs;
+using plinth::test::ScopedEnv;
+using plinth::test::TestCluster;
+
+namespace {
+
+struct LifecycleRun {
+    explicit LifecycleRun(LifecycleOptions options = {}) {
+        plinth::cli::PluginOptions plugin_options;
+        plugin_options.plugins_dir = plinth::test::required_env("PLINTH_TEST_HOST_PLUGINS_DIR");
+        set = plinth::cli::load_plugin_set(plugin_options);
+        REQUIRE(set.all_valid());
+        REQUIRE(set.validation.plugins.size() == 4);
+        conn.emplace(plinth::pg::Connection::open(conninfo));
+        pool = std::make_shared<ConnectionPool>(conninfo, 2, 30s, logs.logging().logger("plinth"));
+        std::vector<std::shared_ptr<PluginContext>> contexts;
+        for (const auto& p : set.validation.plugins)
+            contexts.push_back(std::make_shared<PluginContext>(p.name, logs.logging().logger(p.name),
+                                                               Config().for_plugin(p.name), pool));
+        lifecycle.emplace(set.validation.plugins, set.ordering.plugins, std::move(contexts), options,
+                          logs.logging().logger("plinth"));
+    }
+
+    // "alpha init", "beta start", ...: what the plugins logged about their own lifecycle.
+    std::vector<std::string> events() const {
+        static const std::regex event(R"(\] \[(\w+)\] \[info\] (init|start|stop)\s*$)");
+        std::vector<std::string> out;
+        for (const auto& line : logs.lines()) {
+            std::smatch m;
+            if (std::regex_search(line, m, event)) out.push_back(m[1].str() + " " + m[2].str());
+        }
+        return out;
+    }
+    long at(const std::string& event) const {
+        const auto all = events();
+        const auto it = std::find(all.begin(), all.end(), event);
+        return it == all.end() ? -1 : static_cast<long>(it - all.begin());
+    }
+    std::size_t count(const std::string& event) const {
+        const auto all = events();
+        return static_cast<std::size_t>(std::count(all.begin(), all.end(), event));
+    }
+
+    CapturedLogs logs;
+    std::string conninfo = TestCluster::instance().fresh_database();
+    std::optional<plinth::pg::Connection> conn;
+    plinth::cli::PluginSet set;
+    std::shared_ptr<ConnectionPool> pool;
+    std::optional<Lifecycle> lifecycle;
+};
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("every plugin is initialised in dependency order, then started, then stopped in reverse") {
+    LifecycleRun run;
+    REQUIRE(run.lifecycle->start() == StartOutcome::ready);
+    CHECK(sorted(run.lifecycle->running()) == std::vector<std::string>{"alpha", "beta", "delta", "gamma"});
+    CHECK(run.lifecycle->disabled().empty());
+    CHECK(run.lifecycle->stop().empty());
+
+    const auto events = run.events();
+    REQUIRE(events.size() == 12);
+    // All inits, then all starts in the same order, then all stops in the reverse order.
+    std::vector<std::string> inits, starts, stops;
+    for (std::size_t i = 0; i < 4; ++i) inits.push_back(events[i].substr(0, events[i].find(' ')));
+    for (std::size_t i = 4; i < 8; ++i) starts.push_back(events[i].substr(0, events[i].find(' ')));
+    for (std::size_t i = 8; i < 12; ++i) stops.push_back(events[i].substr(0, events[i].find(' ')));
+    for (std::size_t i = 0; i < 4; ++i) {
+        CHECK(events[i].ends_with(" init"));
+        CHECK(events[4 + i].ends_with(" start"));
+        CHECK(events[8 + i].ends_with(" stop"));
+    }
+    CHECK(starts == inits);
+    CHECK(std::vector<std::string>(stops.rbegin(), stops.rend()) == starts);
+    CHECK(run.at("alpha init") < run.at("beta init"));
+    CHECK(run.at("beta init") < run.at("gamma init"));
+    // alpha's start went through the C database functions.
+    CHECK(run.logs.contains("[alpha] [info] answer = 42, nothing is NULL"));
+    CHECK(run.logs.position("started plugin \"alpha\" 1.0.0") < run.logs.position("started plugin \"beta\" 1.0.0"));
+}
+
+TEST_CASE("a plugin whose init reports an error is disabled with its dependents; the others run") {
+    ScopedEnv fail("PLINTH_ALPHA_FAIL", "init");
+    LifecycleRun run;
+    REQUIRE(run.lifecycle->start() == StartOutcome::ready);
+    CHECK(run.lifecycle->running() == std::vector<std::string>{"delta"});
+    CHECK(run.logs.contains("[plinth] [error] plugin \"alpha\" failed in init: configured to fail in init"));
+    CHECK(run.logs.contains("plugin \"beta\" is not started: it depends on \"alpha\", which is disabled"));
+    CHECK(run.logs.contains("plugin \"gamma\" is not started: it depends on \"alpha\", which is disabled"));
+    const auto disabled = run.lifecycle->disabled();
+    CHECK(std::find(disabled.begin(), disabled.end(), "alpha: init failed: configured to fail in init") != disabled.end());
+    CHECK(disabled.size() == 3);
+    CHECK(run.count("beta init") == 0);
+    CHECK(run.count("gamma init") == 0);
+
+    CHECK(run.lifecycle->stop().empty());
+    CHECK(run.count("delta stop") == 1);
+    CHECK(run.count("alpha stop") == 0);  // init failed: nothing to stop
+}
+
+TEST_CASE("a plugin throwing in start is stopped and disabled; its dependents are stopped, never started") {
+    ScopedEnv fail("PLINTH_BETA_FAIL", "start");
+    LifecycleRun run;
+    REQUIRE(run.lifecycle->start() == StartOutcome::ready);
+    CHECK(sorted(run.lifecycle->running()) == std::vector<std::string>{"alpha", "delta"});
+    CHECK(run.logs.contains("plugin \"beta\" failed in start: configured to fail in start"));
+    CHECK(run.count("gamma init") == 1);
+    CHECK(run.count("gamma start") == 0);
+    // Dependents first, then the failed plugin itself.
+    CHECK(run.at("beta start") < run.at("gamma stop"));
+    CHECK(run.at("gamma stop") < run.at("beta stop"));
+
+    CHECK(run.lifecycle->stop().empty());
+    CHECK(run.count("gamma stop") == 1);
+    CHECK(run.count("beta stop") == 1);
+    CHECK(run.count("alpha stop") == 1);
+    CHECK(run.count("delta stop") == 1);
+}
+
+TEST_CASE("strict: the first failure ends the start; what was initialised is stopped") {
+    ScopedEnv fail("PLINTH_BETA_FAIL", "init");
+    LifecycleRun run({.strict = true});
+    CHECK(run.lifecycle->start() == StartOutcome::failed);
+    CHECK(run.lifecycle->running().empty());
+    CHECK(run.count("gamma init") == 0);
+    CHECK(run.lifecycle->stop().empty());
+    CHECK(run.count("alpha stop") == 1);
+    CHECK(run.count("beta stop") == 0);
+}
+
+TEST_CASE("a plugin hanging in stop is abandoned after the stop timeout; the others still stop") {
+    ScopedEnv slow("PLINTH_DELTA_STOP_SLEEP_MS", "3000");
+    LifecycleRun run({.strict = false, .stop_timeout = 200ms});
+    REQUIRE(run.lifecycle->start() == StartOutcome::ready);
+    CHECK(run.lifecycle->stop() == std::vector<std::string>{"delta"});
+    CHECK(run.logs.contains(
+        "plugin \"delta\" did not stop within 200 ms; abandoning it (its thread is left running until plinth exits)"));
+    for (const char* name : {"alpha", "beta", "gamma"}) CHECK(run.count(std::string(name) + " stop") == 1);
+    // The abandoned thread still has its host: it finishes on its own.
+    CHECK(plinth::test::eventually([&] { return run.logs.contains("[delta] [info] stop finished"); }));
+}
+
+TEST_CASE("a plugin whose tables are missing is not started, nor are its dependents") {
+    LifecycleRun run;
+    CHECK(run.lifecycle->disable_missing_tables(*run.conn) == 1);
+    CHECK(run.logs.contains(
+        "plugin \"alpha\" is not started: its table public.alpha_items is missing from the database"));
+    REQUIRE(run.lifecycle->start() == StartOutcome::ready);
+    CHECK(run.lifecycle->running() == std::vector<std::string>{"delta"});
+    CHECK(run.count("alpha init") == 0);
+    CHECK(run.count("beta init") == 0);
+    run.lifecycle->stop();
+
+    LifecycleRun with_table;
+    with_table.conn->exec("CREATE TABLE public.alpha_items (id integer PRIMARY KEY)");
+    CHECK(with_table.lifecycle->disable_missing_tables(*with_table.conn) == 0);
+}
+
+TEST_CASE("a stop requested during start-up ends it; what was initialised is stopped") {
+    LifecycleRun run;
+    int asked = 0;
+    CHECK(run.lifecycle->start([&] { return ++asked > 2; }) == StartOutcome::interrupted);
+    CHECK(run.events().size() == 2);  // two inits
+    CHECK(run.lifecycle->running().empty());
+    run.lifecycle->stop();
+    CHECK(run.events().size() == 4);  // and their stops
+}

@@ -1,0 +1,228 @@
+// `plinth run` end to end: the real executable, real plugins, a fresh database, signals.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "pg/connection.hpp"
+#include "pg_fixture.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using plinth::test::TempDir;
+using plinth::test::TestCluster;
+using plinth::test::eventually;
+using plinth::test::required_env;
+
+namespace {
+
+// A `plinth` child process with stdout and stderr in a file.
+class PlinthProcess {
+public:
+    PlinthProcess(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                  std::filesystem::path output)
+        : output_(std::move(output)) {
+        std::vector<std::string> argv{required_env("PLINTH_EXE")};
+        argv.insert(argv.end(), args.begin(), args.end());
+        // Everything is prepared before fork: the child only does async-signal-safe calls.
+        std::map<std::string, std::string> merged;
+        for (char** e = environ; *e; ++e) {
+            const std::string entry(*e);
+            const auto eq = entry.find('=');
+            if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+        }
+        for (const auto& [name, value] : env) merged[name] = value;
+        std::vector<std::string> envp_text;
+        for (const auto& [name, value] : merged) envp_text.push_back(name + "=" + value);
+        std::vector<char*> raw_argv, raw_envp;
+        for (auto& a : argv) raw_argv.push_back(a.data());
+        raw_argv.push_back(nullptr);
+        for (auto& e : envp_text) raw_envp.push_back(e.data());
+        raw_envp.push_back(nullptr);
+        const int fd = ::open(output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        REQUIRE(fd >= 0);
+        sigset_t none;
+        sigemptyset(&none);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            sigprocmask(SIG_SETMASK, &none, nullptr);
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+            ::execve(raw_argv[0], raw_argv.data(), raw_envp.data());
+            ::_exit(127);
+        }
+        ::close(fd);
+        REQUIRE(pid_ > 0);
+    }
+    PlinthProcess(const PlinthProcess&) = delete;
+    PlinthProcess& operator=(const PlinthProcess&) = delete;
+    ~PlinthProcess() {
+        if (!exit_code_) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+
+    pid_t pid() const { return pid_; }
+    void signal(int sig) const { REQUIRE(::kill(pid_, sig) == 0); }
+
+    // The exit code (128 + signal when killed), or nullopt when it has not exited within `bound`.
+    std::optional<int> wait(std::chrono::milliseconds bound = 60s) {
+        eventually(
+            [&] {
+                int status = 0;
+                if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+                exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                return true;
+            },
+            bound);
+        return exit_code_;
+    }
+
+    std::string output() const {
+        std::ifstream in(output_);
+        std::stringstream text;
+        text << in.rdbuf();
+        return text.str();
+    }
+    std::vector<std::string> lines() const {
+        std::vector<std::string> out;
+        std::istringstream in(output());
+        for (std::string line; std::getline(in, line);) out.push_back(line);
+        return out;
+    }
+    long position(const std::string& needle) const {
+        const auto all = lines();
+        for (std::size_t i = 0; i < all.size(); ++i)
+            if (all[i].find(needle) != std::string::npos) return static_cast<long>(i);
+        return -1;
+    }
+
+private:
+    std::filesystem::path output_;
+    pid_t pid_ = -1;
+    std::optional<int> exit_code_;
+};
+
+bool file_exists(const std::filesystem::path& p) {
+    std::error_code ec;
+    return std::filesystem::exists(p, ec);
+}
+
+std::string read_file(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::string text;
+    std::getline(in, text);
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("plinth run: migrates, starts the shipped plugins in order, is ready, stops on SIGTERM with 0") {
+    TempDir dir;
+    const std::string db = TestCluster::instance().fresh_database();
+    const auto ready = dir.path() / "ready";
+    const std::vector<std::string> common{"run", "--plugins", required_env("PLINTH_TEST_PLUGINS_DIR"),
+                                          "--database-url", db, "--ready-file", ready.string()};
+    {
+        PlinthProcess plinth(common, {}, dir.path() / "first.log");
+        REQUIRE_MESSAGE(eventually([&] { return file_exists(ready); }), plinth.output());
+        CHECK(read_file(ready) == std::to_string(plinth.pid()));
+        plinth.signal(SIGTERM);
+        REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+        CHECK_FALSE(file_exists(ready));
+
+        const std::vector<std::string> in_order{
+            "[plinth] [info] started plugin \"core\" 1.0.0",
+            "[project-management] [info] created project 'Launch plinth' for agent 'plinth-demo'",
+            "[project-management] [info] project 'Launch plinth' has 3 tasks (1 done)",
+            "[plinth] [info] started plugin \"project-management\" 1.0.0",
+            "[plinth] [info] plinth is ready: 2 plugins running (core, project-management)",
+            "[plinth] [info] received SIGTERM; stopping",
+            "[plinth] [info] stopped plugin \"project-management\"",
+            "[plinth] [info] stopped plugin \"core\"",
+            "[plinth] [info] plinth stopped",
+        };
+        long previous = -1;
+        for (const auto& line : in_order) {
+            const long at = plinth.position(line);
+            CHECK_MESSAGE(at > previous, line, "\n", plinth.output());
+            previous = at;
+        }
+    }
+
+    // Again on the same database: JSON lines, a configuration file overridden by the environment,
+    // SIGINT. The demo project is found, not created twice; the configured one is new.
+    const auto config = dir.path() / "plinth.toml";
+    std::ofstream(config) << "[project-management]\nproject = \"From the file\"\nagent = \"from-the-file\"\n";
+    auto args = common;
+    args.insert(args.end(), {"--log-format", "json", "--config", config.string()});
+    PlinthProcess plinth(args, {{"PLINTH_PROJECT_MANAGEMENT_AGENT", "from-the-environment"}}, dir.path() / "second.log");
+    REQUIRE_MESSAGE(eventually([&] { return file_exists(ready); }), plinth.output());
+    plinth.signal(SIGINT);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    std::vector<std::string> messages;
+    for (const auto& line : plinth.lines()) {
+        const auto object = nlohmann::json::parse(line);  // every line is one JSON object
+        messages.push_back(object["logger"].get<std::string>() + ": " + object["message"].get<std::string>());
+    }
+    const auto has = [&](const std::string& m) { return std::find(messages.begin(), messages.end(), m) != messages.end(); };
+    CHECK(has("project-management: created project 'From the file' for agent 'from-the-environment'"));
+    CHECK(has("project-management: project 'From the file' has 3 tasks (1 done)"));
+    CHECK(has("plinth: received SIGINT; stopping"));
+
+    auto conn = plinth::pg::Connection::open(db);
+    CHECK(conn.exec("SELECT count(*) FROM projects").text(0, 0) == "2");
+    CHECK(conn.exec("SELECT string_agg(username, ',' ORDER BY username) FROM agents").text(0, 0) ==
+          "from-the-environment,plinth-demo");
+}
+
+TEST_CASE("plinth run: a failing plugin is disabled with its dependents; --strict makes it fatal") {
+    TempDir dir;
+    const auto ready = dir.path() / "ready";
+    const std::vector<std::string> args{"run", "--plugins", required_env("PLINTH_TEST_HOST_PLUGINS_DIR"),
+                                        "--database-url", TestCluster::instance().fresh_database(),
+                                        "--ready-file", ready.string()};
+    const std::map<std::string, std::string> env{{"PLINTH_ALPHA_FAIL", "init"}};
+    {
+        PlinthProcess plinth(args, env, dir.path() / "lenient.log");
+        REQUIRE_MESSAGE(eventually([&] { return file_exists(ready); }), plinth.output());
+        plinth.signal(SIGTERM);
+        REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+        const auto out = plinth.output();
+        CHECK(out.find("plugin \"alpha\" failed in init: configured to fail in init") != std::string::npos);
+        CHECK(out.find("plinth is ready: 1 plugin running (delta); 3 disabled (alpha: init failed: configured to fail "
+                       "in init; beta: it depends on \"alpha\", which is disabled; gamma: it depends on \"alpha\", "
+                       "which is disabled)") != std::string::npos);
+    }
+    auto strict = args;
+    strict.push_back("--strict");
+    PlinthProcess plinth(strict, env, dir.path() / "strict.log");
+    REQUIRE_MESSAGE(plinth.wait() == 1, plinth.output());
+    CHECK(plinth.output().find("stopping: --strict, and a plugin failed") != std::string::npos);
+    CHECK_FALSE(file_exists(ready));
+}
+
+TEST_CASE("plinth run: a plugin hanging in stop is given --stop-timeout, then plinth exits anyway and says so") {
+    TempDir dir;
+    const auto ready = dir.path() / "ready";
+    PlinthProcess plinth({"run", "--plugins", required_env("PLINTH_TEST_HOST_PLUGINS_DIR"), "--database-url",
+                          TestCluster::instance().fresh_database(), "--ready-file", ready.string(), "--stop-timeout",
+                          "0.5"},
+                         {{"PLINTH_DELTA_STOP_SLEEP_MS", "600000"}}, dir.path() / "hang.log");
+    REQUIRE_MESSAGE(eventually([&] { return file_exists(ready); }), plinth.output());
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 1, plinth.output());
+    const auto out = plinth.output();
+    CHECK(out.find("plugin \"delta\" did not stop within 500 ms; abandoning it") != std::string::npos);
+    CHECK(out.find("exiting with delta still in stop") != std::string::npos);
+    CHECK(out.find("stopped plugin \"alpha\"") != std::string::npos);
+}

@@ -1,0 +1,443 @@
+// The embedded PostgreSQL's whole life against real servers: initdb, stop/start with data kept,
+// leases, stale and foreign pid files, concurrent `plinth db start`, sessions, retries.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "embedded/cluster.hpp"
+#include "embedded/database.hpp"
+#include "embedded/process.hpp"
+#include "log_capture.hpp"
+#include "pg/connection.hpp"
+#include "pg_fixture.hpp"
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using plinth::embedded::ClusterOptions;
+using plinth::embedded::EmbeddedCluster;
+using plinth::embedded::ServerState;
+using plinth::pg::Connection;
+using plinth::test::LogCapture;
+using plinth::test::TempDir;
+
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    FAIL("expected an exception");
+    return {};
+}
+
+// Stops the cluster at the end of a test whatever happened, before its folder goes.
+struct ScratchCluster {
+    TempDir dir;
+    LogCapture logs;
+    EmbeddedCluster cluster{dir.path(), logs.logger(), ClusterOptions{.throwaway = true}};
+    ~ScratchCluster() {
+        try {
+            cluster.stop();
+        } catch (...) {
+        }
+    }
+};
+
+uid_t server_uid() {
+    return ::geteuid() == 0 ? plinth::embedded::RunAs::lookup("postgres").uid : ::geteuid();
+}
+
+// The real uid of a process, from /proc/<pid>/status.
+uid_t process_uid(long pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.starts_with("Uid:")) return static_cast<uid_t>(std::stoul(line.substr(4)));
+    FAIL("no Uid line for process ", pid);
+    return 0;
+}
+
+long dead_pid() {
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    ::waitpid(pid, nullptr, 0);
+    return pid;
+}
+
+void write_pid_file(const EmbeddedCluster& c, long pid) {
+    std::ofstream(c.pgdata() / "postmaster.pid") << pid << '\n' << c.pgdata().string() << "\n";
+}
+
+// A pg_session_holder process: holds a DatabaseSession on the embedded server in dir until killed.
+class Holder {
+public:
+    explicit Holder(const fs::path& dir) {
+        const char* exe = std::getenv("PG_SESSION_HOLDER");
+        REQUIRE_MESSAGE(exe, "PG_SESSION_HOLDER must name the pg_session_holder executable");
+        int fds[2];
+        REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::dup2(fds[1], STDOUT_FILENO);
+            ::execl(exe, exe, dir.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ::close(fds[1]);
+        std::string line;
+        char c;
+        while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
+        ::close(fds[0]);
+        REQUIRE(line == "ready");
+    }
+    Holder(const Holder&) = delete;
+    Holder& operator=(const Holder&) = delete;
+    ~Holder() {
+        if (pid_ > 0) kill_and_wait(SIGKILL);
+    }
+
+    // The signal that ended the process, or -1 if it exited.
+    int kill_and_wait(int sig) {
+        ::kill(pid_, sig);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFSIGNALED(status) ? WTERMSIG(status) : -1;
+    }
+
+private:
+    pid_t pid_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("embedded cluster: initdb, stop and start with data kept, as the server's user") {
+    ScratchCluster s;
+    auto& c = s.cluster;
+    CHECK(c.status().state == ServerState::not_initialized);
+    CHECK(c.conninfo() == "postgresql:///plinth?host=" + c.data_dir().string() + "&port=5432&user=plinth");
+
+    CHECK(c.start());
+    CHECK(s.logs.count("creating a PostgreSQL") == 1);
+    const auto running = c.status();
+    REQUIRE(running.state == ServerState::running);
+    REQUIRE(running.pid);
+
+    // Runs as `postgres` when we are root, owning its files; listens on the socket only.
+    CHECK(process_uid(*running.pid) == server_uid());
+    struct stat st {};
+    REQUIRE(::stat(c.pgdata().c_str(), &st) == 0);
+    CHECK(st.st_uid == server_uid());
+    REQUIRE(::stat(c.data_dir().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    CHECK(fs::exists(c.data_dir() / ".s.PGSQL.5432"));
+    CHECK(fs::exists(c.log_file()));
+
+    {
+        auto conn = Connection::open(c.conninfo());
+        CHECK(conn.exec("SELECT current_user, current_database()").text(0, 0) == "plinth");
+        CHECK(conn.exec("SELECT current_database()").text(0, 0) == "plinth");
+        CHECK(conn.exec("SHOW listen_addresses").text(0, 0) == "");
+        CHECK(conn.exec("SHOW server_encoding").text(0, 0) == "UTF8");
+        conn.exec("CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)");
+    }
+
+    CHECK_FALSE(c.start());  // already running
+    CHECK(c.stop());
+    CHECK(c.status().state == ServerState::stopped);
+    CHECK_FALSE(c.stop());
+
+    CHECK(c.start());
+    CHECK(s.logs.count("creating a PostgreSQL") == 1);  // reused, not recreated
+    CHECK(Connection::open(c.conninfo()).exec("SELECT x FROM kept").text(0, 0) == "42");
+
+}
+
+TEST_CASE("embedded cluster: a failed initdb (e.g. a full disk) is reported and leaves nothing behind") {
+    ScratchCluster s;
+    auto& c = s.cluster;
+    {  // Children inherit the file size limit: initdb fails writing WAL, as on a full disk.
+        struct Limit {
+            rlimit old{};
+            Limit() {
+                ::getrlimit(RLIMIT_FSIZE, &old);
+                rlimit small = old;
+                small.rlim_cur = 2 << 20;
+                REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+            }
+            ~Limit() { ::setrlimit(RLIMIT_FSIZE, &old); }
+        } limit;
+        const std::string e = error_of([&] { c.start(); });
+        CHECK(contains(e, "initdb failed"));
+        CHECK(contains(e, "File too large"));  // initdb's own stderr
+        CHECK(contains(e, "the partial cluster was removed"));
+    }
+    CHECK_FALSE(fs::exists(c.pgdata()));
+    CHECK_FALSE(fs::exists(c.data_dir() / "pgdata.initdb"));
+    CHECK(c.start());  // the next try starts clean
+    CHECK(c.status().state == ServerState::running);
+}
+
+TEST_CASE("embedded cluster: a stale postmaster.pid is removed, a foreign server's is refused") {
+    ScratchCluster s;
+    auto& c = s.cluster;
+    c.start();
+    c.stop();
+
+    const long gone = dead_pid();
+    write_pid_file(c, gone);
+    CHECK(c.status().state == ServerState::stale_pid_file);
+    CHECK(c.start());
+    CHECK(contains(s.logs.text(), "removing stale"));
+    CHECK(contains(s.logs.text(), std::to_string(gone)));
+    CHECK(c.status().state == ServerState::running);
+    c.stop();
+
+    // A live PostgreSQL that is not ours: the fixture's server.
+    auto& other = plinth::test::TestCluster::instance();
+    long foreign = 0;
+    std::ifstream(other.data_dir() / "pgdata" / "postmaster.pid") >> foreign;
+    REQUIRE(foreign > 0);
+    write_pid_file(c, foreign);
+    CHECK(c.status().state == ServerState::foreign_server);
+    const std::string refused = error_of([&] { c.start(); });
+    CHECK(contains(refused, "pid " + std::to_string(foreign)));
+    CHECK(contains(refused, "refusing"));
+    CHECK(contains(error_of([&] { c.stop(); }), "refusing to stop it"));
+    fs::remove(c.pgdata() / "postmaster.pid");
+}
+
+TEST_CASE("embedded cluster: leases stop an on-demand server when its last user leaves") {
+    ScratchCluster s;
+    auto& c = s.cluster;
+    const fs::path marker = c.data_dir() / "ephemeral";
+    {
+        auto first = c.use();
+        CHECK(c.status().state == ServerState::running);
+        CHECK(fs::exists(marker));
+        {
+            EmbeddedCluster again(c.data_dir(), s.logs.logger());
+            auto second = again.use();
+        }
+        CHECK(c.status().state == ServerState::running);  // `first` still uses it
+    }
+    CHECK(c.status().state == ServerState::stopped);
+    CHECK_FALSE(fs::exists(marker));
+
+    // Started by `db start`: users leave it running.
+    c.start();
+    c.use().release();
+    CHECK(c.status().state == ServerState::running);
+
+    // `db start` while an on-demand server runs makes it permanent.
+    c.stop();
+    auto lease = c.use();
+    CHECK(fs::exists(marker));
+    c.start();
+    CHECK_FALSE(fs::exists(marker));
+    lease.release();
+    CHECK(c.status().state == ServerState::running);
+}
+
+TEST_CASE("SIGTERM or Ctrl-C: the last session still stops its on-demand server") {
+    ScratchCluster s;
+    auto& c = s.cluster;
+    const fs::path marker = c.data_dir() / "ephemeral";
+    {
+        Holder first(c.data_dir());
+        Holder second(c.data_dir());
+        CHECK(c.status().state == ServerState::running);
+        CHECK(fs::exists(marker));
+        CHECK(first.kill_and_wait(SIGTERM) == SIGTERM);
+        CHECK(c.status().state == ServerState::running);  // `second` still uses it
+        CHECK(second.kill_and_wait(SIGINT) == SIGINT);
+        CHECK(c.status().state == ServerState::stopped);
+        CHECK_FALSE(fs::exists(marker));
+    }
+    {  // SIGKILL leaves no chance: the next user that leaves cleans up.
+        Holder killed(c.data_dir());
+        CHECK(killed.kill_and_wait(SIGKILL) == SIGKILL);
+        CHECK(c.status().state == ServerState::running);
+        c.use().release();
+        CHECK(c.status().state == ServerState::stopped);
+    }
+}
+
+TEST_CASE("connect_with_retry waits for a server that starts within the timeout") {
+    ScratchCluster s;
+    auto& c = s.cluster;
+    c.start();
+    c.stop();
+
+    LogCapture logs;
+    std::optional<Connection> conn;
+    std::string failure;
+    std::thread client([&] {
+        try {
+            conn.emplace(plinth::pg::connect_with_retry(c.conninfo(), 30s, logs.logger()));
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+    });
+    std::this_thread::sleep_for(1s);
+    c.start();
+    client.join();
+    CHECK(failure == "");
+    REQUIRE(conn);
+    CHECK(conn->exec("SELECT 1").text(0, 0) == "1");
+    CHECK(contains(logs.text(), "database not ready ("));
+    CHECK(contains(logs.text(), "retrying in "));
+}
+
+TEST_CASE("concurrent `plinth db start` processes: one initdb, one server") {
+    const char* exe = std::getenv("PLINTH_EXE");
+    REQUIRE_MESSAGE(exe, "PLINTH_EXE must name the plinth executable");
+    TempDir dir;
+    const std::string data_dir = dir.path().string();
+    const auto plinth = [&](const std::string& command) {
+        return plinth::embedded::run_process({exe, "db", command, "--data-dir", data_dir});
+    };
+
+    std::vector<plinth::embedded::ProcessResult> results(4);
+    std::vector<std::thread> starters;
+    for (auto& r : results) starters.emplace_back([&r, &plinth] { r = plinth("start"); });
+    for (auto& t : starters) t.join();
+
+    std::string all;
+    for (const auto& r : results) {
+        INFO(r.out, r.err);
+        CHECK(r.status == 0);
+        all += r.out + r.err;
+    }
+    const auto count = [&all](const std::string& needle) {
+        std::size_t n = 0;
+        for (auto at = all.find(needle); at != std::string::npos; at = all.find(needle, at + 1)) ++n;
+        return n;
+    };
+    CHECK(count("creating a PostgreSQL") == 1);
+    CHECK(count("started the embedded PostgreSQL") == 1);
+    CHECK(count("already running") == 3);
+
+    LogCapture logs;
+    EmbeddedCluster c(dir.path(), logs.logger());
+    CHECK_FALSE(fs::exists(c.data_dir() / "ephemeral"));
+
+    const auto status = plinth("status");
+    CHECK(status.status == 0);
+    CHECK(contains(status.out, "running"));
+    CHECK(contains(status.out, c.conninfo()));
+    CHECK(contains(status.out, "pid:"));
+    CHECK(plinth("url").out == c.conninfo() + "\n");
+
+    CHECK(plinth("stop").status == 0);
+    const auto stopped = plinth("status");
+    CHECK(stopped.status == 3);
+    CHECK(contains(stopped.out, "not running"));
+}
+
+TEST_CASE("DatabaseSession: --database-url, then $PLINTH_DATABASE_URL, then $DATABASE_URL, then embedded") {
+    LogCapture logs;
+    ::setenv("PLINTH_DATABASE_URL", "postgresql://a:pw@plinth-host/x", 1);
+    ::setenv("DATABASE_URL", "postgresql://b@generic-host/y", 1);
+
+    plinth::DatabaseOptions opts;
+    opts.url = "host=explicit dbname=z";
+    CHECK(plinth::DatabaseSession::open(opts, logs.logger()).conninfo() == "host=explicit dbname=z");
+    opts.url.clear();
+    auto plinth_env = plinth::DatabaseSession::open(opts, logs.logger());
+    CHECK(plinth_env.conninfo() == "postgresql://a:pw@plinth-host/x");
+    CHECK_FALSE(plinth_env.embedded());
+    CHECK_FALSE(contains(logs.text(), "a:pw@"));
+    ::unsetenv("PLINTH_DATABASE_URL");
+    CHECK(plinth::DatabaseSession::open(opts, logs.logger()).conninfo() == "postgresql://b@generic-host/y");
+    ::unsetenv("DATABASE_URL");
+
+    TempDir dir;
+    opts.data_dir = dir.path();
+    EmbeddedCluster c(dir.path(), logs.logger());
+    {
+        auto session = plinth::DatabaseSession::open(opts, logs.logger());
+        CHECK(session.embedded());
+        CHECK(session.conninfo() == c.conninfo());
+        CHECK(session.connect().exec("SELECT current_database()").text(0, 0) == "plinth");
+    }
+    CHECK(c.status().state == ServerState::stopped);  // started for the session only
+}
+
+TEST_CASE("add_database_options parses URL, timeout and folder") {
+    plinth::DatabaseOptions opts;
+    CLI::App app;
+    auto* migrate = app.add_subcommand("migrate");
+    plinth::add_database_options(*migrate, opts);
+    CHECK(contains(migrate->help(), "--connect-timeout"));
+    app.parse("migrate --database-url postgresql://h/db --connect-timeout 2.5 "
+              "--data-dir /tmp/elsewhere",
+              false);
+    CHECK(opts.url == "postgresql://h/db");
+    CHECK(opts.connect_timeout == 2500ms);
+    CHECK(opts.data_dir == fs::path("/tmp/elsewhere"));
+
+    plinth::DatabaseOptions defaults;
+    CLI::App plain;
+    plinth::add_database_options(*plain.add_subcommand("migrate"), defaults);
+    plain.parse("migrate", false);
+    CHECK(defaults.connect_timeout == 30s);
+    CHECK(defaults.data_dir == fs::path(".plinth"));
+}
+
+TEST_CASE("clear errors for unusable data folders") {
+    LogCapture logs;
+    CHECK(contains(error_of([&] { EmbeddedCluster("/tmp/" + std::string(120, 'a'), logs.logger()); }),
+                   "too long for a Unix socket"));
+
+    {  // A cluster from another major version.
+        TempDir dir;
+        EmbeddedCluster c(dir.path(), logs.logger());
+        fs::create_directory(c.pgdata());
+        std::ofstream(c.pgdata() / "PG_VERSION") << "9.6\n";
+        const uid_t uid = server_uid();
+        for (const auto& p : {dir.path(), c.pgdata()})
+            REQUIRE(::chown(p.c_str(), uid, static_cast<gid_t>(-1)) == 0);
+        const std::string e = error_of([&] { c.start(); });
+        CHECK(contains(e, "PostgreSQL 9.6 cluster"));
+        CHECK(contains(e, "are PostgreSQL " + c.binaries().major_version));
+    }
+
+    if (::geteuid() == 0) {
+        {  // Owned by someone else: both users are named.
+            TempDir dir;
+            REQUIRE(::chown(dir.path().c_str(), 12345, 12345) == 0);
+            const std::string e = error_of([&] { EmbeddedCluster(dir.path(), logs.logger()).start(); });
+            CHECK(contains(e, "belongs to user uid 12345"));
+            CHECK(contains(e, "runs as postgres (uid"));
+        }
+        {  // A parent the postgres user cannot enter (like /root).
+            TempDir dir;
+            REQUIRE(::chmod(dir.path().c_str(), 0700) == 0);
+            const std::string e =
+                error_of([&] { EmbeddedCluster(dir.path() / "inner", logs.logger()).start(); });
+            CHECK(contains(e, "cannot enter " + dir.path().string()));
+            CHECK(contains(e, "under /tmp or /var/lib"));
+        }
+    }
+}

@@ -1,0 +1,161 @@
+#include "pg_fixture.hpp"
+
+#include <cerrno>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "embedded/cluster.hpp"
+#include "embedded/unique_fd.hpp"
+#include "pg/connection.hpp"
+
+namespace plinth::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path make_temp_dir() {
+    std::string pattern = (fs::temp_directory_path() / "plinth-test-XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+        throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
+    return pattern;
+}
+
+// A process outside our process group that waits for the end of a pipe: a byte means we cleaned
+// up ourselves; end-of-file without one means we died, so it stops the server and removes the
+// folder. Everything it runs after fork is prepared before, so it is async-signal-safe.
+pid_t start_watchdog(const embedded::EmbeddedCluster& cluster, embedded::UniqueFd& pipe_out) {
+    const std::string pg_ctl = (cluster.binaries().bindir / "pg_ctl").string();
+    const std::string pgdata = cluster.pgdata().string();
+    const std::string dir = cluster.data_dir().string();
+    std::vector<const char*> stop_argv{pg_ctl.c_str(), "stop", "-D", pgdata.c_str(), "-m",
+                                       "immediate", "-w", nullptr};
+    std::vector<const char*> rm_argv{"/bin/rm", "-rf", "--", dir.c_str(), nullptr};
+    const embedded::RunAs* as = cluster.server_user();
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+    embedded::UniqueFd read_end(fds[0]);
+    pipe_out.reset(fds[1]);
+    embedded::UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid != 0) return pid;
+    ::setsid();  // survive a kill aimed at the test's process group
+    ::dup2(read_end.get(), STDIN_FILENO);
+    ::dup2(devnull.get(), STDOUT_FILENO);
+    ::dup2(devnull.get(), STDERR_FILENO);
+    ::close_range(3, ~0U, 0);
+    char byte;
+    ssize_t n;
+    while ((n = ::read(STDIN_FILENO, &byte, 1)) < 0 && errno == EINTR) {
+    }
+    if (n == 1) ::_exit(0);
+    if (const pid_t stopper = ::fork(); stopper == 0) {
+        if (!as || (::setgroups(as->groups.size(), as->groups.data()) == 0 &&
+                    ::setgid(as->gid) == 0 && ::setuid(as->uid) == 0))
+            ::execv(stop_argv[0], const_cast<char* const*>(stop_argv.data()));
+        ::_exit(127);
+    } else if (stopper > 0) {
+        ::waitpid(stopper, nullptr, 0);
+    }
+    if (const pid_t remover = ::fork(); remover == 0) {
+        ::execv(rm_argv[0], const_cast<char* const*>(rm_argv.data()));
+        ::_exit(127);
+    } else if (remover > 0) {
+        ::waitpid(remover, nullptr, 0);
+    }
+    ::_exit(0);
+}
+
+}  // namespace
+
+struct TestCluster::Impl {
+    Impl()
+        : dir(make_temp_dir()),
+          log(std::make_shared<spdlog::logger>("pg-fixture",
+                                               std::make_shared<spdlog::sinks::stderr_sink_mt>())) {
+        log->set_level(spdlog::level::warn);
+        try {
+            cluster.emplace(dir, *log, embedded::ClusterOptions{.throwaway = true});
+            watchdog = start_watchdog(*cluster, watchdog_pipe);
+            cluster->start();
+        } catch (...) {
+            cleanup();
+            throw;
+        }
+    }
+    ~Impl() { cleanup(); }
+
+    void cleanup() noexcept {
+        try {
+            if (cluster) cluster->stop();
+        } catch (const std::exception& e) {
+            log->error("stopping the test cluster in {}: {}", dir.string(), e.what());
+        }
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+        if (watchdog > 0) {
+            (void)!::write(watchdog_pipe.get(), "x", 1);
+            watchdog_pipe.reset();
+            ::waitpid(watchdog, nullptr, 0);
+            watchdog = -1;
+        }
+    }
+
+    fs::path dir;
+    std::shared_ptr<spdlog::logger> log;
+    std::optional<embedded::EmbeddedCluster> cluster;
+    pid_t watchdog = -1;
+    embedded::UniqueFd watchdog_pipe;
+    std::mutex mu;
+    int databases = 0;
+};
+
+TestCluster::TestCluster() : impl_(std::make_unique<Impl>()) {}
+
+TestCluster::~TestCluster() = default;
+
+TestCluster& TestCluster::instance() {
+    static TestCluster cluster;
+    return cluster;
+}
+
+std::string TestCluster::conninfo_for(const std::string& dbname) const {
+    return impl_->cluster->conninfo(dbname);
+}
+
+std::string TestCluster::admin_conninfo() const { return conninfo_for("postgres"); }
+
+const fs::path& TestCluster::data_dir() const { return impl_->cluster->data_dir(); }
+
+std::string TestCluster::fresh_database() {
+    std::string name;
+    {
+        std::lock_guard lock(impl_->mu);
+        name = "test_" + std::to_string(::getpid()) + "_" + std::to_string(++impl_->databases);
+    }
+    auto conn = pg::Connection::open(admin_conninfo());
+    conn.exec("CREATE DATABASE " + conn.quote_identifier(name));
+    return conninfo_for(name);
+}
+
+TempDir::TempDir() : path_(make_temp_dir()) {}
+
+TempDir::~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+}
+
+}  // namespace plinth::test

@@ -1,0 +1,49 @@
+// Real PostgreSQL for tests: never mocked, never skipped.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace plinth::test {
+
+// One throwaway cluster per test process, made with the same EmbeddedCluster code plinth uses:
+// started on first use in a fresh folder under /tmp (run by the `postgres` user when the tests run as
+// root), stopped and removed at process exit. A watchdog process does the same if the test process
+// dies without running static destructors (crash, timeout kill).
+class TestCluster {
+public:
+    static TestCluster& instance();
+
+    std::string conninfo_for(const std::string& dbname) const;
+    // Creates a uniquely named database and returns its conninfo.
+    std::string fresh_database();
+    // The `postgres` database, as the superuser.
+    std::string admin_conninfo() const;
+    const std::filesystem::path& data_dir() const;
+
+    TestCluster(const TestCluster&) = delete;
+    TestCluster& operator=(const TestCluster&) = delete;
+    ~TestCluster();
+
+private:
+    TestCluster();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// A fresh empty folder under /tmp (mkdtemp), removed with its contents by the destructor.
+class TempDir {
+public:
+    TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir();
+
+    const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+}  // namespace plinth::test
