@@ -60,10 +60,6 @@ std::map<std::string, PluginRecord> Journal::latest_per_plugin() {
     return out;
 }
 
-std::int64_t Journal::migration_count() {
-    return std::stoll(connection_.exec("SELECT count(*) FROM plinth.migrations").text(0, 0));
-}
-
 std::int64_t Journal::record_migration(const std::string& desired_hash, std::size_t statements, double ms,
                                        const std::vector<std::string>& notes) {
     auto r = connection_.exec_params(

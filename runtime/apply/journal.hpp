@@ -42,7 +42,6 @@ public:
     // Creates the schema and tables if missing; call only under the advisory lock.
     void create();
     std::map<std::string, PluginRecord> latest_per_plugin();
-    std::int64_t migration_count();
     std::int64_t record_migration(const std::string& desired_hash, std::size_t statements, double ms,
                                   const std::vector<std::string>& notes);
     void record_plugin(std::int64_t migration_id, const model::Plugin& plugin, const std::string& schema_hash,

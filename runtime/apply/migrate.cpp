@@ -84,13 +84,14 @@ public:
     }
 
 private:
-    // One round trip: the recorded state and a fresh fingerprint, compared here.
+    // One round trip: the recorded state and a fresh fingerprint, compared here. The fingerprint is
+    // NULL while an index is invalid or a constraint not yet validated: never a fast path then.
     bool up_to_date_fast() {
         try {
             auto r = connection_.exec_params(std::string("SELECT desired_hash, catalog_fingerprint, (") +
                                                  introspect::fingerprint_query() + ") FROM plinth.state",
                                              {schemas_param_});
-            return r.rows() == 1 && r.text(0, 0) == desired_ && r.text(0, 1) == r.text(0, 2);
+            return r.rows() == 1 && !r.is_null(0, 2) && r.text(0, 0) == desired_ && r.text(0, 1) == r.text(0, 2);
         } catch (const pg::Error& e) {
             // No journal yet (first run): the slow path creates it.
             if (e.sqlstate() == "42P01" || e.sqlstate() == "3F000") return false;
@@ -98,21 +99,38 @@ private:
         }
     }
 
+    // Empty while work is pending (see fingerprint_query), so it never matches a recorded state.
     std::string fingerprint() {
-        return connection_.exec_params(introspect::fingerprint_query(), {schemas_param_}).text(0, 0);
+        auto r = connection_.exec_params(introspect::fingerprint_query(), {schemas_param_});
+        return r.is_null(0, 0) ? std::string() : r.text(0, 0);
+    }
+
+    // The transaction-scoped advisory lock, taken by polling so that should_stop can end a long wait
+    // for another instance's migration.
+    void lock() {
+        const std::string try_lock = "SELECT pg_try_advisory_xact_lock(" + std::to_string(kAdvisoryLockKey) + ")";
+        bool told = false;
+        while (connection_.exec(try_lock).text(0, 0) != "t") {
+            if (options_.should_stop && options_.should_stop())
+                throw MigrationError("interrupted while waiting for another instance's migration; nothing was changed");
+            if (!told) log_.info("waiting for another plinth instance's migration to finish");
+            told = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
     }
 
     std::vector<plan::Operation> attempt_in_transaction(MigrateOutcome& outcome) {
         const auto started = Clock::now();
         pg::Transaction tx(connection_);
         // The lock comes first, before any bookkeeping DDL, so instances never race each other.
-        connection_.exec(std::string("SELECT pg_advisory_xact_lock(") + std::to_string(kAdvisoryLockKey) + ")");
+        lock();
         connection_.exec("SET LOCAL lock_timeout = '" + std::to_string(options_.lock_timeout.count()) + "ms'");
 
         Journal journal(connection_);
         if (journal.exists()) {
             const auto state = journal.state();
-            if (state && state->desired_hash == desired_ && state->catalog_fingerprint == fingerprint()) {
+            const auto current = fingerprint();
+            if (state && state->desired_hash == desired_ && !current.empty() && state->catalog_fingerprint == current) {
                 log_.info("schema brought up to date by another instance while waiting for the lock");
                 tx.commit();
                 return {};
@@ -152,8 +170,8 @@ private:
             log_.info("applied {} statement{} in one transaction ({:.1f} ms)", statements, statements == 1 ? "" : "s",
                       ms_since(started));
         }
-        // With work left for after the commit, no fingerprint is recorded: until that work is done,
-        // every start takes the slow path and finishes it.
+        // With work left for after the commit (an index not built yet, a constraint not validated),
+        // the fingerprint is empty: until that work is done, every start takes the slow path.
         journal.save_state(desired_, after_commit.empty() ? fingerprint() : std::string());
         tx.commit();
         outcome.statements_applied += statements;
@@ -163,7 +181,9 @@ private:
     void execute(const plan::Operation& op) {
         log_.debug("{}: {}", op.summary, op.sql);
         try {
-            connection_.exec(op.sql);
+            // The extended protocol runs exactly one statement: declared SQL fragments can never
+            // smuggle in a second one.
+            connection_.exec_params(op.sql, {});
         } catch (const pg::Error& e) {
             if (is_lock_failure(e)) throw;
             throw MigrationError("migration failed and was rolled back; the database is unchanged.\n  plugin \"" +
@@ -179,7 +199,7 @@ private:
             const auto t0 = Clock::now();
             try {
                 log_.info("{} (after the commit)", op.summary);
-                connection_.exec(op.sql);
+                connection_.exec_params(op.sql, {});
                 ++outcome.statements_applied;
                 log_.debug("{} took {:.1f} ms", op.summary, ms_since(t0));
             } catch (const pg::Error& e) {
@@ -191,7 +211,7 @@ private:
         }
         if (failures > 0) return;
         pg::Transaction tx(connection_);
-        connection_.exec(std::string("SELECT pg_advisory_xact_lock(") + std::to_string(kAdvisoryLockKey) + ")");
+        lock();
         Journal(connection_).save_state(desired_, fingerprint());
         tx.commit();
     }
@@ -211,7 +231,10 @@ private:
 plan::Plan current_plan(pg::Connection& connection, const cli::PluginSet& set) {
     const auto& plugins = set.validation.plugins;
     const auto actual = introspect::read_catalog(connection, plan::owned_schemas(plugins));
-    return plan::make_plan(plugins, set.ordering, actual, introspect::row_probe(connection));
+    std::map<std::string, std::string> skipped_tables;
+    for (const auto& skip : set.validation.skipped)
+        for (const auto& table : skip.tables) skipped_tables.emplace(table, skip.plugin);
+    return plan::make_plan(plugins, set.ordering, actual, introspect::row_probe(connection), skipped_tables);
 }
 
 MigrateOutcome migrate(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options,

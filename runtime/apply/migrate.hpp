@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct MigrateOptions {
     // retried with backoff; waiting for another plinth instance's migration is not bounded by it.
     std::chrono::milliseconds lock_timeout{5000};
     int max_attempts = 5;
+    // Polled while waiting for another instance's migration; returning true abandons the wait with
+    // a MigrationError (nothing changed). Empty: wait as long as it takes.
+    std::function<bool()> should_stop;
 };
 
 struct MigrateOutcome {
@@ -40,7 +44,8 @@ public:
 };
 
 // Brings the database to the schema the valid plugins of `set` declare. Throws MigrationError
-// (or pg::Error for a lost connection) when it cannot; the database is then as it was.
+// when it cannot, or pg::Error when talking to the server fails outside a plan statement (a lost
+// connection, a journal write); either way the transaction is rolled back.
 MigrateOutcome migrate(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options,
                        spdlog::logger& log);
 

@@ -148,6 +148,7 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
     add_common(*migrate_cmd, *migrate_options, false);
     migrate_cmd->add_option("--lock-timeout", migrate_options->lock_timeout_s,
                             "Seconds one statement may wait for a table lock before the attempt is retried")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     migrate_cmd->callback([migrate_options, &exit_code] { run_migrate(*migrate_options, exit_code); });
 

@@ -80,11 +80,10 @@ WHERE n.nspname = ANY($1::text[]) AND con.contype IN ('p', 'u', 'f', 'c')
 ORDER BY 1, 2, 3)SQL";
 
 constexpr const char* kIndexesQuery = R"SQL(
-SELECT n.nspname, t.relname, i.relname, ix.indisunique, ix.indisprimary, ix.indisvalid, am.amname,
+SELECT n.nspname, t.relname, i.relname, ix.indisunique, ix.indisvalid, am.amname,
        ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true) FROM generate_series(1, ix.indnkeyatts) k ORDER BY k)::text[],
+       ARRAY(SELECT ix.indkey[k - 1] = 0 FROM generate_series(1, ix.indnkeyatts) k ORDER BY k)::text[],
        pg_get_expr(ix.indpred, ix.indrelid, true),
-       EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con
-               WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid AND con.contype IN ('p', 'u', 'x')),
        EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p WHERE p.index_relid = ix.indexrelid)
 FROM pg_catalog.pg_index ix
 JOIN pg_catalog.pg_class i ON i.oid = ix.indexrelid
@@ -158,13 +157,12 @@ ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::str
         ActualIndex idx;
         idx.name = indexes.text(r, 2);
         idx.unique = flag(indexes, r, 3);
-        idx.primary = flag(indexes, r, 4);
-        idx.valid = flag(indexes, r, 5);
-        idx.method = indexes.text(r, 6);
-        idx.keys = parse_text_array(indexes.text(r, 7));
+        idx.valid = flag(indexes, r, 4);
+        idx.method = indexes.text(r, 5);
+        idx.keys = parse_text_array(indexes.text(r, 6));
+        for (const auto& e : parse_text_array(indexes.text(r, 7))) idx.expression_keys.push_back(e == "true" || e == "t");
         idx.predicate = optional_text(indexes, r, 8);
-        idx.backs_constraint = flag(indexes, r, 9);
-        idx.building = flag(indexes, r, 10);
+        idx.building = flag(indexes, r, 9);
         it->second.indexes.emplace(idx.name, std::move(idx));
     }
     return actual;
@@ -174,7 +172,16 @@ const char* fingerprint_query() {
     // Everything the planner looks at, as raw catalog values (OIDs, key arrays, stored expression
     // trees) rather than deparsed text: the server hashes them 4x faster than pg_get_*def() output.
     // A hand-made change there, even a table dropped and recreated the same, changes the result.
+    // NULL while an index is invalid or a constraint not validated: work is pending then.
     return R"SQL(
+SELECT CASE WHEN EXISTS (
+    SELECT 1 FROM pg_catalog.pg_index ix
+    JOIN pg_catalog.pg_class i ON i.oid = ix.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = i.relnamespace
+    WHERE n.nspname = ANY($1::text[]) AND NOT ix.indisvalid)
+  OR EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_namespace n ON n.oid = con.connamespace
+    WHERE n.nspname = ANY($1::text[]) AND NOT con.convalidated)
+  THEN NULL ELSE (
 SELECT md5(coalesce(string_agg(line, E'\n' ORDER BY line COLLATE "C"), '')) FROM (
   SELECT 'n ' || oid::text || ' ' || nspname AS line FROM pg_catalog.pg_namespace WHERE nspname = ANY($1::text[])
   UNION ALL
@@ -202,7 +209,7 @@ SELECT md5(coalesce(string_agg(line, E'\n' ORDER BY line COLLATE "C"), '')) FROM
   WHERE n.nspname = ANY($1::text[])
   UNION ALL
   SELECT 'e ' || extname || ' ' || extversion FROM pg_catalog.pg_extension WHERE extname = 'vector'
-) lines)SQL";
+) lines) END)SQL";
 }
 
 }  // namespace plinth::introspect

@@ -33,12 +33,11 @@ struct ActualConstraint {
 struct ActualIndex {
     std::string name;
     bool unique = false;
-    bool primary = false;
     bool valid = true;             // false after an interrupted CREATE INDEX CONCURRENTLY
     bool building = false;         // a CREATE INDEX is in progress right now
-    bool backs_constraint = false; // created by a primary key or unique constraint
     std::string method;
     std::vector<std::string> keys;  // pg_get_indexdef(oid, k, true): a column name or an expression
+    std::vector<bool> expression_keys;  // per key: an expression rather than a column
     std::optional<std::string> predicate;
 };
 
@@ -66,7 +65,8 @@ ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::str
 
 // The SQL of one query that computes a fingerprint of everything plinth manages in `schemas`
 // ($1 is the schema names as a text array). A hand-made change to a table, column, constraint or
-// index there changes it.
+// index there changes it. It is NULL while an index there is invalid or a constraint is NOT VALID,
+// so such a state never takes the fast path.
 const char* fingerprint_query();
 
 // A PostgreSQL text array literal for $1: {"public","crm"}.

@@ -226,7 +226,14 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
         return false;
     }
     auto entry = library->get<const plinth_plugin_descriptor*()>(PLINTH_ENTRY_SYMBOL);
-    const plinth_plugin_descriptor* descriptor = entry();
+    const plinth_plugin_descriptor* descriptor = nullptr;
+    try {
+        descriptor = entry();
+    } catch (...) {
+        // The ABI forbids it; a plugin built without the SDK may still do it.
+        refusal.reason = std::string(PLINTH_ENTRY_SYMBOL) + " threw a C++ exception across the plugin ABI";
+        return false;
+    }
     if (!descriptor) {
         refusal.reason = std::string(PLINTH_ENTRY_SYMBOL) + " returned NULL (the plugin could not build its descriptor)";
         return false;

@@ -26,16 +26,16 @@ std::string fold(std::string_view text) {
 }
 
 // Alias -> canonical name, for names without modifiers.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kAliases{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 24> kAliases{{
     {"int", "integer"}, {"int4", "integer"}, {"integer", "integer"},
     {"int8", "bigint"}, {"bigint", "bigint"},
     {"int2", "smallint"}, {"smallint", "smallint"},
     {"bool", "boolean"}, {"boolean", "boolean"},
-    {"float8", "double precision"}, {"double precision", "double precision"},
+    {"float8", "double precision"}, {"float", "double precision"}, {"double precision", "double precision"},
     {"float4", "real"}, {"real", "real"},
     {"varchar", "character varying"}, {"character varying", "character varying"},
     {"char", "character"}, {"character", "character"},
-    {"decimal", "numeric"},
+    {"decimal", "numeric"}, {"bpchar", "character"},
     {"timestamptz", "timestamp with time zone"}, {"timestamp", "timestamp without time zone"},
     {"timetz", "time with time zone"}, {"time", "time without time zone"},
 }};
@@ -72,6 +72,8 @@ std::string canonical_type(std::string_view type) {
             break;
         }
     }
+    // A bare char or bit is one long; format_type says so.
+    if ((t == "character" || t == "bit") && modifier.empty()) modifier = "(1)";
     if (!zone.empty()) {
         if (t == "timestamp without time zone" || t == "timestamp") t = "timestamp";
         else if (t == "time without time zone" || t == "time") t = "time";

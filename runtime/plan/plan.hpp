@@ -2,6 +2,7 @@
 // each with its SQL and hazards, and what the plan will not do, with the SQL to do it by hand.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,9 +47,11 @@ struct Plan {
     std::string text() const;
 };
 
-// `plugins` are the valid plugins and `ordering` their order (from order::order).
+// `plugins` are the valid plugins and `ordering` their order (from order::order). Tables of plugins
+// skipped this run ("schema.table" -> plugin name) are left alone and reported as such.
 Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
-               const introspect::ActualSchema& actual, const introspect::RowProbe& rows);
+               const introspect::ActualSchema& actual, const introspect::RowProbe& rows,
+               const std::map<std::string, std::string>& skipped_tables = {});
 
 // "public", "crm": the schemas the plugins own, sorted, without duplicates.
 std::vector<std::string> owned_schemas(const std::vector<model::Plugin>& plugins);

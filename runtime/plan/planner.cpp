@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <cstdio>
@@ -11,6 +12,7 @@
 
 #include "model/types.hpp"
 #include "plan/plan.hpp"
+#include "validate/identifiers.hpp"
 
 namespace plinth::plan {
 
@@ -62,13 +64,19 @@ std::string column_list(const std::vector<std::string>& columns) {
 }
 
 // A catalog default and a declared one, brought to one spelling: 'active'::text -> 'active',
-// '-1'::integer -> -1, '{}'::jsonb -> '{}'.
+// '-1'::integer -> -1, '{}'::jsonb -> '{}', NOW() -> now(). Outside quoted text, case does not matter.
 std::string normalize_default(const std::string& sql) {
-    static const std::regex cast(R"(^('(?:[^']|'')*')::[a-z ]+(\([0-9, ]+\))?(\[\])*$)");
+    static const std::regex cast(R"(^('(?:[^']|'')*')::[a-z_][a-z0-9_ ."]*(\([0-9, ]+\))?[a-z ]*(\[\])*$)");
     static const std::regex number(R"(^'(-?[0-9]+(\.[0-9]+)?)'$)");
+    std::string folded;
+    bool quoted = false;
+    for (char c : sql) {
+        if (c == '\'') quoted = !quoted;
+        folded += quoted ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
     std::smatch m;
-    std::string out = sql;
-    if (std::regex_match(sql, m, cast)) out = m[1];
+    std::string out = folded;
+    if (std::regex_match(folded, m, cast)) out = m[1];
     if (std::regex_match(out, m, number)) out = m[1];
     return out;
 }
@@ -126,7 +134,7 @@ std::string fk_sql(const model::ForeignKey& fk) {
 
 std::string index_sql(const model::Table& t, const model::Index& idx, bool concurrently) {
     std::vector<std::string> keys;
-    for (const auto& k : idx.keys) keys.push_back(k.front() == '(' ? k : quote_ident(k));
+    for (const auto& k : idx.keys) keys.push_back(validate::is_expression_key(k) ? k : quote_ident(k));
     std::string out = std::string("CREATE ") + (idx.unique ? "UNIQUE " : "") + "INDEX " +
                       (concurrently ? "CONCURRENTLY IF NOT EXISTS " : "") + quote_ident(idx.name) + " ON " +
                       qualified(t.schema, t.name) + " USING " + idx.method + " (" + join(keys, ", ") + ")";
@@ -140,10 +148,21 @@ std::string unquote(const std::string& key) {
     return key;
 }
 
+bool plain_index(const model::Index& idx) {
+    return !idx.predicate && std::none_of(idx.keys.begin(), idx.keys.end(), validate::is_expression_key);
+}
+
+// Whether an index of the database matches a declared one. Expressions and predicates come back
+// from the server in its own spelling, so for those only their place and presence are compared.
 bool same_index(const model::Index& want, const introspect::ActualIndex& have) {
-    if (want.unique != have.unique || want.method != have.method || want.keys.size() != have.keys.size()) return false;
-    for (std::size_t i = 0; i < want.keys.size(); ++i)
-        if (want.keys[i].front() != '(' && want.keys[i] != unquote(have.keys[i])) return false;
+    if (want.unique != have.unique || want.method != have.method || want.keys.size() != have.keys.size() ||
+        want.predicate.has_value() != have.predicate.has_value())
+        return false;
+    for (std::size_t i = 0; i < want.keys.size(); ++i) {
+        const bool expression = validate::is_expression_key(want.keys[i]);
+        if (expression != have.expression_keys[i]) return false;
+        if (!expression && want.keys[i] != unquote(have.keys[i])) return false;
+    }
     return true;
 }
 
@@ -181,9 +200,10 @@ std::vector<model::Plugin> adapt_to_server(std::vector<model::Plugin> plugins, c
 class Planner {
 public:
     Planner(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
-            const introspect::ActualSchema& actual, std::function<bool(const std::string&)> has_rows,
-            std::function<std::int64_t(const std::string&)> count)
-        : ordering_(ordering), actual_(actual), has_rows_(std::move(has_rows)), count_(std::move(count)) {
+            const introspect::ActualSchema& actual, const std::map<std::string, std::string>& skipped_tables,
+            std::function<bool(const std::string&)> has_rows, std::function<std::int64_t(const std::string&)> count)
+        : ordering_(ordering), actual_(actual), skipped_tables_(skipped_tables), has_rows_(std::move(has_rows)),
+          count_(std::move(count)) {
         plugins_ = adapt_to_server(plugins, actual, plan_.notes);
     }
 
@@ -308,7 +328,6 @@ private:
                 plan_column(p, t, c, *existing);
                 continue;
             }
-            std::vector<std::string> hazards;
             if (c.not_null && !c.default_sql && has_rows_(name)) {
                 const auto rows = count_(name);
                 not_done(p.name, name, "column \"" + c.name + "\"",
@@ -320,11 +339,29 @@ private:
                          true);
                 continue;
             }
-            if (c.default_sql && volatile_default(*c.default_sql) && has_rows_(name))
-                hazards.push_back("fills every existing row (volatile default): rewrites " + name +
-                                  " under an ACCESS EXCLUSIVE lock");
-            add(p, &t, "add column " + name + "." + c.name, "ALTER TABLE " + table_sql + " ADD COLUMN " + column_sql(c),
-                std::move(hazards));
+            const std::string add_sql = "ALTER TABLE " + table_sql + " ADD COLUMN ";
+            if (c.default_sql && volatile_default(*c.default_sql) && has_rows_(name)) {
+                // Filling existing rows from a volatile default rewrites the table; plinth never does.
+                if (c.not_null) {
+                    not_done(p.name, name, "column \"" + c.name + "\"",
+                             "refused: a NOT NULL column whose default is volatile (" + *c.default_sql +
+                                 ") would rewrite every row of the table",
+                             add_sql + quote_ident(c.name) + " " + model::canonical_type(c.type) + "; UPDATE " + table_sql +
+                                 " SET " + quote_ident(c.name) + " = " + *c.default_sql + "; ALTER TABLE " + table_sql +
+                                 " ALTER COLUMN " + quote_ident(c.name) + " SET DEFAULT " + *c.default_sql +
+                                 ", ALTER COLUMN " + quote_ident(c.name) + " SET NOT NULL",
+                             true);
+                    continue;
+                }
+                model::Column without_default = c;
+                without_default.default_sql.reset();
+                add(p, &t, "add column " + name + "." + c.name, add_sql + column_sql(without_default),
+                    {"existing rows get NULL: their values are not generated from the volatile default"});
+                add(p, &t, "set default of " + name + "." + c.name,
+                    "ALTER TABLE " + table_sql + " ALTER COLUMN " + quote_ident(c.name) + " SET DEFAULT " + *c.default_sql);
+                continue;
+            }
+            add(p, &t, "add column " + name + "." + c.name, add_sql + column_sql(c));
         }
 
         const introspect::ActualConstraint* pk = nullptr;
@@ -389,7 +426,8 @@ private:
             auto found = have.indexes.find(idx.name);
             if (found == have.indexes.end()) {
                 const bool elsewhere = actual_.relation_names.count(t.schema + "." + idx.name) > 0;
-                const bool equivalent = std::any_of(have.indexes.begin(), have.indexes.end(), [&](const auto& kv) {
+                // A plain index already there under another name (made by another tool) serves.
+                const bool equivalent = plain_index(idx) && std::any_of(have.indexes.begin(), have.indexes.end(), [&](const auto& kv) {
                     return kv.second.valid && same_index(idx, kv.second);
                 });
                 if (equivalent) continue;
@@ -456,7 +494,8 @@ private:
         }
     }
 
-    // What the database has in the owned schemas that no plugin declares: reported, never dropped.
+    // What the database has in the owned schemas that no plugin declares: reported, never dropped,
+    // and no DROP suggested for tables: they may well belong to someone else.
     void plan_undeclared() {
         std::map<std::string, const model::Table*> declared;
         std::map<std::string, std::string> owner;
@@ -469,7 +508,10 @@ private:
             const std::string table_sql = qualified(have.schema, have.name);
             auto it = declared.find(name);
             if (it == declared.end()) {
-                not_done("", name, "", "not declared by any plugin; left alone", "DROP TABLE " + table_sql);
+                if (auto skipped = skipped_tables_.find(name); skipped != skipped_tables_.end())
+                    not_done(skipped->second, name, "", "its plugin was skipped this run; left alone", "");
+                else
+                    not_done("", name, "", "not declared by any plugin; left alone", "");
                 continue;
             }
             const model::Table& t = *it->second;
@@ -483,6 +525,7 @@ private:
     std::vector<model::Plugin> plugins_;
     const order::Ordering& ordering_;
     const introspect::ActualSchema& actual_;
+    const std::map<std::string, std::string>& skipped_tables_;
     std::function<bool(const std::string&)> has_rows_;
     std::function<std::int64_t(const std::string&)> count_;
     Plan plan_;
@@ -491,16 +534,18 @@ private:
 }  // namespace
 
 Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
-               const introspect::ActualSchema& actual, const introspect::RowProbe& rows) {
+               const introspect::ActualSchema& actual, const introspect::RowProbe& rows,
+               const std::map<std::string, std::string>& skipped_tables) {
     // First pass: learn which tables' row counts matter, without asking. Second pass: ask once for
     // all of them, then plan for real. Planning is pure, so two passes cost nothing of note.
     std::set<std::string> asked;
-    Planner(plugins, ordering, actual, [&](const std::string& t) { asked.insert(t); return false; },
+    Planner(plugins, ordering, actual, skipped_tables, [&](const std::string& t) { asked.insert(t); return false; },
             [](const std::string&) { return std::int64_t{0}; })
         .run();
     std::map<std::string, bool> answers;
     if (!asked.empty()) answers = rows.have_rows({asked.begin(), asked.end()});
-    return Planner(plugins, ordering, actual, [&](const std::string& t) { return answers[t]; }, rows.count).run();
+    return Planner(plugins, ordering, actual, skipped_tables, [&](const std::string& t) { return answers[t]; }, rows.count)
+        .run();
 }
 
 std::string Plan::text() const {

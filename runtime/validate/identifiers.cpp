@@ -42,6 +42,11 @@ std::optional<std::string> check_schema_name(std::string_view name) {
 
 std::optional<std::string> check_type(std::string_view type) {
     if (type.empty()) return std::string("is empty");
+    // serial is a default from a sequence, not a type: it never matches the catalog's integer.
+    static const std::regex serial("(small|big)?serial[248]?", std::regex::icase);
+    if (std::regex_match(type.begin(), type.end(), serial))
+        return std::string("is a serial pseudo-type, which plinth does not manage: use uuid with default_random(), "
+                           "or an integer filled by the application");
     // A (schema-qualified) name, the two-word names, modifiers, time zone words, array brackets.
     static const std::regex pattern(
         R"([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?( (precision|varying))?)"
@@ -54,14 +59,18 @@ std::optional<std::string> check_type(std::string_view type) {
 std::optional<std::string> check_expression(std::string_view sql) {
     bool blank = true;
     char quote = 0;
+    bool escapes = false;  // inside E'...', where a backslash escapes the next character
     for (std::size_t i = 0; i < sql.size(); ++i) {
         const char c = sql[i];
         if (quote) {
-            if (c == quote) quote = 0;
+            if (escapes && c == '\\') ++i;
+            else if (c == quote) quote = 0;
             continue;
         }
         if (c == '\'' || c == '"') {
             quote = c;
+            escapes = c == '\'' && i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
+                      (i == 1 || !(std::isalnum(static_cast<unsigned char>(sql[i - 2])) || sql[i - 2] == '_'));
         } else if (c == ';') {
             return std::string("contains ';' outside a quoted string: declare one expression, not statements");
         } else if ((c == '-' || c == '/') && i + 1 < sql.size() && sql[i + 1] == (c == '-' ? '-' : '*')) {

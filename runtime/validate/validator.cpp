@@ -259,6 +259,12 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
     }
 }
 
+std::vector<std::string> table_names(const model::Plugin& p) {
+    std::vector<std::string> names;
+    for (const auto& t : p.tables) names.push_back(t.qualified_name());
+    return names;
+}
+
 }  // namespace
 
 ValidationResult validate(std::vector<model::Plugin> plugins) {
@@ -280,7 +286,8 @@ ValidationResult validate(std::vector<model::Plugin> plugins) {
     std::set<std::string> skipped_files, available;
     for (const auto& p : plugins) {
         if (auto n = problem_count[p.file]) {
-            result.skipped.push_back({p.file, p.name, std::to_string(n) + (n == 1 ? " problem" : " problems") + " in its declaration"});
+            result.skipped.push_back({p.file, p.name, std::to_string(n) + (n == 1 ? " problem" : " problems") + " in its declaration",
+                                      table_names(p)});
             skipped_files.insert(p.file);
         } else {
             available.insert(p.name);
@@ -292,7 +299,7 @@ ValidationResult validate(std::vector<model::Plugin> plugins) {
             if (skipped_files.count(p.file)) continue;
             for (const auto& r : p.requires_plugins) {
                 if (!available.count(r)) {
-                    result.skipped.push_back({p.file, p.name, "requires plugin \"" + r + "\", which was skipped"});
+                    result.skipped.push_back({p.file, p.name, "requires plugin \"" + r + "\", which was skipped", table_names(p)});
                     skipped_files.insert(p.file);
                     available.erase(p.name);
                     changed = true;

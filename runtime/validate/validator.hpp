@@ -24,6 +24,7 @@ struct Skip {
     std::string file;
     std::string plugin;
     std::string reason;
+    std::vector<std::string> tables;  // "schema.table" it declares, so they are not taken for strays
     std::string text() const;
 };
 

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "apply/journal.hpp"
 #include "apply/migrate.hpp"
 #include "load/loader.hpp"
 #include "pg_fixture.hpp"
@@ -280,6 +281,70 @@ TEST_CASE("a table with rows gets its new index concurrently and its foreign key
     CHECK(db.has_index("public", "widgets_label_idx"));
     CHECK(db.scalar("SELECT bool_and(convalidated) FROM pg_constraint WHERE conrelid = 'widgets'::regclass") == "t");
     CHECK(db.migrate(v3).up_to_date_fast);
+}
+
+TEST_CASE("expression and partial indexes beside a plain one; a volatile default never fills existing rows") {
+    Database db;
+    db.migrate(core_and({"widgets_v1.so"}, false));
+    db.connection.exec("INSERT INTO widgets (label) VALUES ('a'), ('b')");
+    const auto v6 = core_and({"widgets_v6.so"}, false);
+    const auto plan = db.plan(v6);
+    CHECK(summaries(plan) == std::vector<std::string>{
+                                 "add column public.widgets.token", "set default of public.widgets.token",
+                                 "add column public.widgets.seen_at",
+                                 "create index widgets_label_idx on public.widgets (concurrently)",
+                                 "create index widgets_lower_label_idx on public.widgets (concurrently)",
+                                 "create index widgets_label_partial_idx on public.widgets (concurrently)"});
+    db.migrate(v6);
+    CHECK(db.scalar("SELECT count(*) FROM widgets WHERE token IS NULL") == "2");
+    db.connection.exec("INSERT INTO widgets (label) VALUES ('c')");
+    CHECK(db.scalar("SELECT token IS NOT NULL FROM widgets WHERE label = 'c'") == "t");
+    CHECK(db.has_index("public", "widgets_lower_label_idx"));
+    CHECK(db.has_index("public", "widgets_label_partial_idx"));
+    const auto again = db.plan(v6);  // NOW() and now() are one default; the indexes match
+    CHECK(again.operations.empty());
+    for (const auto& nd : again.not_done) CHECK_MESSAGE(false, nd.table << " " << nd.object << ": " << nd.reason);
+}
+
+TEST_CASE("an index left invalid is rebuilt, and until then no start takes the fast path") {
+    Database db;
+    const auto set = core_and();
+    db.migrate(set);
+    db.connection.exec("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'entities_agent_id_idx'::regclass");
+    CHECK(summaries(db.plan(set)) == std::vector<std::string>{
+                                         "drop invalid index entities_agent_id_idx on public.entities",
+                                         "rebuild index entities_agent_id_idx on public.entities (concurrently)"});
+    const auto outcome = db.migrate(set);
+    CHECK_FALSE(outcome.up_to_date_fast);
+    CHECK(db.has_index("public", "entities_agent_id_idx"));
+    CHECK(db.migrate(set).up_to_date_fast);
+}
+
+TEST_CASE("tables of a plugin skipped this run are left alone and named as its own") {
+    Database db;
+    db.migrate(core_and({"widgets_v1.so"}, false));
+    auto set = core_and({}, false);
+    set.validation.skipped.push_back({"widgets.so", "widgets", "1 problem in its declaration", {"public.widgets"}});
+    const auto plan = db.plan(set);
+    CHECK(plan.operations.empty());
+    REQUIRE(plan.not_done.size() == 1);
+    CHECK(plan.not_done[0].plugin == "widgets");
+    CHECK(plan.not_done[0].reason == "its plugin was skipped this run; left alone");
+}
+
+TEST_CASE("waiting for another instance's migration can be interrupted, changing nothing") {
+    Database db;
+    auto other = plinth::pg::Connection::open(db.conninfo);
+    other.exec("SELECT pg_advisory_lock(" + std::to_string(plinth::apply::kAdvisoryLockKey) + ")");
+    plinth::apply::MigrateOptions options;
+    int polls = 0;
+    options.should_stop = [&polls] { return ++polls >= 3; };
+    CHECK_THROWS_WITH_AS(plinth::apply::migrate(db.connection, core_and(), options, quiet()),
+                         "interrupted while waiting for another instance's migration; nothing was changed",
+                         plinth::apply::MigrationError);
+    CHECK(db.scalar("SELECT to_regclass('public.agents') IS NULL") == "t");
+    other.exec("SELECT pg_advisory_unlock_all()");
+    CHECK(db.migrate(core_and()).statements_applied > 0);
 }
 
 TEST_CASE("a NOT NULL column without a default is refused on a table with rows, naming the row count") {

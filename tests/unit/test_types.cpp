@@ -22,6 +22,9 @@ TEST_CASE("types are written the way format_type() writes them") {
     CHECK(canonical_type("double precision") == "double precision");
     CHECK(canonical_type("float4[]") == "real[]");
     CHECK(canonical_type("vector(384)") == "vector(384)");
+    CHECK(canonical_type("float") == "double precision");
+    CHECK(canonical_type("char") == "character(1)");
+    CHECK(canonical_type("char(3)") == "character(3)");
 }
 
 TEST_CASE("base types ignore modifiers; vector dimensions are read") {
@@ -47,4 +50,10 @@ TEST_CASE("identifier rules") {
     CHECK(check_expression("1; select 2") == "contains ';' outside a quoted string: declare one expression, not statements");
     CHECK(check_expression("x -- comment") == "contains an SQL comment");
     CHECK(check_expression("'open") == "has an unterminated quoted string");
+    // An E-string's escaped quote does not end it, so what follows is still inside the string...
+    CHECK_FALSE(check_expression("E'it\\'s; fine'").has_value());
+    // ...and cannot be used to hide a second statement behind it.
+    CHECK(check_expression("E'\\''; DROP TABLE x; --'").has_value());
+    CHECK(check_type("serial").has_value());
+    CHECK(check_type("BIGSERIAL").has_value());
 }

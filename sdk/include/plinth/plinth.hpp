@@ -289,6 +289,9 @@ private:
 class built_plugin {
 public:
     explicit built_plugin(plugin p) : plugin_(std::move(p)) { build(); }
+    // The descriptor points into this object's own strings and arrays: it must never move.
+    built_plugin(const built_plugin&) = delete;
+    built_plugin& operator=(const built_plugin&) = delete;
     const plinth_plugin_descriptor* descriptor() const { return &descriptor_; }
 
 private:
@@ -406,13 +409,14 @@ private:
 };
 
 namespace detail {
-// Builds the descriptor once; on any exception the entry point returns NULL and the host refuses
-// the plugin with a clear message instead of crashing.
+// Builds the descriptor into `slot` once; on any exception the entry point returns NULL and the
+// host refuses the plugin with a clear message instead of crashing. The slot is a static of the
+// exported function itself, so two plugins can never share it, however they are linked.
 template <class Describe>
-const plinth_plugin_descriptor* export_descriptor(Describe describe) noexcept {
+const plinth_plugin_descriptor* export_descriptor(std::unique_ptr<built_plugin>& slot, Describe describe) noexcept {
     try {
-        static const built_plugin built(describe());
-        return built.descriptor();
+        if (!slot) slot = std::make_unique<built_plugin>(describe());
+        return slot->descriptor();
     } catch (...) {
         return nullptr;
     }
@@ -424,5 +428,6 @@ const plinth_plugin_descriptor* export_descriptor(Describe describe) noexcept {
 // Exports the plugin: `describe` is a function returning plinth::plugin.
 #define PLINTH_PLUGIN(describe)                                                           \
     extern "C" PLINTH_EXPORT const plinth_plugin_descriptor* plinth_plugin_entry_v1(void) { \
-        return ::plinth::detail::export_descriptor(describe);                             \
+        static std::unique_ptr<::plinth::built_plugin> built;                             \
+        return ::plinth::detail::export_descriptor(built, describe);                      \
     }
