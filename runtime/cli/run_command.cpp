@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -40,7 +41,14 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
     return std::chrono::milliseconds(std::llround(seconds * 1000));
 }
 
-const char* signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
+const char* signal_name(int sig) {
+    switch (sig) {
+        case SIGINT: return "SIGINT";
+        case SIGTERM: return "SIGTERM";
+        case SIGHUP: return "SIGHUP";
+        default: return "a signal";
+    }
+}
 
 std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
     std::string out;
@@ -94,22 +102,34 @@ int run(const RunOptions& options) {
             std::make_shared<hosting::PluginContext>(p.name, logging.logger(p.name), config.for_plugin(p.name), pool));
     hosting::Lifecycle lifecycle(plugins, set.ordering.plugins, std::move(contexts),
                               {options.plugins.strict, options.stop_timeout}, log);
+    // A stop request (SIGINT, SIGTERM, SIGHUP) taken from the pending signals is kept here, so
+    // whoever asks later still sees it.
+    std::optional<int> signal;
+    const auto stop_requested = [&] {
+        if (!signal) signal = signals.poll();
+        return signal.has_value();
+    };
     {
         pg::Connection conn = session->connect();
         apply::MigrateOptions migrate_options;
         migrate_options.lock_timeout = options.lock_timeout;
-        apply::migrate(conn, set, migrate_options, *log);
+        // Asked only while waiting for another instance's migration to release the advisory lock.
+        migrate_options.should_stop = stop_requested;
+        try {
+            apply::migrate(conn, set, migrate_options, *log);
+        } catch (const apply::MigrationError& e) {
+            if (!signal) throw;
+            // A requested stop, like one during start-up: nothing was changed and nothing ran, so
+            // it ends like any requested stop, with 0.
+            log->info("received {}; stopping: {}", signal_name(*signal), e.what());
+            return 0;
+        }
         if (lifecycle.disable_missing_tables(conn) > 0 && options.plugins.strict) {
             log->error("not running: --strict, and some plugins lack their tables");
             return 1;
         }
     }
 
-    std::optional<int> signal;
-    const auto stop_requested = [&] {
-        if (!signal) signal = signals.poll();
-        return signal.has_value();
-    };
     int exit_code = 0;
     switch (lifecycle.start(stop_requested)) {
         case hosting::StartOutcome::ready: {
@@ -152,7 +172,7 @@ int run(const RunOptions& options) {
 void add_run_command(CLI::App& app, int& exit_code) {
     auto options = std::make_shared<RunOptions>();
     auto* cmd = app.add_subcommand(
-        "run", "Migrate the schema the plugins declare, then run the plugins until SIGINT or SIGTERM");
+        "run", "Migrate the schema the plugins declare, then run the plugins until SIGINT, SIGTERM or SIGHUP");
     add_plugin_options(*cmd, options->plugins);
     add_database_options(*cmd, options->database);
     cmd->add_option("--config", options->config_file,

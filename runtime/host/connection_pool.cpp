@@ -7,10 +7,11 @@ namespace plinth::hosting {
 ConnectionPool::Lease::Lease(ConnectionPool& pool, std::unique_ptr<pg::Connection> conn) noexcept
     : pool_(&pool), conn_(std::move(conn)) {}
 
-ConnectionPool::Lease::Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) {}
+ConnectionPool::Lease::Lease(Lease&& other) noexcept
+    : pool_(other.pool_), conn_(std::move(other.conn_)), reset_session_(other.reset_session_) {}
 
 ConnectionPool::Lease::~Lease() {
-    if (conn_) pool_->give_back(std::move(conn_));
+    if (conn_) pool_->give_back(std::move(conn_), reset_session_);
 }
 
 ConnectionPool::ConnectionPool(std::string conninfo, std::size_t size, std::chrono::milliseconds checkout_timeout,
@@ -51,9 +52,10 @@ ConnectionPool::Lease ConnectionPool::checkout() {
     }
 }
 
-void ConnectionPool::give_back(std::unique_ptr<pg::Connection> conn) noexcept {
+void ConnectionPool::give_back(std::unique_ptr<pg::Connection> conn, bool reset_session) noexcept {
     // A connection goes back only when it is healthy and outside any transaction, so the next
-    // caller never inherits another caller's failed or open transaction.
+    // caller never inherits another caller's failed or open transaction, nor, when the lease
+    // asked for it, its session state.
     bool reusable = PQstatus(conn->native()) == CONNECTION_OK;
     if (reusable) {
         const auto state = PQtransactionStatus(conn->native());
@@ -67,6 +69,13 @@ void ConnectionPool::give_back(std::unique_ptr<pg::Connection> conn) noexcept {
             reusable = false;
         }
     }
+    if (reusable && reset_session) {
+        try {
+            conn->exec("DISCARD ALL");  // outside a transaction block, as it must be
+        } catch (...) {
+            reusable = false;
+        }
+    }
     if (!reusable) conn.reset();  // closed outside the lock
     std::lock_guard lock(mu_);
     if (conn)
@@ -74,6 +83,49 @@ void ConnectionPool::give_back(std::unique_ptr<pg::Connection> conn) noexcept {
     else
         --open_;
     freed_.notify_one();
+}
+
+namespace {
+
+bool is_identifier_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$' ||
+           static_cast<unsigned char>(c) >= 0x80;
+}
+
+std::string lowercase(std::string_view word) {
+    std::string out(word);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+}  // namespace
+
+bool statement_may_leave_session_state(std::string_view sql) {
+    // Word by word, ignoring quoting: a word inside a string or a quoted identifier only costs a
+    // needless reset.
+    static constexpr std::string_view kWords[] = {
+        "temp", "temporary", "set_config", "pg_advisory_lock", "pg_advisory_lock_shared",
+        "pg_try_advisory_lock", "pg_try_advisory_lock_shared",
+    };
+    for (std::size_t i = 0; i < sql.size();) {
+        if (!is_identifier_char(sql[i])) {
+            ++i;
+            continue;
+        }
+        std::size_t end = i;
+        while (end < sql.size() && is_identifier_char(sql[end])) ++end;
+        const std::string word = lowercase(sql.substr(i, end - i));
+        for (const auto known : kWords)
+            if (word == known) return true;
+        i = end;
+    }
+    return false;
+}
+
+bool command_may_leave_session_state(std::string_view command_status) {
+    const std::string_view tag = command_status.substr(0, command_status.find(' '));
+    return !(tag == "SELECT" || tag == "INSERT" || tag == "UPDATE" || tag == "DELETE" || tag == "MERGE");
 }
 
 }  // namespace plinth::hosting

@@ -161,7 +161,11 @@ struct HostAbi {
                 rows.emplace((*open->lease)->exec_params(sql, values));
             } else {
                 auto lease = ctx.pool_->checkout();
+                // Session state must not reach the next caller of this connection; marked before
+                // running, since some of it outlives a failed statement.
+                if (statement_may_leave_session_state(sql)) lease.reset_session_on_return();
                 rows.emplace(lease->exec_params(sql, values));
+                if (command_may_leave_session_state(rows->command_status())) lease.reset_session_on_return();
             }
             *result = new HostResult(std::move(*rows));
             return PLINTH_OK;
@@ -184,6 +188,8 @@ struct HostAbi {
             if (!tx) throw CallError("db_begin: tx is NULL");
             auto open = std::make_shared<plinth_db_tx>();
             open->lease.emplace(ctx.pool_->checkout());
+            // A transaction may SET (not LOCAL), create temporary tables, LISTEN...: always reset.
+            open->lease->reset_session_on_return();
             open->transaction.emplace(**open->lease, isolation_level ? isolation_level : "");
             std::lock_guard lock(ctx.mu_);
             ctx.transactions_.emplace(open.get(), open);

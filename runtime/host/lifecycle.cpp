@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <future>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
+
+#include "introspect/catalog.hpp"
 
 namespace plinth::hosting {
 namespace {
@@ -15,20 +18,9 @@ std::string describe(std::chrono::milliseconds d) {
     return std::to_string(d.count()) + " ms";
 }
 
-// A PostgreSQL text[] literal: {"a","b\"c"}.
-std::string array_literal(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (std::size_t i = 0; i < items.size(); ++i) {
-        if (i) out += ',';
-        out += '"';
-        for (char c : items[i]) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    return out + "}";
-}
+// What a plugin function that let a C++ exception escape is reported as: the ABI is C, so the
+// exception is caught at the call and becomes an ordinary failure of that step.
+constexpr const char* kThrewAcrossAbi = "threw a C++ exception across the plugin ABI";
 
 std::string error_or_placeholder(std::string error) {
     return error.empty() ? "(the plugin gave no error message)" : error;
@@ -89,7 +81,7 @@ std::size_t Lifecycle::disable_missing_tables(pg::Connection& conn) {
         "WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = wanted.s AND c.relname = wanted.t AND c.relkind IN ('r', 'p'))",
-        {array_literal(schemas), array_literal(tables)});
+        {introspect::text_array(schemas), introspect::text_array(tables)});
     std::map<std::size_t, std::vector<std::string>> by_plugin;
     for (int r = 0; r < missing.rows(); ++r) {
         const auto schema = missing.text(r, 0);
@@ -118,9 +110,15 @@ StartOutcome Lifecycle::start(const std::function<bool()>& stop_requested) {
         if (stop_requested()) return StartOutcome::interrupted;
         e.context->clear_error();
         const auto init = e.plugin->lifecycle.init;
-        if (init && init(e.context->raw(), &e.plugin_state) != PLINTH_OK) {
+        std::optional<std::string> failure;
+        try {
+            if (init && init(e.context->raw(), &e.plugin_state) != PLINTH_OK) failure = e.context->error();
+        } catch (...) {
+            failure = kThrewAcrossAbi;
+        }
+        if (failure) {
             e.plugin_state = nullptr;
-            fail(i, "init", e.context->error());
+            fail(i, "init", *failure);
             if (options_.strict) return StartOutcome::failed;
             continue;
         }
@@ -133,8 +131,14 @@ StartOutcome Lifecycle::start(const std::function<bool()>& stop_requested) {
         if (stop_requested()) return StartOutcome::interrupted;
         e.context->clear_error();
         const auto start = e.plugin->lifecycle.start;
-        if (start && start(e.context->raw(), e.plugin_state) != PLINTH_OK) {
-            fail(i, "start", e.context->error());
+        std::optional<std::string> failure;
+        try {
+            if (start && start(e.context->raw(), e.plugin_state) != PLINTH_OK) failure = e.context->error();
+        } catch (...) {
+            failure = kThrewAcrossAbi;
+        }
+        if (failure) {
+            fail(i, "start", *failure);
             if (options_.strict) return StartOutcome::failed;
             continue;
         }
@@ -163,8 +167,12 @@ std::vector<std::string> Lifecycle::running() const {
 
 std::vector<std::string> Lifecycle::disabled() const {
     std::vector<std::string> out;
-    for (std::size_t i : order_)
-        if (entries_[i].state == State::disabled) out.push_back(entries_[i].plugin->name + ": " + entries_[i].reason);
+    for (std::size_t i : order_) {
+        const auto& e = entries_[i];
+        // A dependent abandoned in the stop that disabled it is still disabled, and says why.
+        if (e.state == State::disabled || (e.state == State::abandoned && !e.reason.empty()))
+            out.push_back(e.plugin->name + ": " + e.reason);
+    }
     return out;
 }
 
@@ -194,7 +202,9 @@ void Lifecycle::disable(std::size_t index, const std::string& reason) {
             continue;
         log_->warn("plugin \"{}\" is not started: it depends on \"{}\", which is disabled", d.plugin->name, root);
         stop_one(d);
-        d.state = State::disabled;
+        // A dependent hung in its stop stays abandoned: its thread may still run plugin code, so
+        // plinth must not later return normally and unload anything under it.
+        if (d.state != State::abandoned) d.state = State::disabled;
         d.reason = "it depends on \"" + root + "\", which is disabled";
     }
     auto& e = entries_[index];
@@ -207,16 +217,24 @@ void Lifecycle::stop_one(Entry& e) {
     if (e.state != State::initialised && e.state != State::started) return;
     const std::string& name = e.plugin->name;
     const auto stop = e.plugin->lifecycle.stop;
-    std::uint32_t status = PLINTH_OK;
+    std::optional<std::string> failure;
     if (stop) {
         e.context->clear_error();
         // On its own thread, so a plugin that never returns cannot hold plinth up. The thread
         // shares ownership of what the plugin may still touch: its host context and its library.
-        std::promise<std::uint32_t> done;
+        // An exception escaping the plugin is caught there too: uncaught, it would end plinth
+        // through std::terminate.
+        std::promise<std::optional<std::string>> done;
         auto finished = done.get_future();
         std::thread worker([stop, context = e.context, library = e.plugin->lifecycle.library,
                             state = e.plugin_state, done = std::move(done)]() mutable {
-            done.set_value(stop(context->raw(), state));
+            std::optional<std::string> outcome;
+            try {
+                if (stop(context->raw(), state) != PLINTH_OK) outcome = context->error();
+            } catch (...) {
+                outcome = kThrewAcrossAbi;
+            }
+            done.set_value(std::move(outcome));
         });
         if (finished.wait_for(options_.stop_timeout) != std::future_status::ready) {
             worker.detach();
@@ -227,11 +245,11 @@ void Lifecycle::stop_one(Entry& e) {
             return;
         }
         worker.join();
-        status = finished.get();
+        failure = finished.get();
     }
     e.state = State::stopped;
-    if (status != PLINTH_OK)
-        log_->error("plugin \"{}\" failed in stop: {}", name, error_or_placeholder(e.context->error()));
+    if (failure)
+        log_->error("plugin \"{}\" failed in stop: {}", name, error_or_placeholder(*failure));
     else
         log_->info("stopped plugin \"{}\"", name);
     if (const auto left = e.context->close_transactions())

@@ -48,7 +48,9 @@ public:
     std::size_t disable_missing_tables(pg::Connection& conn);
 
     // Runs init on every enabled plugin in order, then start. `stop_requested` is asked before
-    // each step. Call stop() afterwards whatever the outcome.
+    // each step. Call stop() afterwards whatever the outcome. A plugin function that lets a C++
+    // exception out fails its step ("threw a C++ exception across the plugin ABI"), as does one
+    // returning PLINTH_ERROR; the same holds for stop.
     StartOutcome start(const std::function<bool()>& stop_requested = [] { return false; });
 
     // Stops, in reverse order, every plugin whose init succeeded and that is not stopped yet, each
@@ -58,7 +60,8 @@ public:
 
     // Names of the plugins that are started, in start order.
     std::vector<std::string> running() const;
-    // "name: why" for each disabled plugin, in initialisation order.
+    // "name: why" for each disabled plugin, in initialisation order (including one abandoned in
+    // the stop its disabling caused).
     std::vector<std::string> disabled() const;
 
 private:

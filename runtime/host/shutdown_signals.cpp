@@ -9,6 +9,7 @@ ShutdownSignals::ShutdownSignals() {
     sigemptyset(&signals_);
     sigaddset(&signals_, SIGINT);
     sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGHUP);  // a closed terminal: stop like SIGTERM
     if (const int rc = pthread_sigmask(SIG_BLOCK, &signals_, &previous_); rc != 0)
         throw std::system_error(rc, std::generic_category(), "pthread_sigmask");
 }

@@ -1,6 +1,7 @@
 // RAII over libpq: a connection, a transaction guard and a connect-with-retry for servers that are
-// still starting. Values always travel as parameters (exec_params); quote_literal exists only for
-// DDL where PostgreSQL accepts no parameters (COMMENT ON, column DEFAULT expressions, ...).
+// still starting. Values always travel as parameters (exec_params); quote_literal is only for the
+// statements where PostgreSQL accepts no parameters, i.e. utility statements and DDL (a value in
+// COMMENT ON ... IS '...', for instance).
 #pragma once
 
 #include <chrono>

@@ -271,3 +271,74 @@ TEST_CASE("log lines go to the plugin's own logger; configuration reads the plug
     CHECK(f.h.config("other") == std::nullopt);
     CHECK(f.h.plugin_name() == "demo");
 }
+
+TEST_CASE("session state a call leaves does not reach the next call that gets the same pooled connection") {
+    HostFixture f(1);  // one connection: every call below runs on it
+    const auto backend = *f.h.query("SELECT pg_backend_pid()")[0][0];
+    const auto settings = [&] {
+        return f.h.query("SELECT current_setting('search_path'), current_setting('application_name')")[0];
+    };
+    const auto defaults = settings();
+    const auto same_connection = [&] { return *f.h.query("SELECT pg_backend_pid()")[0][0] == backend; };
+
+    f.h.execute("SET search_path = pg_catalog");
+    CHECK(settings() == defaults);
+    f.h.execute("SET application_name = 'leaky-plugin'");
+    CHECK(settings() == defaults);
+    CHECK(same_connection());
+
+    // In a transaction, a plain SET (not SET LOCAL) would outlive the commit.
+    {
+        plinth::transaction tx(f.h);
+        tx.execute("SET search_path = pg_catalog");
+        tx.execute("SET application_name = 'from-a-transaction'");
+        tx.commit();
+    }
+    CHECK(settings() == defaults);
+    CHECK(same_connection());
+
+    // Temporary tables (CREATE TABLE AS reports SELECT), prepared statements, LISTEN, and a session
+    // advisory lock (which outlives a failed statement).
+    f.h.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS one");
+    CHECK(db_error_of([&] { f.h.query("SELECT * FROM scratch"); }).sqlstate() == "42P01");
+    f.h.execute("PREPARE leftover AS SELECT 1");
+    CHECK(f.h.query("SELECT count(*) FROM pg_prepared_statements")[0][0] == "0");
+    f.h.execute("LISTEN some_channel");
+    CHECK(f.h.query("SELECT count(*) FROM pg_listening_channels()")[0][0] == "0");
+    const auto advisory_locks = [&] {
+        return *f.h.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")[0][0];
+    };
+    f.h.query("SELECT pg_advisory_lock(7)");
+    CHECK(advisory_locks() == "0");
+    // random() keeps the division from being folded (and failing) before the lock is taken.
+    CHECK(db_error_of([&] { f.h.query("SELECT pg_advisory_lock(8), 1 / (random() * 0)::int"); }).sqlstate() ==
+          "22012");
+    CHECK(advisory_locks() == "0");
+    CHECK(same_connection());
+
+    // The plain path pays no extra round trip: the one documented gap is state set inside a
+    // function a SELECT calls without naming it.
+    f.h.execute(
+        "CREATE FUNCTION rename_session() RETURNS text LANGUAGE sql AS "
+        "$$ SELECT pg_catalog.set_config('application_name', 'renamed', false) $$");
+    f.h.query("SELECT rename_session()");
+    CHECK(f.h.query("SELECT current_setting('application_name')")[0][0] == "renamed");
+}
+
+TEST_CASE("which statements make the pool reset the connection they ran on") {
+    using plinth::hosting::command_may_leave_session_state;
+    using plinth::hosting::statement_may_leave_session_state;
+    for (const char* plain : {"SELECT 1", "INSERT 0 1", "UPDATE 3", "DELETE 0", "MERGE 2"})
+        CHECK_FALSE(command_may_leave_session_state(plain));
+    for (const char* stateful : {"SET", "RESET", "LISTEN", "UNLISTEN", "PREPARE", "DEALLOCATE", "DEALLOCATE ALL",
+                                 "CREATE TABLE", "DECLARE CURSOR", "DO", "CALL", "BEGIN", ""})
+        CHECK(command_may_leave_session_state(stateful));
+
+    CHECK_FALSE(statement_may_leave_session_state("SELECT id, temperature FROM attempts WHERE template = $1"));
+    CHECK_FALSE(statement_may_leave_session_state("SELECT pg_advisory_xact_lock(1)"));
+    CHECK(statement_may_leave_session_state("CREATE TEMP TABLE t AS SELECT 1"));
+    CHECK(statement_may_leave_session_state("select * into temporary t from items"));
+    CHECK(statement_may_leave_session_state("SELECT set_config('search_path', $1, false)"));
+    CHECK(statement_may_leave_session_state("SELECT pg_try_advisory_lock(1)"));
+    CHECK(statement_may_leave_session_state("SELECT pg_catalog.PG_ADVISORY_LOCK(1)"));
+}

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <stdexcept>
 
 #include "cli/plugin_set.hpp"
 #include "host/lifecycle.hpp"
@@ -189,4 +190,77 @@ TEST_CASE("a stop requested during start-up ends it; what was initialised is sto
     CHECK(run.lifecycle->running().empty());
     run.lifecycle->stop();
     CHECK(run.events().size() == 4);  // and their stops
+}
+
+TEST_CASE("a dependent hanging in the stop its dependency's failure causes stays abandoned; stop() reports it") {
+    // beta fails in start, so gamma (which requires beta) is stopped at once, and hangs there.
+    ScopedEnv fail("PLINTH_BETA_FAIL", "start");
+    ScopedEnv slow("PLINTH_GAMMA_STOP_SLEEP_MS", "3000");
+    LifecycleRun run({.strict = false, .stop_timeout = 200ms});
+    REQUIRE(run.lifecycle->start() == StartOutcome::ready);
+    CHECK(run.logs.contains(
+        "plugin \"gamma\" did not stop within 200 ms; abandoning it (its thread is left running until plinth exits)"));
+    CHECK(sorted(run.lifecycle->running()) == std::vector<std::string>{"alpha", "delta"});
+    const auto disabled = run.lifecycle->disabled();
+    CHECK(std::find(disabled.begin(), disabled.end(), "gamma: it depends on \"beta\", which is disabled") !=
+          disabled.end());
+    CHECK(std::find(disabled.begin(), disabled.end(), "beta: start failed: configured to fail in start") !=
+          disabled.end());
+
+    // Not forgotten: its thread may still be in plugin code, so the caller must not unload anything.
+    CHECK(run.lifecycle->stop() == std::vector<std::string>{"gamma"});
+    CHECK(run.count("gamma stop") == 1);  // asked once, never again
+    for (const char* name : {"alpha", "beta", "delta"}) CHECK(run.count(std::string(name) + " stop") == 1);
+    CHECK(plinth::test::eventually([&] { return run.logs.contains("[gamma] [info] stop finished"); }));
+}
+
+namespace {
+
+// Plugins written in C++ without the SDK, whose lifecycle functions let exceptions out.
+std::uint32_t init_ok(const plinth_host*, void**) { return PLINTH_OK; }
+std::uint32_t init_throws(const plinth_host*, void**) { throw std::runtime_error("from init"); }
+std::uint32_t start_ok(const plinth_host*, void*) { return PLINTH_OK; }
+std::uint32_t start_throws(const plinth_host*, void*) { throw 42; }  // not even a std::exception
+std::uint32_t stop_ok(const plinth_host*, void*) { return PLINTH_OK; }
+std::uint32_t stop_throws(const plinth_host*, void*) { throw std::logic_error("from stop"); }
+
+plinth::model::Plugin raw_plugin(std::string name, plinth_init_fn init, plinth_start_fn start, plinth_stop_fn stop) {
+    plinth::model::Plugin p;
+    p.name = std::move(name);
+    p.version = "1.0.0";
+    p.lifecycle.init = init;
+    p.lifecycle.start = start;
+    p.lifecycle.stop = stop;
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("a C++ exception escaping a plugin's init, start or stop is that step's failure, not a crash") {
+    CapturedLogs logs;
+    const std::vector<plinth::model::Plugin> plugins{
+        raw_plugin("throws-in-init", init_throws, start_ok, stop_ok),
+        raw_plugin("throws-in-start", init_ok, start_throws, stop_ok),
+        raw_plugin("throws-in-stop", init_ok, start_ok, stop_throws),
+    };
+    // No plugin touches the database: the pool never opens a connection.
+    const auto pool = std::make_shared<ConnectionPool>("", 1, 1s, logs.logging().logger("plinth"));
+    std::vector<std::shared_ptr<PluginContext>> contexts;
+    for (const auto& p : plugins)
+        contexts.push_back(std::make_shared<PluginContext>(p.name, logs.logging().logger(p.name),
+                                                           Config().for_plugin(p.name), pool));
+    Lifecycle lifecycle(plugins, {0, 1, 2}, std::move(contexts), {}, logs.logging().logger("plinth"));
+
+    REQUIRE(lifecycle.start() == StartOutcome::ready);
+    CHECK(lifecycle.running() == std::vector<std::string>{"throws-in-stop"});
+    CHECK(lifecycle.disabled() ==
+          std::vector<std::string>{"throws-in-init: init failed: threw a C++ exception across the plugin ABI",
+                                   "throws-in-start: start failed: threw a C++ exception across the plugin ABI"});
+    CHECK(logs.contains("plugin \"throws-in-init\" failed in init: threw a C++ exception across the plugin ABI"));
+    CHECK(logs.contains("plugin \"throws-in-start\" failed in start: threw a C++ exception across the plugin ABI"));
+    CHECK(logs.contains("stopped plugin \"throws-in-start\""));  // its init succeeded
+
+    // The stop runs on its own thread: uncaught there, the exception would be std::terminate.
+    CHECK(lifecycle.stop().empty());
+    CHECK(logs.contains("plugin \"throws-in-stop\" failed in stop: threw a C++ exception across the plugin ABI"));
 }

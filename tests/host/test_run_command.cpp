@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apply/journal.hpp"
 #include "pg/connection.hpp"
 #include "pg_fixture.hpp"
 #include "support.hpp"
@@ -225,4 +226,60 @@ TEST_CASE("plinth run: a plugin hanging in stop is given --stop-timeout, then pl
     CHECK(out.find("plugin \"delta\" did not stop within 500 ms; abandoning it") != std::string::npos);
     CHECK(out.find("exiting with delta still in stop") != std::string::npos);
     CHECK(out.find("stopped plugin \"alpha\"") != std::string::npos);
+}
+
+TEST_CASE("plinth run: a dependent hanging in the stop its dependency's failure causes makes plinth exit 1") {
+    // beta fails in start; gamma requires beta, so it is stopped then, and hangs in that stop.
+    TempDir dir;
+    const auto ready = dir.path() / "ready";
+    PlinthProcess plinth({"run", "--plugins", required_env("PLINTH_TEST_HOST_PLUGINS_DIR"), "--database-url",
+                          TestCluster::instance().fresh_database(), "--ready-file", ready.string(), "--stop-timeout",
+                          "0.5"},
+                         {{"PLINTH_BETA_FAIL", "start"}, {"PLINTH_GAMMA_STOP_SLEEP_MS", "600000"}},
+                         dir.path() / "dependent-hang.log");
+    REQUIRE_MESSAGE(eventually([&] { return file_exists(ready); }), plinth.output());
+    CHECK(plinth.output().find("plugin \"gamma\" did not stop within 500 ms; abandoning it") != std::string::npos);
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 1, plinth.output());
+    const auto out = plinth.output();
+    CHECK(out.find("exiting with gamma still in stop") != std::string::npos);
+    CHECK(out.find("stopped plugin \"alpha\"") != std::string::npos);
+    CHECK(out.find("plinth stopped") == std::string::npos);  // never the normal way out
+}
+
+TEST_CASE("plinth run: SIGHUP is a stop request like SIGTERM") {
+    TempDir dir;
+    const auto ready = dir.path() / "ready";
+    PlinthProcess plinth({"run", "--plugins", required_env("PLINTH_TEST_HOST_PLUGINS_DIR"), "--database-url",
+                          TestCluster::instance().fresh_database(), "--ready-file", ready.string()},
+                         {}, dir.path() / "hup.log");
+    REQUIRE_MESSAGE(eventually([&] { return file_exists(ready); }), plinth.output());
+    plinth.signal(SIGHUP);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    const auto out = plinth.output();
+    CHECK(out.find("received SIGHUP; stopping") != std::string::npos);
+    CHECK(out.find("stopped plugin \"alpha\"") != std::string::npos);
+    CHECK(out.find("plinth stopped") != std::string::npos);
+}
+
+TEST_CASE("plinth run: Ctrl-C while waiting for another instance's migration ends it with 0, nothing changed") {
+    TempDir dir;
+    const std::string db = TestCluster::instance().fresh_database();
+    // Another instance migrating: it holds the advisory lock.
+    auto other = plinth::pg::Connection::open(db);
+    other.exec("SELECT pg_advisory_lock(" + std::to_string(plinth::apply::kAdvisoryLockKey) + ")");
+    PlinthProcess plinth({"run", "--plugins", required_env("PLINTH_TEST_HOST_PLUGINS_DIR"), "--database-url", db},
+                         {}, dir.path() / "lock-wait.log");
+    REQUIRE_MESSAGE(eventually([&] {
+                        return plinth.output().find("waiting for another plinth instance's migration to finish") !=
+                               std::string::npos;
+                    }),
+                    plinth.output());
+    plinth.signal(SIGINT);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    const auto out = plinth.output();
+    CHECK(out.find("received SIGINT; stopping: interrupted while waiting for another instance's migration; nothing "
+                   "was changed") != std::string::npos);
+    CHECK(out.find("started plugin") == std::string::npos);
+    CHECK(other.exec("SELECT to_regclass('public.alpha_items') IS NULL").text(0, 0) == "t");
 }

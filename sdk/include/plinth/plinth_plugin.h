@@ -184,8 +184,13 @@ typedef struct plinth_db_tx plinth_db_tx;
  *  - `error` may be NULL when the caller does not want the details. Otherwise *error is set to NULL
  *    on success and to a new plinth_db_error on failure, which the plugin frees with db_error_free.
  *  - A statement outside a transaction (tx NULL) runs on a pooled connection taken for that call
- *    alone, in its own implicit transaction. Session state (SET, temporary tables, LISTEN) does not
- *    carry from one call to the next: use SET LOCAL inside a transaction instead.
+ *    alone, in its own implicit transaction. Session state does not carry from one call or
+ *    transaction to the next: after every transaction, and after a statement that can leave
+ *    session state (SET, RESET, LISTEN, PREPARE, DECLARE, DDL such as CREATE TEMP TABLE, DO, CALL,
+ *    or one naming TEMP, set_config or a session advisory lock), the host resets the connection
+ *    with DISCARD ALL. Plain SELECT, INSERT, UPDATE and DELETE are not followed by a reset, so
+ *    session state changed inside a function they call is not undone. Use SET LOCAL inside a
+ *    transaction instead of SET.
  *  - When every pooled connection is busy, a call waits for one, for a bounded time, then fails.
  */
 typedef struct plinth_host {
