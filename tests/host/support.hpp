@@ -17,6 +17,13 @@
 
 namespace plinth::test {
 
+// Position of the first line containing needle, or -1.
+inline long line_position(const std::vector<std::string>& lines, const std::string& needle) {
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        if (lines[i].find(needle) != std::string::npos) return static_cast<long>(i);
+    return -1;
+}
+
 // A Logging whose lines (text format) a test can read while plugin threads write.
 class CapturedLogs {
 public:
@@ -31,13 +38,7 @@ public:
             if (line.find(needle) != std::string::npos) return true;
         return false;
     }
-    // Position of the first line containing needle, or -1.
-    long position(const std::string& needle) const {
-        const auto all = lines();
-        for (std::size_t i = 0; i < all.size(); ++i)
-            if (all[i].find(needle) != std::string::npos) return static_cast<long>(i);
-        return -1;
-    }
+    long position(const std::string& needle) const { return line_position(lines(), needle); }
 
 private:
     std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;

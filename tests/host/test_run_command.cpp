@@ -100,12 +100,7 @@ public:
         for (std::string line; std::getline(in, line);) out.push_back(line);
         return out;
     }
-    long position(const std::string& needle) const {
-        const auto all = lines();
-        for (std::size_t i = 0; i < all.size(); ++i)
-            if (all[i].find(needle) != std::string::npos) return static_cast<long>(i);
-        return -1;
-    }
+    long position(const std::string& needle) const { return plinth::test::line_position(lines(), needle); }
 
 private:
     std::filesystem::path output_;
