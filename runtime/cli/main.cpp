@@ -1,6 +1,5 @@
 // plinth: load plugins, migrate their schema, run them. Each command lives in its own module.
 #include <exception>
-#include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>

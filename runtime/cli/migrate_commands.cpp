@@ -147,8 +147,8 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
     auto* migrate_cmd = app.add_subcommand("migrate", "Apply the plan in one transaction under an advisory lock, then exit");
     add_common(*migrate_cmd, *migrate_options, false);
     migrate_cmd->add_option("--lock-timeout", migrate_options->lock_timeout_s,
-                            "Seconds one statement may wait for a table lock before the attempt is retried")
-        ->check(CLI::PositiveNumber)
+                            "Seconds one statement may wait for a table lock before the attempt is retried (0: no limit)")
+        ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     migrate_cmd->callback([migrate_options, &exit_code] { run_migrate(*migrate_options, exit_code); });
 
