@@ -234,7 +234,7 @@ plan::Plan current_plan(pg::Connection& connection, const cli::PluginSet& set) {
     std::map<std::string, std::string> skipped_tables;
     for (const auto& skip : set.validation.skipped)
         for (const auto& table : skip.tables) skipped_tables.emplace(table, skip.plugin);
-    return plan::make_plan(plugins, set.ordering, actual, introspect::row_probe(connection), skipped_tables);
+    return plan::make_plan(plugins, set.ordering, actual, introspect::database_probe(connection), skipped_tables);
 }
 
 MigrateOutcome migrate(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options,

@@ -201,9 +201,10 @@ class Planner {
 public:
     Planner(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
             const introspect::ActualSchema& actual, const std::map<std::string, std::string>& skipped_tables,
-            std::function<bool(const std::string&)> has_rows, std::function<std::int64_t(const std::string&)> count)
+            std::function<bool(const std::string&)> has_rows, std::function<std::int64_t(const std::string&)> count,
+            std::function<std::optional<std::string>(const introspect::DeclaredDefault&)> server_default)
         : ordering_(ordering), actual_(actual), skipped_tables_(skipped_tables), has_rows_(std::move(has_rows)),
-          count_(std::move(count)) {
+          count_(std::move(count)), server_default_(std::move(server_default)) {
         plugins_ = adapt_to_server(plugins, actual, plan_.notes);
     }
 
@@ -311,7 +312,11 @@ private:
                          ", the plugin declares " + (want.not_null ? "NOT NULL" : "NULL"),
                      alter + (want.not_null ? " SET NOT NULL" : " DROP NOT NULL"));
         const auto have_default = have.default_sql ? std::optional(normalize_default(*have.default_sql)) : std::nullopt;
-        const auto want_default = want.default_sql ? std::optional(normalize_default(*want.default_sql)) : std::nullopt;
+        auto want_default = want.default_sql ? std::optional(normalize_default(*want.default_sql)) : std::nullopt;
+        if (have_default && want_default && have_default != want_default) {
+            // The server may spell the same default otherwise ('{"a":1}' as '{"a": 1}'::jsonb): ask it.
+            if (auto server = server_default_({type, *want.default_sql})) want_default = normalize_default(*server);
+        }
         if (have_default != want_default)
             not_done(p.name, name, object,
                      "default differs: the database has " + have.default_sql.value_or("no default") +
@@ -528,23 +533,31 @@ private:
     const std::map<std::string, std::string>& skipped_tables_;
     std::function<bool(const std::string&)> has_rows_;
     std::function<std::int64_t(const std::string&)> count_;
+    std::function<std::optional<std::string>(const introspect::DeclaredDefault&)> server_default_;
     Plan plan_;
 };
 
 }  // namespace
 
 Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
-               const introspect::ActualSchema& actual, const introspect::RowProbe& rows,
+               const introspect::ActualSchema& actual, const introspect::DatabaseProbe& probe,
                const std::map<std::string, std::string>& skipped_tables) {
-    // First pass: learn which tables' row counts matter, without asking. Second pass: ask once for
-    // all of them, then plan for real. Planning is pure, so two passes cost nothing of note.
-    std::set<std::string> asked;
-    Planner(plugins, ordering, actual, skipped_tables, [&](const std::string& t) { asked.insert(t); return false; },
-            [](const std::string&) { return std::int64_t{0}; })
+    // First pass: learn which questions the database must answer (which tables have rows, how the
+    // server spells some defaults), without asking. Then ask once for all of them and plan for
+    // real. Planning is pure, so two passes cost nothing of note.
+    std::set<std::string> tables_asked;
+    std::set<introspect::DeclaredDefault> defaults_asked;
+    Planner(plugins, ordering, actual, skipped_tables,
+            [&](const std::string& t) { tables_asked.insert(t); return false; },
+            [](const std::string&) { return std::int64_t{0}; },
+            [&](const introspect::DeclaredDefault& d) { defaults_asked.insert(d); return std::optional<std::string>(); })
         .run();
-    std::map<std::string, bool> answers;
-    if (!asked.empty()) answers = rows.have_rows({asked.begin(), asked.end()});
-    return Planner(plugins, ordering, actual, skipped_tables, [&](const std::string& t) { return answers[t]; }, rows.count)
+    std::map<std::string, bool> rows;
+    if (!tables_asked.empty()) rows = probe.have_rows({tables_asked.begin(), tables_asked.end()});
+    std::map<introspect::DeclaredDefault, std::optional<std::string>> defaults;
+    if (!defaults_asked.empty()) defaults = probe.server_defaults({defaults_asked.begin(), defaults_asked.end()});
+    return Planner(plugins, ordering, actual, skipped_tables, [&](const std::string& t) { return rows[t]; }, probe.count,
+                   [&](const introspect::DeclaredDefault& d) { return defaults[d]; })
         .run();
 }
 

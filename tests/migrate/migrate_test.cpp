@@ -306,6 +306,29 @@ TEST_CASE("expression and partial indexes beside a plain one; a volatile default
     for (const auto& nd : again.not_done) CHECK_MESSAGE(false, nd.table << " " << nd.object << ": " << nd.reason);
 }
 
+TEST_CASE("defaults the server spells its own way are no drift; a changed default is") {
+    Database db;
+    const auto v7 = core_and({"widgets_v7.so"}, false);
+    db.migrate(v7);
+    CHECK(db.scalar("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'widgets'::regclass AND "
+                    "adnum = (SELECT attnum FROM pg_attribute WHERE attrelid = 'widgets'::regclass AND attname = 'meta')") ==
+          "'{\"a\": 1}'::jsonb");
+    const auto plan = db.plan(v7);
+    CHECK(plan.operations.empty());
+    for (const auto& nd : plan.not_done) CHECK_MESSAGE(false, nd.object << ": " << nd.reason);
+    CHECK(db.migrate(v7).up_to_date_fast);
+    db.connection.exec("ALTER TABLE widgets ALTER COLUMN score SET DEFAULT 1.5");
+    const auto drift = db.plan(v7);
+    REQUIRE(drift.not_done.size() == 1);
+    CHECK(drift.not_done[0].reason == "default differs: the database has 1.5, the plugin declares 0.0");
+    CHECK(drift.not_done[0].manual_sql == "ALTER TABLE \"public\".\"widgets\" ALTER COLUMN \"score\" SET DEFAULT 0.0");
+    CHECK(db.scalar("SELECT to_regclass('pg_temp.plinth_default_probe') IS NULL") == "t");
+    // Inside the migration's transaction the probe uses a savepoint, and the migration goes on.
+    const auto outcome = db.migrate(v7);
+    CHECK(outcome.warnings.size() == 1);
+    CHECK(db.scalar("SELECT count(*) FROM plinth.migrations") == "1");
+}
+
 TEST_CASE("an index left invalid is rebuilt, and until then no start takes the fast path") {
     Database db;
     const auto set = core_and();
