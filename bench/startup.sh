@@ -48,6 +48,7 @@ for n in "${SIZES[@]}"; do
     noop=$(median_ms "$PLINTH" migrate --plugins "$PLUGINS" --database-url "$target")
     # Round trips of one no-op migrate: the commit counter's change, calibrated against psql
     # sending exactly one statement over its own connection (a backend's start-up counts too).
+    sleep 1  # let the backends of the runs above finish exiting and flush their counters
     before=$(commits "$db"); "$PLINTH" migrate --plugins "$PLUGINS" --database-url "$target" >/dev/null 2>&1
     sleep 1; after=$(commits "$db")
     base_before=$(commits "$db"); psql -X -q "$target" -c 'SELECT 1' >/dev/null; sleep 1; base_after=$(commits "$db")

@@ -11,14 +11,70 @@ std::string quoted_table(const std::string& qualified) {
     return "\"" + qualified.substr(0, dot) + "\".\"" + qualified.substr(dot + 1) + "\"";
 }
 
+// Runs `work` where its effects are rolled back: in a savepoint inside a transaction, else in a
+// transaction of its own.
+template <class Work>
+void rolled_back(pg::Connection& connection, Work work) {
+    const bool in_transaction = PQtransactionStatus(connection.native()) == PQTRANS_INTRANS;
+    connection.exec(in_transaction ? "SAVEPOINT plinth_probe" : "BEGIN");
+    try {
+        work();
+    } catch (const pg::Error&) {
+        // Something the server rejects: the caller compares as written, and applying it reports it.
+    }
+    connection.exec(in_transaction ? "ROLLBACK TO SAVEPOINT plinth_probe" : "ROLLBACK");
+}
+
+std::string literal(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + "'";
+}
+
+std::map<DeclaredDefinition, std::optional<std::string>> ask_definitions(
+    pg::Connection& connection, const std::vector<DeclaredDefinition>& definitions) {
+    std::map<DeclaredDefinition, std::optional<std::string>> answers;
+    for (const auto& d : definitions) answers[d] = std::nullopt;
+    if (definitions.empty()) return answers;
+    // One statement for all of them: a DO block that copies each table's columns into a temporary
+    // table and declares every check and index there, each in its own exception block so one
+    // rejected definition leaves the others. Declared SQL never contains '$' (validation refuses it),
+    // so it cannot end the dollar-quoted body.
+    std::map<std::string, std::size_t> table_index;
+    std::string body;
+    for (std::size_t i = 0; i < definitions.size(); ++i) {
+        const auto& d = definitions[i];
+        auto [it, fresh] = table_index.emplace(d.table, table_index.size());
+        const std::string probe = "plinth_probe_t" + std::to_string(it->second);
+        if (fresh) body += "EXECUTE " + literal("CREATE TEMPORARY TABLE " + probe + " (LIKE " + quoted_table(d.table) + ")") + ";\n";
+        const std::string statement =
+            d.kind == 'c' ? "ALTER TABLE " + probe + " ADD CONSTRAINT plinth_probe_d" + std::to_string(i) + " CHECK (" + d.sql + ")"
+                          : "CREATE INDEX plinth_probe_d" + std::to_string(i) + " ON " + probe + " " + d.sql;
+        body += "BEGIN EXECUTE " + literal(statement) + "; EXCEPTION WHEN OTHERS THEN NULL; END;\n";
+    }
+    rolled_back(connection, [&] {
+        connection.exec_params("DO $plinth_probe$ BEGIN\n" + body + "END $plinth_probe$", {});
+        auto r = connection.exec(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
+            "WHERE connamespace = pg_my_temp_schema() AND conname LIKE 'plinth\\_probe\\_d%' "
+            "UNION ALL "
+            "SELECT c.relname, array_to_string(ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true) "
+            "FROM generate_series(1, ix.indnkeyatts) k ORDER BY k), ', ') "
+            "|| coalesce(' WHERE ' || pg_get_expr(ix.indpred, ix.indrelid, true), '') "
+            "FROM pg_catalog.pg_index ix JOIN pg_catalog.pg_class c ON c.oid = ix.indexrelid "
+            "WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'plinth\\_probe\\_d%'");
+        for (int row = 0; row < r.rows(); ++row)
+            answers[definitions.at(std::stoul(r.text(row, 0).substr(std::string("plinth_probe_d").size())))] = r.text(row, 1);
+    });
+    return answers;
+}
+
 std::map<DeclaredDefault, std::optional<std::string>> ask_server(pg::Connection& connection,
                                                                   const std::vector<DeclaredDefault>& defaults) {
     std::map<DeclaredDefault, std::optional<std::string>> answers;
     for (const auto& d : defaults) answers[d] = std::nullopt;
     if (defaults.empty()) return answers;
-    const bool in_transaction = PQtransactionStatus(connection.native()) == PQTRANS_INTRANS;
-    connection.exec(in_transaction ? "SAVEPOINT plinth_default_probe" : "BEGIN");
-    try {
+    rolled_back(connection, [&] {
         std::string columns;
         for (std::size_t i = 0; i < defaults.size(); ++i)
             columns += (i ? ", c" : "c") + std::to_string(i) + " " + defaults[i].first + " DEFAULT " + defaults[i].second;
@@ -30,14 +86,17 @@ std::map<DeclaredDefault, std::optional<std::string>> ask_server(pg::Connection&
             "WHERE d.adrelid = 'pg_temp.plinth_default_probe'::regclass");
         for (int row = 0; row < r.rows(); ++row)
             answers[defaults.at(std::stoul(r.text(row, 0)) - 1)] = r.text(row, 1);
-    } catch (const pg::Error&) {
-        // A default the server rejects: the plan compares as written, and applying it reports the error.
-    }
-    connection.exec(in_transaction ? "ROLLBACK TO SAVEPOINT plinth_default_probe" : "ROLLBACK");
+    });
     return answers;
 }
 
 }  // namespace
+
+std::string index_spelling(const std::vector<std::string>& keys, const std::optional<std::string>& predicate) {
+    std::string out;
+    for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+    return predicate ? out + " WHERE " + *predicate : out;
+}
 
 DatabaseProbe database_probe(pg::Connection& connection) {
     DatabaseProbe probe;
@@ -59,6 +118,9 @@ DatabaseProbe database_probe(pg::Connection& connection) {
     };
     probe.server_defaults = [&connection](const std::vector<DeclaredDefault>& defaults) {
         return ask_server(connection, defaults);
+    };
+    probe.server_definitions = [&connection](const std::vector<DeclaredDefinition>& definitions) {
+        return ask_definitions(connection, definitions);
     };
     return probe;
 }

@@ -18,6 +18,18 @@ namespace plinth::introspect {
 // (canonical type, declared default expression)
 using DeclaredDefault = std::pair<std::string, std::string>;
 
+// A declared check or index, to be spelled by the server on a copy of its table's columns.
+struct DeclaredDefinition {
+    std::string table;  // "schema.table"
+    char kind = 'c';    // 'c': sql is a check expression; 'i': sql is "USING method (keys) [WHERE predicate]"
+    std::string sql;
+    auto operator<=>(const DeclaredDefinition&) const = default;
+};
+
+// How an index reads in a DeclaredDefinition answer and in the catalog alike: its keys as
+// pg_get_indexdef(oid, k, true) writes them, joined by ", ", then " WHERE " and the predicate.
+std::string index_spelling(const std::vector<std::string>& keys, const std::optional<std::string>& predicate);
+
 struct DatabaseProbe {
     // "schema.table" -> whether it has at least one row
     std::function<std::map<std::string, bool>(const std::vector<std::string>&)> have_rows;
@@ -26,10 +38,15 @@ struct DatabaseProbe {
     // rejects maps to nullopt.
     std::function<std::map<DeclaredDefault, std::optional<std::string>>(const std::vector<DeclaredDefault>&)>
         server_defaults;
+    // A check as pg_get_constraintdef() writes it ("CHECK ((a > 0))"), an index as index_spelling();
+    // a definition the server rejects maps to nullopt.
+    std::function<std::map<DeclaredDefinition, std::optional<std::string>>(const std::vector<DeclaredDefinition>&)>
+        server_definitions;
 };
 
-// A probe backed by `connection`, which must outlive it. server_defaults creates a temporary table
-// inside a savepoint (or a transaction of its own) and rolls it back: it changes nothing.
+// A probe backed by `connection`, which must outlive it. server_defaults and server_definitions
+// create temporary tables inside a savepoint (or a transaction of their own) and roll them back:
+// they change nothing.
 DatabaseProbe database_probe(pg::Connection& connection);
 
 }  // namespace plinth::introspect

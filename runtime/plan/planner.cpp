@@ -132,14 +132,19 @@ std::string fk_sql(const model::ForeignKey& fk) {
     return out;
 }
 
-std::string index_sql(const model::Table& t, const model::Index& idx, bool concurrently) {
+// "USING method (keys) [WHERE predicate]": what follows the table in CREATE INDEX.
+std::string index_tail(const model::Index& idx) {
     std::vector<std::string> keys;
     for (const auto& k : idx.keys) keys.push_back(validate::is_expression_key(k) ? k : quote_ident(k));
-    std::string out = std::string("CREATE ") + (idx.unique ? "UNIQUE " : "") + "INDEX " +
-                      (concurrently ? "CONCURRENTLY IF NOT EXISTS " : "") + quote_ident(idx.name) + " ON " +
-                      qualified(t.schema, t.name) + " USING " + idx.method + " (" + join(keys, ", ") + ")";
+    std::string out = "USING " + idx.method + " (" + join(keys, ", ") + ")";
     if (idx.predicate) out += " WHERE " + *idx.predicate;
     return out;
+}
+
+std::string index_sql(const model::Table& t, const model::Index& idx, bool concurrently) {
+    return std::string("CREATE ") + (idx.unique ? "UNIQUE " : "") + "INDEX " +
+           (concurrently ? "CONCURRENTLY IF NOT EXISTS " : "") + quote_ident(idx.name) + " ON " +
+           qualified(t.schema, t.name) + " " + index_tail(idx);
 }
 
 // pg_get_indexdef quotes a column only when it must; compare bare names.
@@ -202,9 +207,11 @@ public:
     Planner(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
             const introspect::ActualSchema& actual, const std::map<std::string, std::string>& skipped_tables,
             std::function<bool(const std::string&)> has_rows, std::function<std::int64_t(const std::string&)> count,
-            std::function<std::optional<std::string>(const introspect::DeclaredDefault&)> server_default)
+            std::function<std::optional<std::string>(const introspect::DeclaredDefault&)> server_default,
+            std::function<std::optional<std::string>(const introspect::DeclaredDefinition&)> server_definition)
         : ordering_(ordering), actual_(actual), skipped_tables_(skipped_tables), has_rows_(std::move(has_rows)),
-          count_(std::move(count)), server_default_(std::move(server_default)) {
+          count_(std::move(count)), server_default_(std::move(server_default)),
+          server_definition_(std::move(server_definition)) {
         plugins_ = adapt_to_server(plugins, actual, plan_.notes);
     }
 
@@ -324,6 +331,21 @@ private:
                      alter + (want.default_sql ? " SET DEFAULT " + *want.default_sql : " DROP DEFAULT"));
     }
 
+    // The first table whose columns (names and types) are those of `table`: the server spells an
+    // expression the same way on all of them, so it is asked once per distinct set of columns.
+    const std::string& representative(const introspect::ActualTable& table) {
+        std::string signature;
+        for (const auto& c : table.columns) signature += c.name + ' ' + c.type + '\n';
+        return representatives_.emplace(signature, table.schema + "." + table.name).first->second;
+    }
+
+    // Expression keys and predicates, as the server spells the declared ones on a copy of the table.
+    bool same_spelling(const introspect::ActualTable& table, const model::Index& want, const introspect::ActualIndex& have) {
+        if (plain_index(want)) return true;
+        const auto declared = server_definition_({representative(table), 'i', index_tail(want)});
+        return !declared || *declared == introspect::index_spelling(have.keys, have.predicate);
+    }
+
     void plan_existing(const model::Plugin& p, const model::Table& t, const introspect::ActualTable& have,
                        std::vector<Operation>& foreign_keys, std::vector<Operation>& after_commit) {
         const std::string name = t.qualified_name();
@@ -407,6 +429,19 @@ private:
         for (const auto& ch : t.checks) {
             auto found = have.constraints.find(ch.name);
             if (found != have.constraints.end()) {
+                // The server rewrites expressions (parentheses, casts), so it spells the declared one too.
+                std::string definition = found->second.definition;
+                if (const std::string suffix = " NOT VALID"; definition.ends_with(suffix))
+                    definition.erase(definition.size() - suffix.size());
+                const auto declared = server_definition_({representative(have), 'c', ch.expression});
+                if (declared && *declared != definition) {
+                    not_done(p.name, name, "check \"" + ch.name + "\"",
+                             "a check of that name exists with another definition: the database has " + definition +
+                                 ", the plugin declares " + *declared,
+                             "ALTER TABLE " + table_sql + " DROP CONSTRAINT " + quote_ident(ch.name) + ", ADD CONSTRAINT " +
+                                 quote_ident(ch.name) + " CHECK (" + ch.expression + ")");
+                    continue;
+                }
                 if (!found->second.validated)
                     add(p, &t, "validate check " + ch.name + " on " + name,
                         "ALTER TABLE " + table_sql + " VALIDATE CONSTRAINT " + quote_ident(ch.name),
@@ -457,10 +492,10 @@ private:
                     Phase::after_commit, &after_commit);
                 add(p, &t, "rebuild index " + idx.name + " on " + name + " (concurrently)", index_sql(t, idx, true),
                     {"built CONCURRENTLY after the commit: does not block writes"}, Phase::after_commit, &after_commit);
-            } else if (!same_index(idx, existing)) {
+            } else if (!same_index(idx, existing) || !same_spelling(have, idx, existing)) {
                 not_done(p.name, name, "index \"" + idx.name + "\"",
                          "an index of that name exists with another definition (" + existing.method + " on " +
-                             join(existing.keys, ", ") + ")",
+                             introspect::index_spelling(existing.keys, existing.predicate) + ")",
                          "DROP INDEX CONCURRENTLY " + qualified(t.schema, idx.name) + "; " + index_sql(t, idx, true));
             }
         }
@@ -534,6 +569,8 @@ private:
     std::function<bool(const std::string&)> has_rows_;
     std::function<std::int64_t(const std::string&)> count_;
     std::function<std::optional<std::string>(const introspect::DeclaredDefault&)> server_default_;
+    std::function<std::optional<std::string>(const introspect::DeclaredDefinition&)> server_definition_;
+    std::map<std::string, std::string> representatives_;  // column signature -> "schema.table"
     Plan plan_;
 };
 
@@ -543,21 +580,27 @@ Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering&
                const introspect::ActualSchema& actual, const introspect::DatabaseProbe& probe,
                const std::map<std::string, std::string>& skipped_tables) {
     // First pass: learn which questions the database must answer (which tables have rows, how the
-    // server spells some defaults), without asking. Then ask once for all of them and plan for
+    // server spells some defaults, checks and indexes), without asking. Then ask once for all of them and plan for
     // real. Planning is pure, so two passes cost nothing of note.
     std::set<std::string> tables_asked;
     std::set<introspect::DeclaredDefault> defaults_asked;
+    std::set<introspect::DeclaredDefinition> definitions_asked;
     Planner(plugins, ordering, actual, skipped_tables,
             [&](const std::string& t) { tables_asked.insert(t); return false; },
             [](const std::string&) { return std::int64_t{0}; },
-            [&](const introspect::DeclaredDefault& d) { defaults_asked.insert(d); return std::optional<std::string>(); })
+            [&](const introspect::DeclaredDefault& d) { defaults_asked.insert(d); return std::optional<std::string>(); },
+            [&](const introspect::DeclaredDefinition& d) { definitions_asked.insert(d); return std::optional<std::string>(); })
         .run();
     std::map<std::string, bool> rows;
     if (!tables_asked.empty()) rows = probe.have_rows({tables_asked.begin(), tables_asked.end()});
     std::map<introspect::DeclaredDefault, std::optional<std::string>> defaults;
     if (!defaults_asked.empty()) defaults = probe.server_defaults({defaults_asked.begin(), defaults_asked.end()});
+    std::map<introspect::DeclaredDefinition, std::optional<std::string>> definitions;
+    if (!definitions_asked.empty())
+        definitions = probe.server_definitions({definitions_asked.begin(), definitions_asked.end()});
     return Planner(plugins, ordering, actual, skipped_tables, [&](const std::string& t) { return rows[t]; }, probe.count,
-                   [&](const introspect::DeclaredDefault& d) { return defaults[d]; })
+                   [&](const introspect::DeclaredDefault& d) { return defaults[d]; },
+                   [&](const introspect::DeclaredDefinition& d) { return definitions[d]; })
         .run();
 }
 

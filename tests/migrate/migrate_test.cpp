@@ -329,6 +329,29 @@ TEST_CASE("defaults the server spells its own way are no drift; a changed defaul
     CHECK(db.scalar("SELECT count(*) FROM plinth.migrations") == "1");
 }
 
+TEST_CASE("a check or an expression index changed by hand is reported, in the server's own spelling") {
+    Database db;
+    const auto set = core_and();
+    db.migrate(set);
+    CHECK(db.plan(set).not_done.empty());  // the declared spellings match the server's
+    db.connection.exec("ALTER TABLE tasks DROP CONSTRAINT tasks_status_check, "
+                       "ADD CONSTRAINT tasks_status_check CHECK (status IN ('pending', 'done'))");
+    db.connection.exec("DROP INDEX memories_metadata_type_idx");
+    db.connection.exec("CREATE INDEX memories_metadata_type_idx ON memories ((metadata->>'kind'))");
+    const auto plan = db.plan(set);
+    CHECK(plan.operations.empty());
+    REQUIRE(plan.not_done.size() == 2);
+    CHECK(plan.not_done[0].object == "index \"memories_metadata_type_idx\"");
+    CHECK(plan.not_done[0].reason ==
+          "an index of that name exists with another definition (btree on (metadata ->> 'kind'::text))");
+    CHECK(plan.not_done[1].object == "check \"tasks_status_check\"");
+    CHECK(plan.not_done[1].reason ==
+          "a check of that name exists with another definition: the database has CHECK ((status = ANY "
+          "(ARRAY['pending'::text, 'done'::text]))), the plugin declares CHECK ((status = ANY (ARRAY['pending'::text, "
+          "'running'::text, 'done'::text, 'failed'::text])))");
+    CHECK(db.migrate(set).warnings.size() == 2);
+}
+
 TEST_CASE("an index left invalid is rebuilt, and until then no start takes the fast path") {
     Database db;
     const auto set = core_and();
