@@ -21,6 +21,7 @@
 #include "host/lifecycle.hpp"
 #include "host/logging.hpp"
 #include "host/shutdown_signals.hpp"
+#include "model/sql_text.hpp"
 
 namespace plinth::cli {
 namespace {
@@ -48,12 +49,6 @@ const char* signal_name(int sig) {
         case SIGHUP: return "SIGHUP";
         default: return "a signal";
     }
-}
-
-std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
-    std::string out;
-    for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
-    return out;
 }
 
 // Written whole under a temporary name, then renamed: a watcher never reads half a file.
@@ -89,7 +84,7 @@ int run(const RunOptions& options) {
     std::vector<std::string> names;
     for (const auto& p : plugins) names.push_back(p.name);
     log->info("{} plugin{} from {}: {}", plugins.size(), plugins.size() == 1 ? "" : "s", set.folder.string(),
-              join(names));
+              model::join(names, ", "));
     const hosting::Config config =
         options.config_file.empty() ? hosting::Config() : hosting::Config::load(options.config_file, names, *log);
 
@@ -137,8 +132,8 @@ int run(const RunOptions& options) {
             const auto disabled = lifecycle.disabled();
             std::string line = "plinth is ready: " + std::to_string(running.size()) + " plugin" +
                                (running.size() == 1 ? "" : "s") + " running";
-            if (!running.empty()) line += " (" + join(running) + ")";
-            if (!disabled.empty()) line += "; " + std::to_string(disabled.size()) + " disabled (" + join(disabled, "; ") + ")";
+            if (!running.empty()) line += " (" + model::join(running, ", ") + ")";
+            if (!disabled.empty()) line += "; " + std::to_string(disabled.size()) + " disabled (" + model::join(disabled, "; ") + ")";
             log->info("{}", line);
             if (!options.ready_file.empty()) write_ready_file(options.ready_file);
             if (!signal) signal = signals.wait();
@@ -158,7 +153,7 @@ int run(const RunOptions& options) {
     if (!abandoned.empty()) {
         // Their threads may still run plugin code: unloading a library or running static
         // destructors under them could crash, so release the database and leave at once.
-        log->error("exiting with {} still in stop", join(abandoned));
+        log->error("exiting with {} still in stop", model::join(abandoned, ", "));
         session.reset();
         std::fflush(nullptr);
         std::_Exit(1);

@@ -2,14 +2,10 @@
 
 #include <libpq-fe.h>
 
+#include "model/sql_text.hpp"
+
 namespace plinth::introspect {
 namespace {
-
-// "schema.table" as a quoted SQL name; the names come from validated declarations.
-std::string quoted_table(const std::string& qualified) {
-    const auto dot = qualified.find('.');
-    return "\"" + qualified.substr(0, dot) + "\".\"" + qualified.substr(dot + 1) + "\"";
-}
 
 // Runs `work` where its effects are rolled back: in a savepoint inside a transaction, else in a
 // transaction of its own.
@@ -23,12 +19,6 @@ void rolled_back(pg::Connection& connection, Work work) {
         // Something the server rejects: the caller compares as written, and applying it reports it.
     }
     connection.exec(in_transaction ? "ROLLBACK TO SAVEPOINT plinth_probe" : "ROLLBACK");
-}
-
-std::string literal(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
-    return out + "'";
 }
 
 std::map<DeclaredDefinition, std::optional<std::string>> ask_definitions(
@@ -46,11 +36,11 @@ std::map<DeclaredDefinition, std::optional<std::string>> ask_definitions(
         const auto& d = definitions[i];
         auto [it, fresh] = table_index.emplace(d.table, table_index.size());
         const std::string probe = "plinth_probe_t" + std::to_string(it->second);
-        if (fresh) body += "EXECUTE " + literal("CREATE TEMPORARY TABLE " + probe + " (LIKE " + quoted_table(d.table) + ")") + ";\n";
+        if (fresh) body += "EXECUTE " + model::quote_literal("CREATE TEMPORARY TABLE " + probe + " (LIKE " + model::qualified(d.table) + ")") + ";\n";
         const std::string statement =
             d.kind == 'c' ? "ALTER TABLE " + probe + " ADD CONSTRAINT plinth_probe_d" + std::to_string(i) + " CHECK (" + d.sql + ")"
                           : "CREATE INDEX plinth_probe_d" + std::to_string(i) + " ON " + probe + " " + d.sql;
-        body += "BEGIN EXECUTE " + literal(statement) + "; EXCEPTION WHEN OTHERS THEN NULL; END;\n";
+        body += "BEGIN EXECUTE " + model::quote_literal(statement) + "; EXCEPTION WHEN OTHERS THEN NULL; END;\n";
     }
     rolled_back(connection, [&] {
         connection.exec_params("DO $plinth_probe$ BEGIN\n" + body + "END $plinth_probe$", {});
@@ -106,7 +96,7 @@ DatabaseProbe database_probe(pg::Connection& connection) {
         for (const auto& t : tables) {
             params.emplace_back(t);
             sql += (sql.empty() ? "" : " UNION ALL ") + std::string("SELECT $") + std::to_string(params.size()) +
-                   "::text, EXISTS (SELECT 1 FROM " + quoted_table(t) + ")";
+                   "::text, EXISTS (SELECT 1 FROM " + model::qualified(t) + ")";
         }
         std::map<std::string, bool> answers;
         auto result = connection.exec_params(sql, params);
@@ -114,7 +104,7 @@ DatabaseProbe database_probe(pg::Connection& connection) {
         return answers;
     };
     probe.count = [&connection](const std::string& t) {
-        return std::stoll(connection.exec("SELECT count(*) FROM " + quoted_table(t)).text(0, 0));
+        return std::stoll(connection.exec("SELECT count(*) FROM " + model::qualified(t)).text(0, 0));
     };
     probe.server_defaults = [&connection](const std::vector<DeclaredDefault>& defaults) {
         return ask_server(connection, defaults);

@@ -61,8 +61,4 @@ std::string schema_hash(const model::Plugin& plugin);
 // A hash of the whole desired state: every plugin's schema hash and the planner's own version.
 std::string desired_hash(const std::vector<model::Plugin>& plugins);
 
-// Double-quoted SQL identifier.
-std::string quote_ident(const std::string& name);
-std::string qualified(const std::string& schema, const std::string& name);
-
 }  // namespace plinth::plan

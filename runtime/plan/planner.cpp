@@ -10,24 +10,16 @@
 
 #include <xxhash.h>
 
+#include "model/sql_text.hpp"
 #include "model/types.hpp"
 #include "plan/plan.hpp"
 #include "validate/identifiers.hpp"
 
 namespace plinth::plan {
 
-std::string quote_ident(const std::string& name) {
-    std::string out = "\"";
-    for (char c : name) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
-
-std::string qualified(const std::string& schema, const std::string& name) {
-    return quote_ident(schema) + "." + quote_ident(name);
-}
+using model::join;
+using model::qualified;
+using model::quote_ident;
 
 bool Plan::blocked() const {
     return std::any_of(not_done.begin(), not_done.end(), [](const NotDone& n) { return n.blocking; });
@@ -49,12 +41,6 @@ std::string hex64(std::uint64_t value) {
     char buffer[17];
     std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(value));
     return buffer;
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-    std::string out;
-    for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
-    return out;
 }
 
 std::string column_list(const std::vector<std::string>& columns) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "model/sql_text.hpp"
 #include "model/types.hpp"
 #include "validate/identifiers.hpp"
 
@@ -21,13 +22,9 @@ std::string Skip::text() const { return file + ": plugin \"" + plugin + "\" skip
 
 namespace {
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+using model::join;
 
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-    std::string out;
-    for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
-    return out;
-}
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
 class Checker {
 public:

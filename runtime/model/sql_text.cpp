@@ -1,0 +1,40 @@
+#include "model/sql_text.hpp"
+
+namespace plinth::model {
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+    std::string out;
+    for (const auto& s : items) {
+        if (!out.empty()) out += separator;
+        out += s;
+    }
+    return out;
+}
+
+namespace {
+
+std::string quoted(std::string_view text, char quote) {
+    std::string out(1, quote);
+    for (char c : text) {
+        if (c == quote) out += quote;
+        out += c;
+    }
+    return out + quote;
+}
+
+}  // namespace
+
+std::string quote_ident(std::string_view name) { return quoted(name, '"'); }
+
+std::string qualified(std::string_view schema, std::string_view name) {
+    return quote_ident(schema) + "." + quote_ident(name);
+}
+
+std::string qualified(std::string_view dotted) {
+    const auto dot = dotted.find('.');
+    return qualified(dotted.substr(0, dot), dotted.substr(dot + 1));
+}
+
+std::string quote_literal(std::string_view text) { return quoted(text, '\''); }
+
+}  // namespace plinth::model
