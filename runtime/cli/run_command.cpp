@@ -21,7 +21,7 @@
 #include "host/lifecycle.hpp"
 #include "host/logging.hpp"
 #include "host/shutdown_signals.hpp"
-#include "model/sql_text.hpp"
+#include "model/text.hpp"
 
 namespace plinth::cli {
 namespace {

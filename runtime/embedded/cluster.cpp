@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "embedded/signal_cleanup.hpp"
+#include "model/text.hpp"
 #include "pg/connection.hpp"
 
 namespace plinth::embedded {
@@ -27,14 +28,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using model::trim;
+
 // sizeof(sockaddr_un::sun_path) is 108 on Linux, including the terminating NUL.
 constexpr std::size_t kMaxSocketPath = 107;
-
-std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return {};
-    return std::string(s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1));
-}
 
 std::string read_file(const fs::path& file) {
     std::ifstream in(file);

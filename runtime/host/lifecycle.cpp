@@ -9,14 +9,11 @@
 #include <spdlog/spdlog.h>
 
 #include "introspect/catalog.hpp"
+#include "model/text.hpp"
 
 namespace plinth::hosting {
 namespace {
 
-std::string describe(std::chrono::milliseconds d) {
-    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
-    return std::to_string(d.count()) + " ms";
-}
 
 // What a plugin function that let a C++ exception escape is reported as: the ABI is C, so the
 // exception is caught at the call and becomes an ordinary failure of that step.
@@ -241,7 +238,7 @@ void Lifecycle::stop_one(Entry& e) {
             e.state = State::abandoned;
             log_->error("plugin \"{}\" did not stop within {}; abandoning it (its thread is left running until "
                        "plinth exits)",
-                       name, describe(options_.stop_timeout));
+                       name, model::format_duration(options_.stop_timeout));
             return;
         }
         worker.join();

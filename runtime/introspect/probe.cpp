@@ -2,7 +2,7 @@
 
 #include <libpq-fe.h>
 
-#include "model/sql_text.hpp"
+#include "model/text.hpp"
 
 namespace plinth::introspect {
 namespace {

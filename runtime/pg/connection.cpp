@@ -8,19 +8,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "model/text.hpp"
 #include "pg/conninfo.hpp"
 
 namespace plinth::pg {
 
 namespace {
 
-using namespace std::chrono_literals;
+using model::format_duration;
+using model::trim;
 
-std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return {};
-    return std::string(s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1));
-}
+using namespace std::chrono_literals;
 
 std::string field(const PGresult* res, int code) {
     const char* value = PQresultErrorField(res, code);
@@ -99,10 +97,6 @@ void log_notice(void*, const PGresult* res) {
                                       field(res, PG_DIAG_MESSAGE_PRIMARY));
 }
 
-std::string format_duration(std::chrono::milliseconds d) {
-    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
-    return std::to_string(d.count()) + " ms";
-}
 
 }  // namespace
 

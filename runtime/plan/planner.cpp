@@ -10,7 +10,7 @@
 
 #include <xxhash.h>
 
-#include "model/sql_text.hpp"
+#include "model/text.hpp"
 #include "model/types.hpp"
 #include "plan/plan.hpp"
 #include "validate/identifiers.hpp"

@@ -5,7 +5,7 @@
 #include <optional>
 #include <set>
 
-#include "model/sql_text.hpp"
+#include "model/text.hpp"
 #include "model/types.hpp"
 #include "validate/identifiers.hpp"
 

@@ -1,6 +1,7 @@
 // Small text helpers for building SQL and messages, shared by the stages that need them.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,6 +9,10 @@
 namespace plinth::model {
 
 std::string join(const std::vector<std::string>& items, std::string_view separator);
+// Without leading and trailing white space.
+std::string trim(std::string_view text);
+// "10 s" for whole seconds, else "1500 ms".
+std::string format_duration(std::chrono::milliseconds duration);
 
 // A double-quoted SQL identifier: agents -> "agents", a"b -> "a""b".
 std::string quote_ident(std::string_view name);

@@ -1,4 +1,4 @@
-#include "model/sql_text.hpp"
+#include "model/text.hpp"
 
 namespace plinth::model {
 
@@ -9,6 +9,17 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
         out += s;
     }
     return out;
+}
+
+std::string trim(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    return std::string(text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1));
+}
+
+std::string format_duration(std::chrono::milliseconds duration) {
+    if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + " s";
+    return std::to_string(duration.count()) + " ms";
 }
 
 namespace {
