@@ -34,7 +34,17 @@ case "${1:-}" in
         shift
         install_dependencies
         build
-        [ $# -gt 0 ] || set -- run
+        if [ $# -eq 0 ]; then
+            set -- run
+            # As root, the embedded server runs as user postgres, which must reach the data folder.
+            # A clone under /root (mode 0700) is out of its reach: keep the data in /var/lib then.
+            if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$PWD"; then
+                data_dir=/var/lib/plinth/$(printf '%s' "$PWD" | md5sum | cut -c1-12)
+                mkdir -p /var/lib/plinth
+                echo "note: user postgres cannot reach $PWD; the embedded database lives in $data_dir" >&2
+                set -- run --data-dir "$data_dir"
+            fi
+        fi
         exec "$BUILD_DIR/runtime/plinth" "$@"
         ;;
     test)
