@@ -15,10 +15,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool is_lock_failure(const pg::Error& e) {
-    return e.sqlstate() == "55P03" /* lock_not_available */ || e.sqlstate() == "40P01" /* deadlock_detected */;
-}
-
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -48,7 +44,7 @@ std::vector<std::string> warnings_of(const plan::Plan& plan) {
 
 class Migration {
 public:
-    Migration(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options, spdlog::logger& log)
+    Migration(pg::Connection& connection, const pipeline::PluginSet& set, const MigrateOptions& options, spdlog::logger& log)
         : connection_(connection), set_(set), options_(options), log_(log),
           plugins_(set.validation.plugins), schemas_(plan::owned_schemas(plugins_)),
           desired_(plan::desired_hash(plugins_)),
@@ -66,9 +62,11 @@ public:
             try {
                 after_commit = attempt_in_transaction(outcome);
                 break;
+            } catch (const pg::CommitInDoubt& e) {
+                throw MigrationError(in_doubt_report(e));
             } catch (const pg::Error& e) {
                 // A lock not had in time (or a deadlock) rolls the attempt back; it runs again later.
-                if (!is_lock_failure(e)) throw;
+                if (!e.is_lock_failure()) throw;
                 if (attempt >= options_.max_attempts)
                     throw MigrationError("migration gave up after " + std::to_string(attempt) +
                                          " attempts: a lock could not be had in time; the database is unchanged\n  " +
@@ -94,7 +92,7 @@ private:
             return r.rows() == 1 && !r.is_null(0, 2) && r.text(0, 0) == desired_ && r.text(0, 1) == r.text(0, 2);
         } catch (const pg::Error& e) {
             // No journal yet (first run): the slow path creates it.
-            if (e.sqlstate() == "42P01" || e.sqlstate() == "3F000") return false;
+            if (e.is_undefined_relation()) return false;
             throw;
         }
     }
@@ -124,7 +122,11 @@ private:
         pg::Transaction tx(connection_);
         // The lock comes first, before any bookkeeping DDL, so instances never race each other.
         lock();
-        connection_.exec("SET LOCAL lock_timeout = '" + std::to_string(options_.lock_timeout.count()) + "ms'");
+        // The transaction id is what tells, after a connection lost during COMMIT, whether it committed.
+        transaction_id_ = connection_
+                              .exec("SET LOCAL lock_timeout = '" + std::to_string(options_.lock_timeout.count()) +
+                                    "ms'; SELECT pg_current_xact_id()::text")
+                              .text(0, 0);
 
         Journal journal(connection_);
         if (journal.exists()) {
@@ -178,6 +180,23 @@ private:
         return after_commit;
     }
 
+    // Asks the server, on a new connection, what became of the transaction whose COMMIT was cut off.
+    std::string in_doubt_report(const pg::CommitInDoubt& e) {
+        std::string out = "the connection was lost during the migration's COMMIT (transaction " + transaction_id_ + "): ";
+        if (!options_.reconnect) return out + "its outcome is unknown\n  " + e.what();
+        try {
+            auto fresh = options_.reconnect();
+            const auto status = commit_status(fresh, transaction_id_);
+            if (status == "committed")
+                return out + "it committed; the schema is in place and the next start continues from it";
+            if (status == "aborted") return out + "it was rolled back; the database is unchanged";
+            return out + "its outcome is unknown (the server says: " + (status.empty() ? "no record" : status) + ")";
+        } catch (const pg::Error& again) {
+            return out + "its outcome is unknown: reconnecting failed (" + again.message() +
+                   "); ask the server with SELECT pg_xact_status('" + transaction_id_ + "')";
+        }
+    }
+
     void execute(const plan::Operation& op) {
         log_.debug("{}: {}", op.summary, op.sql);
         try {
@@ -185,7 +204,7 @@ private:
             // smuggle in a second one.
             connection_.exec_params(op.sql, {});
         } catch (const pg::Error& e) {
-            if (is_lock_failure(e)) throw;
+            if (e.is_lock_failure()) throw;
             throw MigrationError("migration failed and was rolled back; the database is unchanged.\n  plugin \"" +
                                  op.plugin + "\"" + (op.table.empty() ? "" : ", table " + op.table) + ": " + op.summary +
                                  "\n  " + e.what());
@@ -217,18 +236,24 @@ private:
     }
 
     pg::Connection& connection_;
-    const cli::PluginSet& set_;
+    const pipeline::PluginSet& set_;
     const MigrateOptions& options_;
     spdlog::logger& log_;
     const std::vector<model::Plugin>& plugins_;
     std::vector<std::string> schemas_;
     std::string desired_;
     std::optional<std::string> schemas_param_;
+    std::string transaction_id_;
 };
 
 }  // namespace
 
-plan::Plan current_plan(pg::Connection& connection, const cli::PluginSet& set) {
+std::string commit_status(pg::Connection& connection, const std::string& transaction_id) {
+    const auto r = connection.exec_params("SELECT pg_xact_status($1::xid8)", {transaction_id});
+    return r.is_null(0, 0) ? std::string() : r.text(0, 0);
+}
+
+plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set) {
     const auto& plugins = set.validation.plugins;
     const auto actual = introspect::read_catalog(connection, plan::owned_schemas(plugins));
     std::map<std::string, std::string> skipped_tables;
@@ -237,7 +262,7 @@ plan::Plan current_plan(pg::Connection& connection, const cli::PluginSet& set) {
     return plan::make_plan(plugins, set.ordering, actual, introspect::database_probe(connection), skipped_tables);
 }
 
-MigrateOutcome migrate(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options,
+MigrateOutcome migrate(pg::Connection& connection, const pipeline::PluginSet& set, const MigrateOptions& options,
                        spdlog::logger& log) {
     return Migration(connection, set, options, log).run();
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/plugin_set.hpp"
+#include "pipeline/plugin_set.hpp"
 #include "pg/connection.hpp"
 #include "plan/plan.hpp"
 
@@ -26,6 +26,9 @@ struct MigrateOptions {
     // Polled while waiting for another instance's migration; returning true abandons the wait with
     // a MigrationError (nothing changed). Empty: wait as long as it takes.
     std::function<bool()> should_stop;
+    // Opens a new connection to the same database: used to learn the outcome of a COMMIT whose
+    // connection broke. Empty: that outcome is reported as unknown.
+    std::function<pg::Connection()> reconnect;
 };
 
 struct MigrateOutcome {
@@ -36,8 +39,10 @@ struct MigrateOutcome {
     std::vector<std::string> after_commit_failures;
 };
 
-// A failed migration: nothing of the transaction stayed. Names the plugin, table, statement and
-// SQLSTATE when a statement failed.
+// A failed migration: nothing of the transaction stayed, except after a connection lost during
+// COMMIT, where the message says what the server answered on a new connection (committed, rolled
+// back, or unknown with the query to ask later). Names the plugin, table, statement and SQLSTATE
+// when a statement failed.
 class MigrationError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -45,11 +50,16 @@ public:
 
 // Brings the database to the schema the valid plugins of `set` declare. Throws MigrationError
 // when it cannot, or pg::Error when talking to the server fails outside a plan statement (a lost
-// connection, a journal write); either way the transaction is rolled back.
-MigrateOutcome migrate(pg::Connection& connection, const cli::PluginSet& set, const MigrateOptions& options,
+// connection, a journal write); either way the transaction is rolled back (see MigrationError for
+// a connection lost during COMMIT).
+MigrateOutcome migrate(pg::Connection& connection, const pipeline::PluginSet& set, const MigrateOptions& options,
                        spdlog::logger& log);
 
+// "committed", "aborted" or "in progress" for a transaction id (pg_current_xact_id() as text), or
+// empty when the server no longer remembers it.
+std::string commit_status(pg::Connection& connection, const std::string& transaction_id);
+
 // The plan against the live database, read-only and without the lock (for plan and status).
-plan::Plan current_plan(pg::Connection& connection, const cli::PluginSet& set);
+plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set);
 
 }  // namespace plinth::apply

@@ -1,11 +1,13 @@
 #include "cli/check_command.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <iostream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
-#include "cli/plugin_set.hpp"
+#include "cli/plugin_options.hpp"
 
 namespace plinth::cli {
 namespace {
@@ -15,7 +17,7 @@ struct CheckOptions {
     std::string format = "text";
 };
 
-nlohmann::json to_json(const PluginSet& set) {
+nlohmann::json to_json(const pipeline::PluginSet& set) {
     using nlohmann::json;
     const auto& plugins = set.validation.plugins;
     json out;
@@ -51,7 +53,7 @@ nlohmann::json to_json(const PluginSet& set) {
     return out;
 }
 
-void print_text(const PluginSet& set, std::ostream& os) {
+void print_text(const pipeline::PluginSet& set, std::ostream& os) {
     const auto& plugins = set.validation.plugins;
     os << "plugins folder: " << set.folder.string() << "\n";
     os << plugins.size() << " valid plugin" << (plugins.size() == 1 ? "" : "s")
@@ -105,7 +107,7 @@ void add_check_command(CLI::App& app, int& exit_code) {
     add_plugin_options(*cmd, options->plugins);
     cmd->add_option("--format", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
     cmd->callback([options, &exit_code] {
-        const PluginSet set = load_plugin_set(options->plugins);
+        const pipeline::PluginSet set = load_plugin_set(options->plugins);
         if (options->format == "json")
             std::cout << to_json(set).dump(2) << "\n";
         else

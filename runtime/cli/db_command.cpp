@@ -9,7 +9,7 @@
 
 #include "embedded/cluster.hpp"
 
-namespace plinth {
+namespace plinth::cli {
 
 namespace {
 
@@ -88,4 +88,4 @@ void add_db_command(CLI::App& app, int& exit_code) {
         });
 }
 
-}  // namespace plinth
+}  // namespace plinth::cli

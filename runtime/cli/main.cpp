@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     plinth::cli::add_check_command(app, exit_code);
     plinth::cli::add_migrate_commands(app, exit_code);
     plinth::cli::add_run_command(app, exit_code);
-    plinth::add_db_command(app, exit_code);
+    plinth::cli::add_db_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "cli/migrate_commands.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <iostream>
 #include <memory>
 
@@ -8,8 +10,8 @@
 
 #include "apply/journal.hpp"
 #include "apply/migrate.hpp"
-#include "cli/plugin_set.hpp"
-#include "embedded/database.hpp"
+#include "cli/plugin_options.hpp"
+#include "cli/database_options.hpp"
 #include "plan/plan.hpp"
 
 namespace plinth::cli {
@@ -17,7 +19,7 @@ namespace {
 
 struct Options {
     PluginOptions plugins;
-    DatabaseOptions database;
+    database::DatabaseOptions database;
     std::string format = "text";
     double lock_timeout_s = 5;
 };
@@ -29,9 +31,9 @@ void add_common(CLI::App& cmd, Options& o, bool with_format) {
 }
 
 // Loads the plugins; with --strict, any refused, invalid or skipped plugin ends the command.
-PluginSet prepare(const Options& o) {
-    PluginSet set = load_plugin_set(o.plugins);
-    log_plugin_issues(set, o.plugins.strict);
+pipeline::PluginSet prepare(const Options& o) {
+    pipeline::PluginSet set = load_plugin_set(o.plugins);
+    pipeline::log_plugin_issues(set, o.plugins.strict);
     if (o.plugins.strict && !set.all_valid())
         throw std::runtime_error("--strict: some plugins were refused, invalid or skipped (see above)");
     return set;
@@ -56,8 +58,8 @@ nlohmann::json plan_json(const plan::Plan& p) {
 }
 
 void run_plan(const Options& o, int& exit_code) {
-    const PluginSet set = prepare(o);
-    auto session = DatabaseSession::open(o.database, *spdlog::default_logger());
+    const pipeline::PluginSet set = prepare(o);
+    auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     const auto p = apply::current_plan(connection, set);
     if (o.format == "json")
@@ -68,11 +70,12 @@ void run_plan(const Options& o, int& exit_code) {
 }
 
 void run_migrate(const Options& o, int& exit_code) {
-    const PluginSet set = prepare(o);
-    auto session = DatabaseSession::open(o.database, *spdlog::default_logger());
+    const pipeline::PluginSet set = prepare(o);
+    auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     apply::MigrateOptions options;
     options.lock_timeout = std::chrono::milliseconds(static_cast<long>(o.lock_timeout_s * 1000));
+    options.reconnect = [&session] { return session.connect(); };
     try {
         const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
         exit_code = outcome.after_commit_failures.empty() ? 0 : 1;
@@ -85,8 +88,8 @@ void run_migrate(const Options& o, int& exit_code) {
 }
 
 void run_status(const Options& o, int& exit_code) {
-    const PluginSet set = prepare(o);
-    auto session = DatabaseSession::open(o.database, *spdlog::default_logger());
+    const pipeline::PluginSet set = prepare(o);
+    auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     apply::Journal journal(connection);
     const bool has_journal = journal.exists();

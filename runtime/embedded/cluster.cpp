@@ -18,9 +18,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "embedded/signal_cleanup.hpp"
 #include "model/text.hpp"
 #include "pg/connection.hpp"
+#include "signals/stop_signals.hpp"
 
 namespace plinth::embedded {
 
@@ -176,10 +176,8 @@ ServerBinaries find_server_binaries() {
     for (const auto& [version, dir] : versions)
         if (has_server_binaries(dir)) return {dir, major_version_of(dir)};
     tried.emplace_back("/usr/lib/postgresql/<version>/bin");
-    std::string list;
-    for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t;
     throw std::runtime_error(
-        "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found; looked at " + list +
+        "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found; looked at " + model::join(tried, ", ") +
         ". Install the `postgresql` package, e.g. `apt-get install postgresql-15`, or pass "
         "--database-url to use an existing server.");
 }
@@ -460,7 +458,7 @@ ClusterLease EmbeddedCluster::use() {
         // Taken before `lock` is released, so no one can see zero users and stop the server meanwhile.
         users.emplace(dir_ / "users.lock", FileLock::Mode::shared);
     }
-    // Outside `lock`: the lease registers with SignalCleanup, whose watcher may be waiting for it.
+    // Outside `lock`: the lease registers with signals::CleanupOnSignal, whose watcher may be waiting for it.
     return ClusterLease(*this, std::move(*users));
 }
 
@@ -485,7 +483,7 @@ struct ClusterLease::State {
     std::mutex mu;
     std::optional<FileLock> users;
     // Last, so it is unregistered before anything it uses is destroyed.
-    std::optional<SignalCleanup> on_signal;
+    std::optional<signals::CleanupOnSignal> on_signal;
 };
 
 ClusterLease::ClusterLease(const EmbeddedCluster& cluster, FileLock users)

@@ -117,7 +117,8 @@ private:
 // Keeps the embedded server available while it exists (a shared flock on users.lock). When the
 // server was not running at acquisition it was started on demand and marked ephemeral; when the last
 // lease of any process ends, that server is stopped again: on destruction or release(), and on
-// SIGINT/SIGTERM/SIGHUP through SignalCleanup (see signal_cleanup.hpp for when that applies).
+// SIGINT/SIGTERM/SIGHUP through signals::CleanupOnSignal (see signals/stop_signals.hpp for when that
+// applies).
 class ClusterLease {
 public:
     ClusterLease(ClusterLease&&) noexcept;

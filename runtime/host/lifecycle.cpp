@@ -62,35 +62,23 @@ Lifecycle::~Lifecycle() {
 }
 
 std::size_t Lifecycle::disable_missing_tables(pg::Connection& conn) {
-    std::vector<std::string> schemas, tables;
-    std::map<std::pair<std::string, std::string>, std::size_t> owner;
+    std::vector<std::pair<std::string, std::string>> wanted;
+    std::map<std::string, std::size_t> owner;  // "schema.table" -> entry
     for (std::size_t i : order_) {
         if (entries_[i].state != State::pending) continue;
         for (const auto& table : entries_[i].plugin->tables) {
-            schemas.push_back(table.schema);
-            tables.push_back(table.name);
-            owner[{table.schema, table.name}] = i;
+            wanted.emplace_back(table.schema, table.name);
+            owner[table.qualified_name()] = i;
         }
     }
-    if (tables.empty()) return 0;
-    const auto missing = conn.exec_params(
-        "SELECT wanted.s, wanted.t FROM unnest($1::text[], $2::text[]) AS wanted(s, t) "
-        "WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = wanted.s AND c.relname = wanted.t AND c.relkind IN ('r', 'p'))",
-        {introspect::text_array(schemas), introspect::text_array(tables)});
+    if (wanted.empty()) return 0;
     std::map<std::size_t, std::vector<std::string>> by_plugin;
-    for (int r = 0; r < missing.rows(); ++r) {
-        const auto schema = missing.text(r, 0);
-        const auto table = missing.text(r, 1);
-        by_plugin[owner.at({schema, table})].push_back(schema + "." + table);
-    }
+    for (const auto& name : introspect::missing_tables(conn, wanted)) by_plugin[owner.at(name)].push_back(name);
     std::size_t disabled = 0;
     for (std::size_t i : order_) {
         const auto it = by_plugin.find(i);
         if (it == by_plugin.end() || entries_[i].state != State::pending) continue;
-        std::string list;
-        for (const auto& name : it->second) list += (list.empty() ? "" : ", ") + name;
+        const std::string list = model::join(it->second, ", ");
         const std::string reason = (it->second.size() == 1 ? "its table " + list + " is" : "its tables " + list + " are") +
                                    " missing from the database";
         log_->error("plugin \"{}\" is not started: {}", entries_[i].plugin->name, reason);

@@ -212,4 +212,22 @@ SELECT md5(coalesce(string_agg(line, E'\n' ORDER BY line COLLATE "C"), '')) FROM
 ) lines) END)SQL";
 }
 
+std::vector<std::string> missing_tables(pg::Connection& connection,
+                                        const std::vector<std::pair<std::string, std::string>>& tables) {
+    std::vector<std::string> schemas, names;
+    for (const auto& [schema, name] : tables) {
+        schemas.push_back(schema);
+        names.push_back(name);
+    }
+    const auto missing = connection.exec_params(
+        "SELECT wanted.s, wanted.t FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS wanted(s, t, n) "
+        "WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = wanted.s AND c.relname = wanted.t AND c.relkind IN ('r', 'p')) ORDER BY wanted.n",
+        {text_array(schemas), text_array(names)});
+    std::vector<std::string> out;
+    for (int r = 0; r < missing.rows(); ++r) out.push_back(missing.text(r, 0) + "." + missing.text(r, 1));
+    return out;
+}
+
 }  // namespace plinth::introspect

@@ -63,6 +63,11 @@ struct ActualSchema {
 // Reads the schemas named (4 queries, whatever their size).
 ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::string>& schemas);
 
+// Which of the (schema, table) pairs have no table in the database, as "schema.table", in the
+// order given (one query).
+std::vector<std::string> missing_tables(pg::Connection& connection,
+                                        const std::vector<std::pair<std::string, std::string>>& tables);
+
 // The SQL of one query that computes a fingerprint of everything plinth manages in `schemas`
 // ($1 is the schema names as a text array). A hand-made change to a table, column, constraint or
 // index there changes it. It is NULL while an index there is invalid or a constraint is NOT VALID,

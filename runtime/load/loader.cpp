@@ -4,10 +4,16 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
+
+#include <sys/stat.h>
 
 #include <boost/dll/shared_library.hpp>
 
@@ -184,6 +190,28 @@ std::string loader_message(const std::exception& e) {
     return text;
 }
 
+// A file's identity whatever name reaches it: a symlink or a hard link is the same library.
+using FileId = std::pair<dev_t, ino_t>;
+
+std::optional<FileId> file_id(const std::filesystem::path& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) return std::nullopt;
+    return FileId{st.st_dev, st.st_ino};
+}
+
+// Every library ever loaded, by file. Never unloaded, like PostgreSQL's: a plugin thread, a stop
+// abandoned on its thread or an atexit handler may still run library code at any time, and
+// dlclose under it would crash. Never destroyed for the same reason.
+struct LoadedLibraries {
+    std::mutex mu;
+    std::map<FileId, std::shared_ptr<boost::dll::shared_library>> by_file;
+};
+
+LoadedLibraries& loaded_libraries() {
+    static auto* libraries = new LoadedLibraries;
+    return *libraries;
+}
+
 void check_header(const plinth_plugin_descriptor& d) {
     if (d.abi_major != PLINTH_ABI_MAJOR)
         throw DescriptorError("incompatible plugin: descriptor says ABI major " + std::to_string(d.abi_major) +
@@ -205,12 +233,24 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
         refusal.reason = "not a loadable shared object: " + *bad;
         return false;
     }
-    auto library = std::make_shared<boost::dll::shared_library>();
-    try {
-        library->load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-    } catch (const std::exception& e) {
-        refusal.reason = "not a loadable shared object: " + loader_message(e);
+    const auto id = file_id(file);
+    if (!id) {
+        refusal.reason = std::string("cannot read the file: ") + std::strerror(errno);
         return false;
+    }
+    auto& libraries = loaded_libraries();
+    std::lock_guard lock(libraries.mu);
+    auto& library = libraries.by_file[*id];
+    if (!library) {
+        auto fresh = std::make_shared<boost::dll::shared_library>();
+        try {
+            fresh->load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+        } catch (const std::exception& e) {
+            libraries.by_file.erase(*id);
+            refusal.reason = "not a loadable shared object: " + loader_message(e);
+            return false;
+        }
+        library = std::move(fresh);
     }
     if (!library->has(PLINTH_ENTRY_SYMBOL)) {
         for (int major = 0; major <= 16; ++major) {
@@ -247,7 +287,7 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
         refusal.reason = e.what();
         return false;
     }
-    plugin.lifecycle.library = std::move(library);
+    plugin.lifecycle.library = library;
     return true;
 }
 
@@ -263,7 +303,17 @@ LoadResult load_folder(const std::filesystem::path& folder) {
     std::sort(files.begin(), files.end());
 
     LoadResult result;
+    std::map<FileId, std::filesystem::path> seen;
     for (const auto& file : files) {
+        if (const auto id = file_id(file)) {
+            const auto [first, inserted] = seen.emplace(*id, file);
+            if (!inserted) {
+                result.refusals.push_back({file.string(), "the same file as " + first->second.string() +
+                                                              " (a symbolic or hard link to it): loaded once, as " +
+                                                              first->second.filename().string()});
+                continue;
+            }
+        }
         model::Plugin plugin;
         Refusal refusal;
         if (load_file(file, plugin, refusal))

@@ -21,12 +21,13 @@ struct LoadResult {
     std::vector<Refusal> refusals;       // in file-name order
 };
 
-// Loads every "*.so" directly inside `folder`, in sorted file-name order. Throws std::runtime_error
-// when the folder itself cannot be read.
+// Loads every "*.so" directly inside `folder`, in sorted file-name order. A file reached a second
+// time under another name (a symbolic or hard link) is refused, naming the first. Throws
+// std::runtime_error when the folder itself cannot be read.
 LoadResult load_folder(const std::filesystem::path& folder);
 
-// Loads one library. On success `plugin` is filled and the library stays loaded through
-// plugin.lifecycle.library; on refusal the library is unloaded again.
+// Loads one library. On success `plugin` is filled. A library, once loaded, stays loaded for the
+// life of the process, refused or not, and a file loaded before is not loaded again.
 bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal);
 
 }  // namespace plinth::load

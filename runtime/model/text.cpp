@@ -4,9 +4,9 @@ namespace plinth::model {
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
     std::string out;
-    for (const auto& s : items) {
-        if (!out.empty()) out += separator;
-        out += s;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) out += separator;
+        out += items[i];
     }
     return out;
 }

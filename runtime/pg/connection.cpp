@@ -8,17 +8,25 @@
 
 #include <spdlog/spdlog.h>
 
-#include "model/text.hpp"
 #include "pg/conninfo.hpp"
 
 namespace plinth::pg {
 
 namespace {
 
-using model::format_duration;
-using model::trim;
-
 using namespace std::chrono_literals;
+
+// pg/ depends on nothing else of plinth's, so it keeps these two small helpers to itself.
+std::string trim(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    return std::string(text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1));
+}
+
+std::string format_duration(std::chrono::milliseconds duration) {
+    if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + " s";
+    return std::to_string(duration.count()) + " ms";
+}
 
 std::string field(const PGresult* res, int code) {
     const char* value = PQresultErrorField(res, code);
@@ -232,7 +240,18 @@ Transaction::~Transaction() {
 void Transaction::commit() {
     if (finished_) throw std::logic_error("transaction already committed");
     finished_ = true;
-    const Result res = conn_.exec("COMMIT");
+    const Result res = [this] {
+        try {
+            return conn_.exec("COMMIT");
+        } catch (const Error& e) {
+            // The COMMIT may have reached the server before the connection broke.
+            if (!e.is_connection_lost()) throw;
+            ErrorFields f = e.fields();
+            f.message = "the connection was lost during COMMIT: the transaction may or may not have committed (" +
+                        f.message + ")";
+            throw CommitInDoubt(std::move(f));
+        }
+    }();
     // COMMIT of a transaction aborted by an earlier (caught) error succeeds as a ROLLBACK.
     if (res.command_status() == "ROLLBACK") {
         ErrorFields f;
@@ -253,7 +272,7 @@ Connection connect_with_retry(const std::string& conninfo, std::chrono::millisec
         try {
             return Connection::open(conninfo, std::max<std::chrono::seconds>(remaining, 2s));
         } catch (const Error& e) {
-            if (e.sqlstate() != "08001" && e.sqlstate() != "57P03") throw;
+            if (!e.is_server_not_ready()) throw;
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
             if (left <= 0ms) {
                 ErrorFields f = e.fields();

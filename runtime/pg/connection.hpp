@@ -73,7 +73,8 @@ public:
     Transaction& operator=(const Transaction&) = delete;
     ~Transaction();
 
-    // Throws pg::Error when COMMIT fails or when PostgreSQL rolled back an aborted transaction.
+    // Throws pg::Error when COMMIT fails or when PostgreSQL rolled back an aborted transaction, and
+    // pg::CommitInDoubt when the connection broke during COMMIT (the outcome is unknown).
     void commit();
 
 private:

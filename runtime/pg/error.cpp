@@ -20,4 +20,20 @@ Error::Error(ErrorFields fields)
     : std::runtime_error(format_error(fields)),
       fields_(std::make_shared<const ErrorFields>(std::move(fields))) {}
 
+bool Error::is_lock_failure() const noexcept {
+    return sqlstate() == "55P03" || sqlstate() == "40P01";
+}
+
+bool Error::is_connection_lost() const noexcept {
+    return sqlstate().starts_with("08") || sqlstate() == "57P01" || sqlstate() == "57P02";
+}
+
+bool Error::is_server_not_ready() const noexcept {
+    return sqlstate() == "08001" || sqlstate() == "57P03";
+}
+
+bool Error::is_undefined_relation() const noexcept {
+    return sqlstate() == "42P01" || sqlstate() == "3F000";
+}
+
 }  // namespace plinth::pg

@@ -7,7 +7,7 @@
 #include <regex>
 #include <stdexcept>
 
-#include "cli/plugin_set.hpp"
+#include "pipeline/plugin_set.hpp"
 #include "host/lifecycle.hpp"
 #include "pg_fixture.hpp"
 #include "support.hpp"
@@ -27,9 +27,7 @@ namespace {
 
 struct LifecycleRun {
     explicit LifecycleRun(LifecycleOptions options = {}) {
-        plinth::cli::PluginOptions plugin_options;
-        plugin_options.plugins_dir = plinth::test::required_env("PLINTH_TEST_HOST_PLUGINS_DIR");
-        set = plinth::cli::load_plugin_set(plugin_options);
+        set = plinth::pipeline::load_plugin_set(plinth::test::required_env("PLINTH_TEST_HOST_PLUGINS_DIR"));
         REQUIRE(set.all_valid());
         REQUIRE(set.validation.plugins.size() == 4);
         conn.emplace(plinth::pg::Connection::open(conninfo));
@@ -65,7 +63,7 @@ struct LifecycleRun {
     CapturedLogs logs;
     std::string conninfo = TestCluster::instance().fresh_database();
     std::optional<plinth::pg::Connection> conn;
-    plinth::cli::PluginSet set;
+    plinth::pipeline::PluginSet set;
     std::shared_ptr<ConnectionPool> pool;
     std::optional<Lifecycle> lifecycle;
 };

@@ -15,7 +15,7 @@
 #include "plan/plan.hpp"
 
 namespace fs = std::filesystem;
-using plinth::cli::PluginSet;
+using plinth::pipeline::PluginSet;
 
 namespace {
 

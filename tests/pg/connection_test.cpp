@@ -172,6 +172,45 @@ TEST_CASE("the transaction guard rolls back unless committed") {
     CHECK_THROWS_AS(Transaction(conn, "SERIALIZABLE; DROP TABLE t"), std::invalid_argument);
 }
 
+TEST_CASE("a connection lost during COMMIT is in doubt, and the server tells the outcome afterwards") {
+    const std::string target = TestCluster::instance().fresh_database();
+    auto conn = Connection::open(target);
+    auto other = Connection::open(target);
+    conn.exec("CREATE TABLE t (id int PRIMARY KEY)");
+    Transaction tx(conn);
+    const auto xid = conn.exec("INSERT INTO t VALUES (1); SELECT pg_current_xact_id()::text").text(0, 0);
+    other.exec_params("SELECT pg_terminate_backend($1::int)", {std::to_string(PQbackendPID(conn.native()))});
+    bool in_doubt = false;
+    try {
+        tx.commit();
+    } catch (const plinth::pg::CommitInDoubt& e) {
+        in_doubt = true;
+        CHECK(e.is_connection_lost());
+        CHECK(contains(e.what(), "may or may not have committed"));
+    }
+    CHECK(in_doubt);
+    CHECK(other.exec_params("SELECT pg_xact_status($1::xid8)", {xid}).text(0, 0) == "aborted");
+}
+
+TEST_CASE("SQLSTATE classes the code acts on") {
+    const auto with = [](const char* sqlstate) {
+        plinth::pg::ErrorFields f;
+        f.sqlstate = sqlstate;
+        return Error(std::move(f));
+    };
+    CHECK(with("55P03").is_lock_failure());
+    CHECK(with("40P01").is_lock_failure());
+    CHECK_FALSE(with("57014").is_lock_failure());
+    CHECK(with("08006").is_connection_lost());
+    CHECK(with("57P01").is_connection_lost());
+    CHECK_FALSE(with("57P03").is_connection_lost());
+    CHECK(with("57P03").is_server_not_ready());
+    CHECK(with("08001").is_server_not_ready());
+    CHECK(with("42P01").is_undefined_relation());
+    CHECK(with("3F000").is_undefined_relation());
+    CHECK_FALSE(with("42703").is_undefined_relation());
+}
+
 TEST_CASE("quote_identifier and quote_literal") {
     auto conn = Connection::open(TestCluster::instance().fresh_database());
     const std::string name = "Weird \"Name\"; DROP";

@@ -19,8 +19,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/database_options.hpp"
+#include "database/session.hpp"
 #include "embedded/cluster.hpp"
-#include "embedded/database.hpp"
 #include "embedded/process.hpp"
 #include "log_capture.hpp"
 #include "pg/connection.hpp"
@@ -360,23 +361,23 @@ TEST_CASE("DatabaseSession: --database-url, then $PLINTH_DATABASE_URL, then $DAT
     ::setenv("PLINTH_DATABASE_URL", "postgresql://a:pw@plinth-host/x", 1);
     ::setenv("DATABASE_URL", "postgresql://b@generic-host/y", 1);
 
-    plinth::DatabaseOptions opts;
+    plinth::database::DatabaseOptions opts;
     opts.url = "host=explicit dbname=z";
-    CHECK(plinth::DatabaseSession::open(opts, logs.logger()).conninfo() == "host=explicit dbname=z");
+    CHECK(plinth::database::DatabaseSession::open(opts, logs.logger()).conninfo() == "host=explicit dbname=z");
     opts.url.clear();
-    auto plinth_env = plinth::DatabaseSession::open(opts, logs.logger());
+    auto plinth_env = plinth::database::DatabaseSession::open(opts, logs.logger());
     CHECK(plinth_env.conninfo() == "postgresql://a:pw@plinth-host/x");
     CHECK_FALSE(plinth_env.embedded());
     CHECK_FALSE(contains(logs.text(), "a:pw@"));
     ::unsetenv("PLINTH_DATABASE_URL");
-    CHECK(plinth::DatabaseSession::open(opts, logs.logger()).conninfo() == "postgresql://b@generic-host/y");
+    CHECK(plinth::database::DatabaseSession::open(opts, logs.logger()).conninfo() == "postgresql://b@generic-host/y");
     ::unsetenv("DATABASE_URL");
 
     TempDir dir;
     opts.data_dir = dir.path();
     EmbeddedCluster c(dir.path(), logs.logger());
     {
-        auto session = plinth::DatabaseSession::open(opts, logs.logger());
+        auto session = plinth::database::DatabaseSession::open(opts, logs.logger());
         CHECK(session.embedded());
         CHECK(session.conninfo() == c.conninfo());
         CHECK(session.connect().exec("SELECT current_database()").text(0, 0) == "plinth");
@@ -385,10 +386,10 @@ TEST_CASE("DatabaseSession: --database-url, then $PLINTH_DATABASE_URL, then $DAT
 }
 
 TEST_CASE("add_database_options parses URL, timeout and folder") {
-    plinth::DatabaseOptions opts;
+    plinth::database::DatabaseOptions opts;
     CLI::App app;
     auto* migrate = app.add_subcommand("migrate");
-    plinth::add_database_options(*migrate, opts);
+    plinth::cli::add_database_options(*migrate, opts);
     CHECK(contains(migrate->help(), "--connect-timeout"));
     app.parse("migrate --database-url postgresql://h/db --connect-timeout 2.5 "
               "--data-dir /tmp/elsewhere",
@@ -397,9 +398,9 @@ TEST_CASE("add_database_options parses URL, timeout and folder") {
     CHECK(opts.connect_timeout == 2500ms);
     CHECK(opts.data_dir == fs::path("/tmp/elsewhere"));
 
-    plinth::DatabaseOptions defaults;
+    plinth::database::DatabaseOptions defaults;
     CLI::App plain;
-    plinth::add_database_options(*plain.add_subcommand("migrate"), defaults);
+    plinth::cli::add_database_options(*plain.add_subcommand("migrate"), defaults);
     plain.parse("migrate", false);
     CHECK(defaults.connect_timeout == 30s);
     CHECK(defaults.data_dir == fs::path(".plinth"));

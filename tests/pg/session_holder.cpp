@@ -8,7 +8,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "embedded/database.hpp"
+#include "database/session.hpp"
 
 int main(int argc, char** argv) {
     if (argc != 2) {
@@ -16,9 +16,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     spdlog::logger log("holder", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    plinth::DatabaseOptions options;
+    plinth::database::DatabaseOptions options;
     options.data_dir = argv[1];
-    auto session = plinth::DatabaseSession::open(options, log);
+    auto session = plinth::database::DatabaseSession::open(options, log);
     session.connect().exec("SELECT 1");
     std::cout << "ready" << std::endl;
     for (;;) ::pause();

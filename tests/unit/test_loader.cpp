@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
+#include <unistd.h>
+
 #include "load/loader.hpp"
 #include "paths.hpp"
 
@@ -88,4 +92,26 @@ TEST_CASE("a folder is loaded in sorted order, refusals and plugins apart") {
 TEST_CASE("a missing plugins folder is an error naming it") {
     CHECK_THROWS_WITH(plinth::load::load_folder("/nonexistent/plugins"),
                       "plugins folder /nonexistent/plugins does not exist or is not a folder");
+}
+
+TEST_CASE("one file reached under two names is loaded once, and the second name is refused naming the first") {
+    const auto folder = std::filesystem::temp_directory_path() / ("plinth-links-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(folder);
+    std::filesystem::create_directories(folder);
+    std::filesystem::copy_file(broken_dir() / "minimal_valid.so", folder / "a.so");
+    std::filesystem::create_symlink(folder / "a.so", folder / "b.so");
+    std::filesystem::create_hard_link(folder / "a.so", folder / "c.so");
+    const auto result = plinth::load::load_folder(folder);
+    REQUIRE(result.plugins.size() == 1);
+    CHECK(result.plugins[0].file == (folder / "a.so").string());
+    REQUIRE(result.refusals.size() == 2);
+    for (const auto& r : result.refusals)
+        CHECK(r.reason == "the same file as " + (folder / "a.so").string() +
+                              " (a symbolic or hard link to it): loaded once, as a.so");
+
+    // Loaded again later (another command in the same process): the same library, never reloaded.
+    const auto again = plinth::load::load_folder(folder);
+    REQUIRE(again.plugins.size() == 1);
+    CHECK(again.plugins[0].lifecycle.library == result.plugins[0].lifecycle.library);
+    std::filesystem::remove_all(folder);
 }

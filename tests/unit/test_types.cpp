@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "model/text.hpp"
 #include "model/types.hpp"
 #include "validate/identifiers.hpp"
 
@@ -56,4 +57,12 @@ TEST_CASE("identifier rules") {
     CHECK(check_expression("E'\\''; DROP TABLE x; --'").has_value());
     CHECK(check_type("serial").has_value());
     CHECK(check_type("BIGSERIAL").has_value());
+}
+
+TEST_CASE("join keeps empty items") {
+    using plinth::model::join;
+    CHECK(join({"", "a"}, ",") == ",a");
+    CHECK(join({"a", "", "b"}, ", ") == "a, , b");
+    CHECK(join({}, ",").empty());
+    CHECK(join({""}, ",").empty());
 }

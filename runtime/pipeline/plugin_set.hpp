@@ -1,28 +1,14 @@
-// The first three stages run together by every command: load, validate, order.
+// The first three stages as one value: load a plugins folder, validate what it declares, order it.
+// Every command starts from a PluginSet; apply, host and cli take it from here.
 #pragma once
 
 #include <filesystem>
-#include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "load/loader.hpp"
 #include "order/order.hpp"
 #include "validate/validator.hpp"
 
-namespace plinth::cli {
-
-struct PluginOptions {
-    std::string plugins_dir;  // empty: default_plugins_dir()
-    bool strict = false;
-};
-
-// Adds --plugins DIR and --strict to a command.
-void add_plugin_options(CLI::App& command, PluginOptions& options);
-
-// The plugins folder beside the executable's folder (the build tree's
-// layout: build/runtime/plinth and build/plugins/*.so), else lib/plinth/plugins of an install.
-std::filesystem::path default_plugins_dir();
+namespace plinth::pipeline {
 
 struct PluginSet {
     std::filesystem::path folder;
@@ -36,9 +22,15 @@ struct PluginSet {
     }
 };
 
-PluginSet load_plugin_set(const PluginOptions& options);
+// The plugins folder beside the executable's folder (the build tree's
+// layout: build/runtime/plinth and build/plugins/*.so), else lib/plinth/plugins of an install.
+std::filesystem::path default_plugins_dir();
+
+// Loads, validates and orders the plugins in `folder`. Throws std::runtime_error when the folder
+// itself cannot be read.
+PluginSet load_plugin_set(const std::filesystem::path& folder);
 
 // Logs every refusal, problem and skip as warnings (errors with --strict).
 void log_plugin_issues(const PluginSet& set, bool strict);
 
-}  // namespace plinth::cli
+}  // namespace plinth::pipeline

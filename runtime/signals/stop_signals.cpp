@@ -1,19 +1,17 @@
-#include "embedded/signal_cleanup.hpp"
+#include "signals/stop_signals.hpp"
 
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <system_error>
 #include <thread>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
-namespace plinth::embedded {
+namespace plinth::signals {
 
 namespace {
 
@@ -21,9 +19,13 @@ constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGHUP};
 
 std::atomic<int> g_wake_fd{-1};
 std::atomic<bool> g_cleaning{false};
+// While a StopRequests exists: a signal caught by the handler is forwarded here instead of ending
+// the process (0: none pending).
+std::atomic<bool> g_requests_active{false};
+std::atomic<int> g_forwarded{0};
 
 extern "C" void on_signal(int sig) {
-    if (g_cleaning.exchange(true)) {  // impatient second signal
+    if (!g_requests_active.load() && g_cleaning.exchange(true)) {  // impatient second signal
         ::signal(sig, SIG_DFL);
         ::raise(sig);
         return;
@@ -36,7 +38,7 @@ extern "C" void on_signal(int sig) {
 
 struct Registry {
     std::mutex mu;
-    std::map<const SignalCleanup*, std::function<void()>> actions;
+    std::map<const CleanupOnSignal*, std::function<void()>> actions;
     std::array<std::optional<struct sigaction>, kSignals.size()> previous;
     bool watching = false;
 };
@@ -53,6 +55,10 @@ void watch(int fd) {
         const ssize_t n = ::read(fd, &sig, 1);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return;
+        if (g_requests_active.load()) {
+            g_forwarded = sig;
+            continue;
+        }
         auto& r = registry();
         // Held until the process dies, so no action can be unregistered (and freed) meanwhile.
         std::lock_guard lock(r.mu);
@@ -103,9 +109,14 @@ void uninstall(Registry& r) {
     }
 }
 
+std::optional<int> take_forwarded() {
+    const int sig = g_forwarded.exchange(0);
+    return sig == 0 ? std::nullopt : std::optional<int>(sig);
+}
+
 }  // namespace
 
-SignalCleanup::SignalCleanup(std::function<void()> action) {
+CleanupOnSignal::CleanupOnSignal(std::function<void()> action) {
     auto& r = registry();
     std::lock_guard lock(r.mu);
     if (!r.watching) start_watcher(r);
@@ -113,11 +124,56 @@ SignalCleanup::SignalCleanup(std::function<void()> action) {
     r.actions.emplace(this, std::move(action));
 }
 
-SignalCleanup::~SignalCleanup() {
+CleanupOnSignal::~CleanupOnSignal() {
     auto& r = registry();
     std::lock_guard lock(r.mu);
     r.actions.erase(this);
     if (r.actions.empty()) uninstall(r);
 }
 
-}  // namespace plinth::embedded
+StopRequests::StopRequests() {
+    sigemptyset(&signals_);
+    for (int sig : kSignals) sigaddset(&signals_, sig);
+    if (const int rc = pthread_sigmask(SIG_BLOCK, &signals_, &previous_); rc != 0)
+        throw std::system_error(rc, std::generic_category(), "pthread_sigmask");
+    g_requests_active = true;
+}
+
+StopRequests::~StopRequests() {
+    while (poll()) {
+    }
+    g_requests_active = false;
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+}
+
+std::optional<int> StopRequests::poll() {
+    if (auto forwarded = take_forwarded()) return forwarded;
+    const timespec zero{};
+    for (;;) {
+        const int sig = sigtimedwait(&signals_, nullptr, &zero);
+        if (sig > 0) return sig;
+        if (errno != EINTR) return std::nullopt;  // EAGAIN: none pending
+    }
+}
+
+int StopRequests::wait() {
+    // In slices, so that a signal forwarded by the CleanupOnSignal watcher is seen too.
+    const timespec slice{0, 100'000'000};
+    for (;;) {
+        if (auto forwarded = take_forwarded()) return *forwarded;
+        const int sig = sigtimedwait(&signals_, nullptr, &slice);
+        if (sig > 0) return sig;
+        if (errno != EINTR && errno != EAGAIN) throw std::system_error(errno, std::generic_category(), "sigtimedwait");
+    }
+}
+
+const char* signal_name(int sig) {
+    switch (sig) {
+        case SIGINT: return "SIGINT";
+        case SIGTERM: return "SIGTERM";
+        case SIGHUP: return "SIGHUP";
+        default: return "a signal";
+    }
+}
+
+}  // namespace plinth::signals

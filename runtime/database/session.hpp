@@ -1,5 +1,5 @@
-// Choosing the database a command works on: --database-url, else $PLINTH_DATABASE_URL, else
-// $DATABASE_URL, else the embedded server in --data-dir (started for the session if needed).
+// Choosing the database a command works on: the URL given, else $PLINTH_DATABASE_URL, else
+// $DATABASE_URL, else the embedded server in the data folder (started for the session if needed).
 #pragma once
 
 #include <chrono>
@@ -10,21 +10,13 @@
 #include "embedded/cluster.hpp"
 #include "pg/connection.hpp"
 
-namespace CLI {
-class App;
-}
-
-namespace plinth {
+namespace plinth::database {
 
 struct DatabaseOptions {
     std::string url;  // libpq conninfo (URI or key=value); empty: see the resolution order above
     std::chrono::milliseconds connect_timeout{30000};
     std::filesystem::path data_dir{".plinth"};
 };
-
-// Adds --database-url URL, --connect-timeout SECONDS and --data-dir DIR to a (sub)command; the
-// defaults shown are opts' current values.
-void add_database_options(CLI::App& cmd, DatabaseOptions& opts);
 
 class DatabaseSession {
 public:
@@ -56,4 +48,4 @@ private:
     std::optional<embedded::ClusterLease> lease_;
 };
 
-}  // namespace plinth
+}  // namespace plinth::database

@@ -1,16 +1,8 @@
-#include "cli/plugin_set.hpp"
-
-#include <cstdlib>
+#include "pipeline/plugin_set.hpp"
 
 #include <spdlog/spdlog.h>
 
-namespace plinth::cli {
-
-void add_plugin_options(CLI::App& command, PluginOptions& options) {
-    command.add_option("--plugins", options.plugins_dir, "Folder of plugin .so files")
-        ->envname("PLINTH_PLUGINS_DIR");
-    command.add_flag("--strict", options.strict, "Fail the run when any plugin is refused, invalid or skipped");
-}
+namespace plinth::pipeline {
 
 std::filesystem::path default_plugins_dir() {
     std::error_code ec;
@@ -24,9 +16,9 @@ std::filesystem::path default_plugins_dir() {
     return "plugins";
 }
 
-PluginSet load_plugin_set(const PluginOptions& options) {
+PluginSet load_plugin_set(const std::filesystem::path& folder) {
     PluginSet set;
-    set.folder = options.plugins_dir.empty() ? default_plugins_dir() : std::filesystem::path(options.plugins_dir);
+    set.folder = folder;
     set.loaded = load::load_folder(set.folder);
     set.validation = validate::validate(std::move(set.loaded.plugins));
     set.loaded.plugins.clear();
@@ -41,4 +33,4 @@ void log_plugin_issues(const PluginSet& set, bool strict) {
     for (const auto& s : set.validation.skipped) spdlog::log(level, "{}", s.text());
 }
 
-}  // namespace plinth::cli
+}  // namespace plinth::pipeline

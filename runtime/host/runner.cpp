@@ -1,0 +1,139 @@
+#include "host/runner.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "apply/migrate.hpp"
+#include "host/config.hpp"
+#include "host/connection_pool.hpp"
+#include "host/host_context.hpp"
+#include "host/lifecycle.hpp"
+#include "host/logging.hpp"
+#include "model/text.hpp"
+#include "pipeline/plugin_set.hpp"
+#include "signals/stop_signals.hpp"
+
+namespace plinth::hosting {
+namespace {
+
+// Written whole under a temporary name, then renamed: a watcher never reads half a file.
+void write_ready_file(const std::filesystem::path& path) {
+    auto temporary = path;
+    temporary += ".tmp";
+    {
+        std::ofstream out(temporary, std::ios::trunc);
+        out << ::getpid() << "\n";
+        if (!out.flush()) throw std::runtime_error("cannot write the ready file " + temporary.string());
+    }
+    std::filesystem::rename(temporary, path);
+}
+
+}  // namespace
+
+int run(const RunSettings& options) {
+    // First, before any thread exists, so that every later thread inherits the blocked signals.
+    signals::StopRequests signals;
+    Logging logging({parse_log_level(options.log_level),
+                           options.log_format == "json" ? LogFormat::json : LogFormat::text});
+    const auto log = logging.logger("plinth");
+    spdlog::set_default_logger(log);  // every stage, and libpq notices, log through it
+
+    std::error_code ignored;
+    if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);  // a stale one
+
+    const pipeline::PluginSet set = pipeline::load_plugin_set(options.plugins_dir);
+    pipeline::log_plugin_issues(set, options.strict);
+    if (options.strict && !set.all_valid()) {
+        log->error("not running: --strict, and some plugins are refused, invalid or skipped");
+        return 1;
+    }
+    const auto& plugins = set.validation.plugins;
+    std::vector<std::string> names;
+    for (const auto& p : plugins) names.push_back(p.name);
+    log->info("{} plugin{} from {}: {}", plugins.size(), plugins.size() == 1 ? "" : "s", set.folder.string(),
+              model::join(names, ", "));
+    const Config config =
+        options.config_file.empty() ? Config() : Config::load(options.config_file, names, *log);
+
+    std::optional<database::DatabaseSession> session(database::DatabaseSession::open(options.database, *log));
+    auto pool = std::make_shared<ConnectionPool>(session->conninfo(), options.pool_size,
+                                                       options.database.connect_timeout, log);
+    std::vector<std::shared_ptr<PluginContext>> contexts;
+    for (const auto& p : plugins)
+        contexts.push_back(
+            std::make_shared<PluginContext>(p.name, logging.logger(p.name), config.for_plugin(p.name), pool));
+    Lifecycle lifecycle(plugins, set.ordering.plugins, std::move(contexts),
+                              {options.strict, options.stop_timeout}, log);
+    // A stop request (SIGINT, SIGTERM, SIGHUP) taken from the pending signals is kept here, so
+    // whoever asks later still sees it.
+    std::optional<int> signal;
+    const auto stop_requested = [&] {
+        if (!signal) signal = signals.poll();
+        return signal.has_value();
+    };
+    {
+        pg::Connection conn = session->connect();
+        apply::MigrateOptions migrate_options;
+        migrate_options.lock_timeout = options.lock_timeout;
+        // Asked only while waiting for another instance's migration to release the advisory lock.
+        migrate_options.should_stop = stop_requested;
+        migrate_options.reconnect = [&session] { return session->connect(); };
+        try {
+            apply::migrate(conn, set, migrate_options, *log);
+        } catch (const apply::MigrationError& e) {
+            if (!signal) throw;
+            // A requested stop, like one during start-up: nothing was changed and nothing ran, so
+            // it ends like any requested stop, with 0.
+            log->info("received {}; stopping: {}", signals::signal_name(*signal), e.what());
+            return 0;
+        }
+        if (lifecycle.disable_missing_tables(conn) > 0 && options.strict) {
+            log->error("not running: --strict, and some plugins lack their tables");
+            return 1;
+        }
+    }
+
+    int exit_code = 0;
+    switch (lifecycle.start(stop_requested)) {
+        case StartOutcome::ready: {
+            const auto running = lifecycle.running();
+            const auto disabled = lifecycle.disabled();
+            std::string line = "plinth is ready: " + std::to_string(running.size()) + " plugin" +
+                               (running.size() == 1 ? "" : "s") + " running";
+            if (!running.empty()) line += " (" + model::join(running, ", ") + ")";
+            if (!disabled.empty()) line += "; " + std::to_string(disabled.size()) + " disabled (" + model::join(disabled, "; ") + ")";
+            log->info("{}", line);
+            if (!options.ready_file.empty()) write_ready_file(options.ready_file);
+            if (!signal) signal = signals.wait();
+            log->info("received {}; stopping", signals::signal_name(*signal));
+            break;
+        }
+        case StartOutcome::failed:
+            log->error("stopping: --strict, and a plugin failed");
+            exit_code = 1;
+            break;
+        case StartOutcome::interrupted:
+            log->info("received {} while starting; stopping", signals::signal_name(*signal));
+            break;
+    }
+    const auto abandoned = lifecycle.stop();
+    if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);
+    if (!abandoned.empty()) {
+        // Their threads may still run plugin code: unloading a library or running static
+        // destructors under them could crash, so release the database and leave at once.
+        log->error("exiting with {} still in stop", model::join(abandoned, ", "));
+        session.reset();
+        std::fflush(nullptr);
+        std::_Exit(1);
+    }
+    log->info("plinth stopped");
+    return exit_code;
+}
+
+}  // namespace plinth::hosting

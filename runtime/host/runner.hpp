@@ -1,0 +1,33 @@
+// `plinth run` assembled: stop signals, logging, the plugin set, the database, the migration, the
+// plugins' lifecycle and the ready file, in that order. cli/ only parses options into RunSettings.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+#include "database/session.hpp"
+
+namespace plinth::hosting {
+
+struct RunSettings {
+    std::filesystem::path plugins_dir;
+    bool strict = false;
+    database::DatabaseOptions database;
+    std::string config_file;  // empty: no configuration file
+    std::size_t pool_size = 4;
+    std::string log_level = "info";
+    std::string log_format = "text";  // "text" or "json"
+    std::string ready_file;           // empty: none
+    std::chrono::milliseconds stop_timeout{10000};
+    std::chrono::milliseconds lock_timeout{5000};
+};
+
+// Runs until SIGINT, SIGTERM or SIGHUP, or until start-up fails; returns the exit status. Call it on
+// the main thread before any other thread exists (see signals::StopRequests). When a plugin's stop
+// hangs past its bound, it leaves the process with _Exit(1) after releasing the database, so that no
+// library is unloaded and no static destructor runs under plugin code.
+int run(const RunSettings& settings);
+
+}  // namespace plinth::hosting
