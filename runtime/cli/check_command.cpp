@@ -1,21 +1,12 @@
-#include "cli/check_command.hpp"
-
-#include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
-#include "cli/plugin_options.hpp"
+#include "cli/commands.hpp"
 
 namespace plinth::cli {
 namespace {
-
-struct CheckOptions {
-    PluginOptions plugins;
-    std::string format = "text";
-};
 
 nlohmann::json to_json(const pipeline::PluginSet& set) {
     using nlohmann::json;
@@ -101,19 +92,13 @@ void print_text(const pipeline::PluginSet& set, std::ostream& os) {
 
 }  // namespace
 
-void add_check_command(CLI::App& app, int& exit_code) {
-    auto options = std::make_shared<CheckOptions>();
-    auto* cmd = app.add_subcommand("check", "Load and validate the plugins; print their tables in creation order");
-    add_plugin_options(*cmd, options->plugins);
-    cmd->add_option("--format", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
-    cmd->callback([options, &exit_code] {
-        const pipeline::PluginSet set = load_plugin_set(options->plugins);
-        if (options->format == "json")
-            std::cout << to_json(set).dump(2) << "\n";
-        else
-            print_text(set, std::cout);
-        exit_code = set.all_valid() ? 0 : 1;
-    });
+int check(const CheckOptions& options) {
+    const pipeline::PluginSet set = load_plugin_set(options.plugins);
+    if (options.format == "json")
+        std::cout << to_json(set).dump(2) << "\n";
+    else
+        print_text(set, std::cout);
+    return set.all_valid() ? 0 : 1;
 }
 
 }  // namespace plinth::cli

@@ -1,7 +1,3 @@
-#include "cli/migrate_commands.hpp"
-
-#include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <memory>
 
@@ -10,28 +6,14 @@
 
 #include "apply/journal.hpp"
 #include "apply/migrate.hpp"
-#include "cli/plugin_options.hpp"
-#include "cli/database_options.hpp"
+#include "cli/commands.hpp"
 #include "plan/plan.hpp"
 
 namespace plinth::cli {
 namespace {
 
-struct Options {
-    PluginOptions plugins;
-    database::DatabaseOptions database;
-    std::string format = "text";
-    double lock_timeout_s = 5;
-};
-
-void add_common(CLI::App& cmd, Options& o, bool with_format) {
-    add_plugin_options(cmd, o.plugins);
-    add_database_options(cmd, o.database);
-    if (with_format) cmd.add_option("--format", o.format, "Output format")->check(CLI::IsMember({"text", "json"}));
-}
-
 // Loads the plugins; with --strict, any refused, invalid or skipped plugin ends the command.
-pipeline::PluginSet prepare(const Options& o) {
+pipeline::PluginSet prepare(const DatabaseCommandOptions& o) {
     pipeline::PluginSet set = load_plugin_set(o.plugins);
     pipeline::log_plugin_issues(set, o.plugins.strict);
     if (o.plugins.strict && !set.all_valid())
@@ -57,7 +39,9 @@ nlohmann::json plan_json(const plan::Plan& p) {
     return out;
 }
 
-void run_plan(const Options& o, int& exit_code) {
+}  // namespace
+
+int plan(const DatabaseCommandOptions& o) {
     const pipeline::PluginSet set = prepare(o);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
@@ -66,10 +50,10 @@ void run_plan(const Options& o, int& exit_code) {
         std::cout << plan_json(p).dump(2) << "\n";
     else
         std::cout << p.text();
-    exit_code = p.blocked() ? 1 : p.has_operations() ? 2 : 0;
+    return p.blocked() ? 1 : p.has_operations() ? 2 : 0;
 }
 
-void run_migrate(const Options& o, int& exit_code) {
+int migrate(const DatabaseCommandOptions& o) {
     const pipeline::PluginSet set = prepare(o);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
@@ -78,16 +62,16 @@ void run_migrate(const Options& o, int& exit_code) {
     options.reconnect = [&session] { return session.connect(); };
     try {
         const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
-        exit_code = outcome.after_commit_failures.empty() ? 0 : 1;
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0)
             spdlog::info("schema up to date; nothing applied");
+        return outcome.after_commit_failures.empty() ? 0 : 1;
     } catch (const apply::MigrationError& e) {
         spdlog::error("{}", e.what());
-        exit_code = 1;
+        return 1;
     }
 }
 
-void run_status(const Options& o, int& exit_code) {
+int status(const DatabaseCommandOptions& o) {
     const pipeline::PluginSet set = prepare(o);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
@@ -134,31 +118,7 @@ void run_status(const Options& o, int& exit_code) {
         }
         std::cout << (p.has_operations() ? "changes are pending: run plinth migrate\n" : "the database is up to date\n");
     }
-    exit_code = 0;
-}
-
-}  // namespace
-
-void add_migrate_commands(CLI::App& app, int& exit_code) {
-    auto plan_options = std::make_shared<Options>();
-    auto* plan_cmd = app.add_subcommand(
-        "plan", "Print what migrate would do (SQL, hazards, what it will not do); exit 0 up to date, 2 pending, 1 error");
-    add_common(*plan_cmd, *plan_options, true);
-    plan_cmd->callback([plan_options, &exit_code] { run_plan(*plan_options, exit_code); });
-
-    auto migrate_options = std::make_shared<Options>();
-    auto* migrate_cmd = app.add_subcommand("migrate", "Apply the plan in one transaction under an advisory lock, then exit");
-    add_common(*migrate_cmd, *migrate_options, false);
-    migrate_cmd->add_option("--lock-timeout", migrate_options->lock_timeout_s,
-                            "Seconds one statement may wait for a table lock before the attempt is retried (0: no limit)")
-        ->check(CLI::NonNegativeNumber)
-        ->capture_default_str();
-    migrate_cmd->callback([migrate_options, &exit_code] { run_migrate(*migrate_options, exit_code); });
-
-    auto status_options = std::make_shared<Options>();
-    auto* status_cmd = app.add_subcommand("status", "Show per plugin its version, schema hash, last application and drift");
-    add_common(*status_cmd, *status_options, true);
-    status_cmd->callback([status_options, &exit_code] { run_status(*status_options, exit_code); });
+    return 0;
 }
 
 }  // namespace plinth::cli

@@ -19,7 +19,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/database_options.hpp"
+#include "cli/command_line.hpp"
 #include "database/session.hpp"
 #include "embedded/cluster.hpp"
 #include "embedded/process.hpp"

@@ -1,4 +1,5 @@
-// The database options every database command shares: --database-url, --connect-timeout, --data-dir.
+// The command line: every command and option of plinth, parsed in this one place (the only
+// translation unit that includes CLI11, which is slow to compile).
 #pragma once
 
 #include "database/session.hpp"
@@ -8,6 +9,9 @@ class App;
 }
 
 namespace plinth::cli {
+
+// Parses argv, runs the command it names and returns the process's exit status.
+int run_command_line(int argc, char** argv);
 
 // Adds --database-url URL, --connect-timeout SECONDS and --data-dir DIR to a (sub)command; the
 // defaults shown are opts' current values.

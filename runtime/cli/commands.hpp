@@ -1,0 +1,49 @@
+// The commands, each a function of plain options that returns the exit status. Parsing the
+// command line into these options is command_line.cpp's job alone, so CLI11 (costly to compile)
+// is compiled once.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "database/session.hpp"
+#include "pipeline/plugin_set.hpp"
+
+namespace plinth::cli {
+
+struct PluginOptions {
+    std::string plugins_dir;  // empty: pipeline::default_plugins_dir()
+    bool strict = false;
+};
+
+// The plugin set of the folder the options name.
+pipeline::PluginSet load_plugin_set(const PluginOptions& options);
+
+// `plinth check`: load and validate the plugins, print their tables in creation order.
+// 0: all valid; 1: something refused, invalid or skipped.
+struct CheckOptions {
+    PluginOptions plugins;
+    std::string format = "text";  // "text" or "json"
+};
+int check(const CheckOptions& options);
+
+// `plinth plan`, `migrate` and `status`.
+struct DatabaseCommandOptions {
+    PluginOptions plugins;
+    database::DatabaseOptions database;
+    std::string format = "text";  // "text" or "json"
+    double lock_timeout_s = 5;    // migrate only; 0: no limit
+};
+// 0: up to date; 2: changes pending; 1: blocked or an error.
+int plan(const DatabaseCommandOptions& options);
+// 0: applied (or nothing to do); 1: refused, failed, or work after the commit failed.
+int migrate(const DatabaseCommandOptions& options);
+int status(const DatabaseCommandOptions& options);
+
+// `plinth db start|stop|url|status` on the embedded server in data_dir. status: 0 running, 3 not.
+int db_start(const std::filesystem::path& data_dir);
+int db_stop(const std::filesystem::path& data_dir);
+int db_url(const std::filesystem::path& data_dir);
+int db_status(const std::filesystem::path& data_dir);
+
+}  // namespace plinth::cli
