@@ -12,7 +12,8 @@ nlohmann::json to_json(const pipeline::PluginSet& set) {
     using nlohmann::json;
     const auto& plugins = set.validation.plugins;
     json out;
-    out["plugins_dir"] = set.folder.string();
+    out["plugins_dirs"] = json::array();
+    for (const auto& folder : set.folders) out["plugins_dirs"].push_back(folder.string());
     out["valid"] = set.all_valid();
     out["plugins"] = json::array();
     for (std::size_t p : set.ordering.plugins) {
@@ -46,7 +47,8 @@ nlohmann::json to_json(const pipeline::PluginSet& set) {
 
 void print_text(const pipeline::PluginSet& set, std::ostream& os) {
     const auto& plugins = set.validation.plugins;
-    os << "plugins folder: " << set.folder.string() << "\n";
+    os << (set.folders.size() == 1 ? "plugins folder: " : "plugins folders: ") << pipeline::describe_folders(set)
+       << "\n";
     os << plugins.size() << " valid plugin" << (plugins.size() == 1 ? "" : "s")
        << " in initialisation order, tables numbered in creation order:\n";
     for (std::size_t p : set.ordering.plugins) {

@@ -21,8 +21,11 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
 
 // Adds --plugins DIR and --strict to a command.
 void add_plugin_options(CLI::App& command, PluginOptions& options) {
-    command.add_option("--plugins", options.plugins_dir, "Folder of plugin .so files")
-        ->envname("PLINTH_PLUGINS_DIR");
+    command.add_option("--plugins", options.plugins_dirs,
+                       "Folder of plugin .so files; give it again for more folders (default: $PLINTH_PLUGINS_PATH, "
+                       "colon-separated, then $PLINTH_PLUGINS_DIR, then the shipped plugins)")
+        ->type_name("DIR")
+        ->allow_extra_args(false);
     command.add_flag("--strict", options.strict, "Fail the run when any plugin is refused, invalid or skipped");
 }
 
@@ -32,6 +35,26 @@ void add_check_command(CLI::App& app, int& exit_code) {
     add_plugin_options(*cmd, options->plugins);
     cmd->add_option("--format", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
     cmd->callback([options, &exit_code] { exit_code = check(*options); });
+}
+
+void add_describe_command(CLI::App& app, int& exit_code) {
+    auto options = std::make_shared<DescribeOptions>();
+    auto* cmd = app.add_subcommand(
+        "describe", "Show every table of the named (or all) plugins: columns, types, defaults, keys, indexes, checks");
+    add_plugin_options(*cmd, options->plugins);
+    cmd->add_option("plugin", options->names, "Plugins to describe (default: all)")->type_name("PLUGIN");
+    cmd->add_option("--format", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+    cmd->callback([options, &exit_code] { exit_code = describe(*options); });
+}
+
+void add_new_command(CLI::App& app, int& exit_code) {
+    auto options = std::make_shared<NewPluginOptions>();
+    auto* cmd = app.add_subcommand(
+        "new", "Write a working out-of-tree plugin to start from: source, meson.build, CMakeLists.txt, README.md");
+    cmd->add_option("name", options->name, "The plugin's name")->required()->type_name("NAME");
+    cmd->add_option("--dir", options->dir, "Folder to write it in (default: ./NAME); must not exist or be empty")
+        ->type_name("DIR");
+    cmd->callback([options, &exit_code] { exit_code = new_plugin(*options); });
 }
 
 void add_database_command_options(CLI::App& cmd, DatabaseCommandOptions& o, bool with_format) {
@@ -102,9 +125,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
         ->check(CLI::NonNegativeNumber)
         ->default_str("5");
     cmd->callback([options, &exit_code] {
-        options->settings.plugins_dir = options->plugins.plugins_dir.empty()
-                                            ? pipeline::default_plugins_dir()
-                                            : std::filesystem::path(options->plugins.plugins_dir);
+        options->settings.plugins_dirs = plugin_folders(options->plugins);
         options->settings.strict = options->plugins.strict;
         exit_code = hosting::run(options->settings);
     });
@@ -156,6 +177,8 @@ int run_command_line(int argc, char** argv) {
     app.require_subcommand(1);
     int exit_code = 0;
     add_check_command(app, exit_code);
+    add_describe_command(app, exit_code);
+    add_new_command(app, exit_code);
     add_migrate_commands(app, exit_code);
     add_run_command(app, exit_code);
     add_db_command(app, exit_code);

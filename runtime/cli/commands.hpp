@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "database/session.hpp"
 #include "pipeline/plugin_set.hpp"
@@ -12,11 +13,15 @@
 namespace plinth::cli {
 
 struct PluginOptions {
-    std::string plugins_dir;  // empty: pipeline::default_plugins_dir()
+    std::vector<std::string> plugins_dirs;  // --plugins, in order; empty: see plugin_folders()
     bool strict = false;
 };
 
-// The plugin set of the folder the options name.
+// The folders to load: --plugins DIR (each), else $PLINTH_PLUGINS_PATH (colon-separated), else
+// $PLINTH_PLUGINS_DIR (one folder), else pipeline::default_plugins_dir().
+std::vector<std::filesystem::path> plugin_folders(const PluginOptions& options);
+
+// The plugin set of the folders the options name.
 pipeline::PluginSet load_plugin_set(const PluginOptions& options);
 
 // `plinth check`: load and validate the plugins, print their tables in creation order.
@@ -39,6 +44,23 @@ int plan(const DatabaseCommandOptions& options);
 // 0: applied (or nothing to do); 1: refused, failed, or work after the commit failed.
 int migrate(const DatabaseCommandOptions& options);
 int status(const DatabaseCommandOptions& options);
+
+// `plinth new NAME [--dir DIR]`: writes a working out-of-tree plugin (source, meson.build,
+// CMakeLists.txt, README.md) into DIR (default ./NAME), which must not exist or be empty.
+struct NewPluginOptions {
+    std::string name;
+    std::string dir;
+};
+int new_plugin(const NewPluginOptions& options);
+
+// `plinth describe [PLUGIN...]`: every table of the named (or all) valid plugins, with what an
+// author needs to reference it. 0: shown; 1: a named plugin is not among the valid ones.
+struct DescribeOptions {
+    PluginOptions plugins;
+    std::vector<std::string> names;
+    std::string format = "text";  // "text" or "json"
+};
+int describe(const DescribeOptions& options);
 
 // `plinth db start|stop|url|status` on the embedded server in data_dir. status: 0 running, 3 not.
 int db_start(const std::filesystem::path& data_dir);

@@ -47,7 +47,7 @@ int run(const RunSettings& options) {
     std::error_code ignored;
     if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);  // a stale one
 
-    const pipeline::PluginSet set = pipeline::load_plugin_set(options.plugins_dir);
+    const pipeline::PluginSet set = pipeline::load_plugin_set(options.plugins_dirs);
     pipeline::log_plugin_issues(set, options.strict);
     if (options.strict && !set.all_valid()) {
         log->error("not running: --strict, and some plugins are refused, invalid or skipped");
@@ -56,7 +56,7 @@ int run(const RunSettings& options) {
     const auto& plugins = set.validation.plugins;
     std::vector<std::string> names;
     for (const auto& p : plugins) names.push_back(p.name);
-    log->info("{} plugin{} from {}: {}", plugins.size(), plugins.size() == 1 ? "" : "s", set.folder.string(),
+    log->info("{} plugin{} from {}: {}", plugins.size(), plugins.size() == 1 ? "" : "s", pipeline::describe_folders(set),
               model::join(names, ", "));
     const Config config =
         options.config_file.empty() ? Config() : Config::load(options.config_file, names, *log);

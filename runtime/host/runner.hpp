@@ -6,13 +6,14 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "database/session.hpp"
 
 namespace plinth::hosting {
 
 struct RunSettings {
-    std::filesystem::path plugins_dir;
+    std::vector<std::filesystem::path> plugins_dirs;
     bool strict = false;
     database::DatabaseOptions database;
     std::string config_file;  // empty: no configuration file

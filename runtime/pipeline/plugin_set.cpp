@@ -2,28 +2,49 @@
 
 #include <spdlog/spdlog.h>
 
+#include "model/text.hpp"
+
 namespace plinth::pipeline {
 
 std::filesystem::path default_plugins_dir() {
     std::error_code ec;
-    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        auto beside = exe.parent_path().parent_path() / "plugins";
-        if (std::filesystem::is_directory(beside, ec)) return beside;
-        auto installed = exe.parent_path().parent_path() / "lib" / "plinth" / "plugins";
-        if (std::filesystem::is_directory(installed, ec)) return installed;
-    }
-    return "plugins";
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return "plugins";
+    auto beside = exe.parent_path().parent_path() / "plugins";
+    if (std::filesystem::is_directory(beside, ec)) return beside;
+    return (exe.parent_path() / PLINTH_PLUGINS_DIR_FROM_BINDIR).lexically_normal();
 }
 
-PluginSet load_plugin_set(const std::filesystem::path& folder) {
+std::vector<std::filesystem::path> split_path_list(const std::string& list) {
+    std::vector<std::filesystem::path> folders;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        auto end = list.find(':', start);
+        if (end == std::string::npos) end = list.size();
+        if (end > start) folders.emplace_back(list.substr(start, end - start));
+        start = end + 1;
+    }
+    return folders;
+}
+
+PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders) {
     PluginSet set;
-    set.folder = folder;
-    set.loaded = load::load_folder(set.folder);
+    set.folders = folders;
+    for (const auto& folder : folders) {
+        auto loaded = load::load_folder(folder);
+        for (auto& p : loaded.plugins) set.loaded.plugins.push_back(std::move(p));
+        for (auto& r : loaded.refusals) set.loaded.refusals.push_back(std::move(r));
+    }
     set.validation = validate::validate(std::move(set.loaded.plugins));
     set.loaded.plugins.clear();
     set.ordering = order::order(set.validation.plugins);
     return set;
+}
+
+std::string describe_folders(const PluginSet& set) {
+    std::vector<std::string> names;
+    for (const auto& f : set.folders) names.push_back(f.string());
+    return model::join(names, ", ");
 }
 
 void log_plugin_issues(const PluginSet& set, bool strict) {

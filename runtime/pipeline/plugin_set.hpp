@@ -1,8 +1,11 @@
-// The first three stages as one value: load a plugins folder, validate what it declares, order it.
+// The first three stages as one value: load the plugins folders, validate what they declare
+// together, order it.
 // Every command starts from a PluginSet; apply, host and cli take it from here.
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "load/loader.hpp"
 #include "order/order.hpp"
@@ -11,7 +14,7 @@
 namespace plinth::pipeline {
 
 struct PluginSet {
-    std::filesystem::path folder;
+    std::vector<std::filesystem::path> folders;
     load::LoadResult loaded;              // refusals only; plugins moved into validation
     validate::ValidationResult validation;
     order::Ordering ordering;             // over validation.plugins
@@ -22,13 +25,21 @@ struct PluginSet {
     }
 };
 
-// The plugins folder beside the executable's folder (the build tree's
-// layout: build/runtime/plinth and build/plugins/*.so), else lib/plinth/plugins of an install.
+// The plugins folder beside the executable's folder (the build tree's layout: build/runtime/plinth
+// and build/plugins/*.so), else the folder the shipped plugins were installed in:
+// <libdir>/plinth/plugins of the install, found from the executable's own folder.
 std::filesystem::path default_plugins_dir();
 
-// Loads, validates and orders the plugins in `folder`. Throws std::runtime_error when the folder
-// itself cannot be read.
-PluginSet load_plugin_set(const std::filesystem::path& folder);
+// "a/plugins:b/plugins" -> the folders, empty parts left out.
+std::vector<std::filesystem::path> split_path_list(const std::string& list);
+
+// Loads the plugins of every folder (in the order given, each in file-name order), then validates
+// and orders them as one set: a plugin may require one from another folder, and one plugin name in
+// two folders is a problem naming both files. Throws std::runtime_error when a folder cannot be read.
+PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders);
+
+// The folders as a person reads them: "a, b".
+std::string describe_folders(const PluginSet& set);
 
 // Logs every refusal, problem and skip as warnings (errors with --strict).
 void log_plugin_issues(const PluginSet& set, bool strict);

@@ -27,7 +27,7 @@ namespace {
 
 struct LifecycleRun {
     explicit LifecycleRun(LifecycleOptions options = {}) {
-        set = plinth::pipeline::load_plugin_set(plinth::test::required_env("PLINTH_TEST_HOST_PLUGINS_DIR"));
+        set = plinth::pipeline::load_plugin_set({plinth::test::required_env("PLINTH_TEST_HOST_PLUGINS_DIR")});
         REQUIRE(set.all_valid());
         REQUIRE(set.validation.plugins.size() == 4);
         conn.emplace(plinth::pg::Connection::open(conninfo));
