@@ -9,6 +9,7 @@
 
 #include "apply/journal.hpp"
 #include "introspect/catalog.hpp"
+#include "introspect/probe.hpp"
 
 namespace plinth::apply {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "introspect/catalog.hpp"
-#include "introspect/probe.hpp"
+#include "model/actual_schema.hpp"
+#include "model/database_probe.hpp"
 #include "model/schema.hpp"
 #include "order/order.hpp"
 
@@ -50,7 +50,7 @@ struct Plan {
 // `plugins` are the valid plugins and `ordering` their order (from order::order). Tables of plugins
 // skipped this run ("schema.table" -> plugin name) are left alone and reported as such.
 Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
-               const introspect::ActualSchema& actual, const introspect::DatabaseProbe& probe,
+               const model::ActualSchema& actual, const model::DatabaseProbe& probe,
                const std::map<std::string, std::string>& skipped_tables = {});
 
 // "public", "crm": the schemas the plugins own, sorted, without duplicates.

@@ -13,7 +13,6 @@
 #include "model/text.hpp"
 #include "model/types.hpp"
 #include "plan/plan.hpp"
-#include "validate/identifiers.hpp"
 
 namespace plinth::plan {
 
@@ -121,7 +120,7 @@ std::string fk_sql(const model::ForeignKey& fk) {
 // "USING method (keys) [WHERE predicate]": what follows the table in CREATE INDEX.
 std::string index_tail(const model::Index& idx) {
     std::vector<std::string> keys;
-    for (const auto& k : idx.keys) keys.push_back(validate::is_expression_key(k) ? k : quote_ident(k));
+    for (const auto& k : idx.keys) keys.push_back(model::is_expression_key(k) ? k : quote_ident(k));
     std::string out = "USING " + idx.method + " (" + join(keys, ", ") + ")";
     if (idx.predicate) out += " WHERE " + *idx.predicate;
     return out;
@@ -140,24 +139,24 @@ std::string unquote(const std::string& key) {
 }
 
 bool plain_index(const model::Index& idx) {
-    return !idx.predicate && std::none_of(idx.keys.begin(), idx.keys.end(), validate::is_expression_key);
+    return !idx.predicate && std::none_of(idx.keys.begin(), idx.keys.end(), model::is_expression_key);
 }
 
 // Whether an index of the database matches a declared one. Expressions and predicates come back
 // from the server in its own spelling, so for those only their place and presence are compared.
-bool same_index(const model::Index& want, const introspect::ActualIndex& have) {
+bool same_index(const model::Index& want, const model::ActualIndex& have) {
     if (want.unique != have.unique || want.method != have.method || want.keys.size() != have.keys.size() ||
         want.predicate.has_value() != have.predicate.has_value())
         return false;
     for (std::size_t i = 0; i < want.keys.size(); ++i) {
-        const bool expression = validate::is_expression_key(want.keys[i]);
+        const bool expression = model::is_expression_key(want.keys[i]);
         if (expression != have.expression_keys[i]) return false;
         if (!expression && want.keys[i] != unquote(have.keys[i])) return false;
     }
     return true;
 }
 
-bool same_fk(const model::ForeignKey& want, const introspect::ActualConstraint& have) {
+bool same_fk(const model::ForeignKey& want, const model::ActualConstraint& have) {
     return have.kind == 'f' && have.columns == want.columns && have.ref_schema == want.ref_schema &&
            have.ref_table == want.ref_table && have.ref_columns == want.ref_columns &&
            have.on_delete == action_letter(want.on_delete) && have.on_update == action_letter(want.on_update);
@@ -165,7 +164,7 @@ bool same_fk(const model::ForeignKey& want, const introspect::ActualConstraint& 
 
 // Desired tables as this server will hold them: vector(N) becomes real[] with a length check when
 // pgvector is not available.
-std::vector<model::Plugin> adapt_to_server(std::vector<model::Plugin> plugins, const introspect::ActualSchema& actual,
+std::vector<model::Plugin> adapt_to_server(std::vector<model::Plugin> plugins, const model::ActualSchema& actual,
                                            std::vector<std::string>& notes) {
     if (actual.vector_available) return plugins;
     for (auto& p : plugins) {
@@ -191,10 +190,10 @@ std::vector<model::Plugin> adapt_to_server(std::vector<model::Plugin> plugins, c
 class Planner {
 public:
     Planner(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
-            const introspect::ActualSchema& actual, const std::map<std::string, std::string>& skipped_tables,
+            const model::ActualSchema& actual, const std::map<std::string, std::string>& skipped_tables,
             std::function<bool(const std::string&)> has_rows, std::function<std::int64_t(const std::string&)> count,
-            std::function<std::optional<std::string>(const introspect::DeclaredDefault&)> server_default,
-            std::function<std::optional<std::string>(const introspect::DeclaredDefinition&)> server_definition)
+            std::function<std::optional<std::string>(const model::DeclaredDefault&)> server_default,
+            std::function<std::optional<std::string>(const model::DeclaredDefinition&)> server_definition)
         : ordering_(ordering), actual_(actual), skipped_tables_(skipped_tables), has_rows_(std::move(has_rows)),
           count_(std::move(count)), server_default_(std::move(server_default)),
           server_definition_(std::move(server_definition)) {
@@ -284,7 +283,7 @@ private:
     }
 
     void plan_column(const model::Plugin& p, const model::Table& t, const model::Column& want,
-                     const introspect::ActualColumn& have) {
+                     const model::ActualColumn& have) {
         const std::string name = t.qualified_name();
         const std::string object = "column \"" + want.name + "\"";
         const std::string alter = "ALTER TABLE " + qualified(t.schema, t.name) + " ALTER COLUMN " + quote_ident(want.name);
@@ -319,20 +318,20 @@ private:
 
     // The first table whose columns (names and types) are those of `table`: the server spells an
     // expression the same way on all of them, so it is asked once per distinct set of columns.
-    const std::string& representative(const introspect::ActualTable& table) {
+    const std::string& representative(const model::ActualTable& table) {
         std::string signature;
         for (const auto& c : table.columns) signature += c.name + ' ' + c.type + '\n';
         return representatives_.emplace(signature, table.schema + "." + table.name).first->second;
     }
 
     // Expression keys and predicates, as the server spells the declared ones on a copy of the table.
-    bool same_spelling(const introspect::ActualTable& table, const model::Index& want, const introspect::ActualIndex& have) {
+    bool same_spelling(const model::ActualTable& table, const model::Index& want, const model::ActualIndex& have) {
         if (plain_index(want)) return true;
         const auto declared = server_definition_({representative(table), 'i', index_tail(want)});
-        return !declared || *declared == introspect::index_spelling(have.keys, have.predicate);
+        return !declared || *declared == model::index_spelling(have.keys, have.predicate);
     }
 
-    void plan_existing(const model::Plugin& p, const model::Table& t, const introspect::ActualTable& have,
+    void plan_existing(const model::Plugin& p, const model::Table& t, const model::ActualTable& have,
                        std::vector<Operation>& foreign_keys, std::vector<Operation>& after_commit) {
         const std::string name = t.qualified_name();
         const std::string table_sql = qualified(t.schema, t.name);
@@ -377,7 +376,7 @@ private:
             add(p, &t, "add column " + name + "." + c.name, add_sql + column_sql(c));
         }
 
-        const introspect::ActualConstraint* pk = nullptr;
+        const model::ActualConstraint* pk = nullptr;
         for (const auto& [n, con] : have.constraints)
             if (con.kind == 'p') pk = &con;
         if (!pk)
@@ -481,14 +480,14 @@ private:
             } else if (!same_index(idx, existing) || !same_spelling(have, idx, existing)) {
                 not_done(p.name, name, "index \"" + idx.name + "\"",
                          "an index of that name exists with another definition (" + existing.method + " on " +
-                             introspect::index_spelling(existing.keys, existing.predicate) + ")",
+                             model::index_spelling(existing.keys, existing.predicate) + ")",
                          "DROP INDEX CONCURRENTLY " + qualified(t.schema, idx.name) + "; " + index_sql(t, idx, true));
             }
         }
 
         for (const auto& fk : t.foreign_keys) {
             auto found = have.constraints.find(fk.name);
-            const introspect::ActualConstraint* match = nullptr;
+            const model::ActualConstraint* match = nullptr;
             for (const auto& [n, con] : have.constraints)
                 if (same_fk(fk, con)) match = &con;
             if (match) {
@@ -550,12 +549,12 @@ private:
 
     std::vector<model::Plugin> plugins_;
     const order::Ordering& ordering_;
-    const introspect::ActualSchema& actual_;
+    const model::ActualSchema& actual_;
     const std::map<std::string, std::string>& skipped_tables_;
     std::function<bool(const std::string&)> has_rows_;
     std::function<std::int64_t(const std::string&)> count_;
-    std::function<std::optional<std::string>(const introspect::DeclaredDefault&)> server_default_;
-    std::function<std::optional<std::string>(const introspect::DeclaredDefinition&)> server_definition_;
+    std::function<std::optional<std::string>(const model::DeclaredDefault&)> server_default_;
+    std::function<std::optional<std::string>(const model::DeclaredDefinition&)> server_definition_;
     std::map<std::string, std::string> representatives_;  // column signature -> "schema.table"
     Plan plan_;
 };
@@ -563,30 +562,30 @@ private:
 }  // namespace
 
 Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
-               const introspect::ActualSchema& actual, const introspect::DatabaseProbe& probe,
+               const model::ActualSchema& actual, const model::DatabaseProbe& probe,
                const std::map<std::string, std::string>& skipped_tables) {
     // First pass: learn which questions the database must answer (which tables have rows, how the
     // server spells some defaults, checks and indexes), without asking. Then ask once for all of them and plan for
     // real. Planning is pure, so two passes cost nothing of note.
     std::set<std::string> tables_asked;
-    std::set<introspect::DeclaredDefault> defaults_asked;
-    std::set<introspect::DeclaredDefinition> definitions_asked;
+    std::set<model::DeclaredDefault> defaults_asked;
+    std::set<model::DeclaredDefinition> definitions_asked;
     Planner(plugins, ordering, actual, skipped_tables,
             [&](const std::string& t) { tables_asked.insert(t); return false; },
             [](const std::string&) { return std::int64_t{0}; },
-            [&](const introspect::DeclaredDefault& d) { defaults_asked.insert(d); return std::optional<std::string>(); },
-            [&](const introspect::DeclaredDefinition& d) { definitions_asked.insert(d); return std::optional<std::string>(); })
+            [&](const model::DeclaredDefault& d) { defaults_asked.insert(d); return std::optional<std::string>(); },
+            [&](const model::DeclaredDefinition& d) { definitions_asked.insert(d); return std::optional<std::string>(); })
         .run();
     std::map<std::string, bool> rows;
     if (!tables_asked.empty()) rows = probe.have_rows({tables_asked.begin(), tables_asked.end()});
-    std::map<introspect::DeclaredDefault, std::optional<std::string>> defaults;
+    std::map<model::DeclaredDefault, std::optional<std::string>> defaults;
     if (!defaults_asked.empty()) defaults = probe.server_defaults({defaults_asked.begin(), defaults_asked.end()});
-    std::map<introspect::DeclaredDefinition, std::optional<std::string>> definitions;
+    std::map<model::DeclaredDefinition, std::optional<std::string>> definitions;
     if (!definitions_asked.empty())
         definitions = probe.server_definitions({definitions_asked.begin(), definitions_asked.end()});
     return Planner(plugins, ordering, actual, skipped_tables, [&](const std::string& t) { return rows[t]; }, probe.count,
-                   [&](const introspect::DeclaredDefault& d) { return defaults[d]; },
-                   [&](const introspect::DeclaredDefinition& d) { return definitions[d]; })
+                   [&](const model::DeclaredDefault& d) { return defaults[d]; },
+                   [&](const model::DeclaredDefinition& d) { return definitions[d]; })
         .run();
 }
 
