@@ -45,7 +45,7 @@ nlohmann::json plan_json(const plan::Plan& p) {
     out["operations"] = json::array();
     for (const auto& op : p.operations)
         out["operations"].push_back({{"plugin", op.plugin}, {"table", op.table}, {"summary", op.summary}, {"sql", op.sql},
-                                     {"hazards", op.hazards},
+                                     {"hazards", op.hazard_texts()},
                                      {"phase", op.phase == plan::Phase::transaction ? "transaction" : "after_commit"}});
     out["not_done"] = json::array();
     for (const auto& nd : p.not_done)

@@ -18,13 +18,36 @@ enum class Phase {
     after_commit,  // work PostgreSQL forbids in a transaction, or that must not hold its locks
 };
 
+// Every kind of risk an operation can carry.
+enum class HazardKind {
+    catalog_only_type_change,         // a type changed in place: no rewrite, only the catalog
+    rows_get_null,                    // a column with a volatile default added without it: existing rows get NULL
+    primary_key_blocks_writes,        // a primary key added to a table with rows
+    unique_blocks_writes,             // a unique constraint added to a table with rows; fails on duplicates
+    added_not_valid,                  // a check or foreign key added NOT VALID to a table with rows
+    check_validation_scan,            // a check the database holds NOT VALID, validated after the commit
+    check_validation_may_fail,        // a check just added NOT VALID, validated after the commit
+    foreign_key_validation_may_fail,  // a foreign key validated after the commit
+    concurrent_index_build,           // a missing index built CONCURRENTLY after the commit
+    invalid_index_dropped,            // an index an interrupted concurrent build left invalid, dropped to be rebuilt
+    concurrent_index_rebuild,         // that index built again CONCURRENTLY after the commit
+};
+
+struct Hazard {
+    HazardKind kind;
+    std::string text;  // for people: "builds a unique index while blocking writes to public.agents"
+    bool operator==(const Hazard&) const = default;
+};
+
 struct Operation {
     std::string plugin;   // who asked for it
     std::string table;    // "schema.table", empty for schema and extension operations
     std::string summary;  // "create table public.agents"
     std::string sql;      // one statement, without a trailing semicolon
-    std::vector<std::string> hazards;
+    std::vector<Hazard> hazards;
     Phase phase = Phase::transaction;
+
+    std::vector<std::string> hazard_texts() const;
 };
 
 struct NotDone {

@@ -11,6 +11,7 @@
 #include "plan/compare.hpp"
 #include "plan/ddl.hpp"
 #include "plan/plan.hpp"
+#include "plan/render.hpp"
 
 namespace plinth::plan {
 
@@ -68,20 +69,20 @@ public:
 private:
     // In the transaction, in table creation order.
     void add(const model::Plugin& p, const model::Table& t, std::string summary, std::string sql,
-             std::vector<std::string> hazards = {}) {
+             std::vector<Hazard> hazards = {}) {
         plan_.operations.push_back(
             {p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards), Phase::transaction});
     }
 
     // In the transaction once every table exists, so a key may reference a table created later.
     void add_foreign_key(const model::Plugin& p, const model::Table& t, std::string summary, std::string sql,
-                         std::vector<std::string> hazards = {}) {
+                         std::vector<Hazard> hazards = {}) {
         foreign_keys_.push_back(
             {p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards), Phase::transaction});
     }
 
     void add_after_commit(const model::Plugin& p, const model::Table& t, std::string summary, std::string sql,
-                          std::vector<std::string> hazards) {
+                          std::vector<Hazard> hazards) {
         after_commit_.push_back(
             {p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards), Phase::after_commit});
     }
@@ -183,7 +184,7 @@ private:
             model::Column without_default = c;
             without_default.default_sql.reset();
             add(p, t, "add column " + name + "." + c.name, add_sql + column_sql(without_default),
-                {"existing rows get NULL: their values are not generated from the volatile default"});
+                {hazard(HazardKind::rows_get_null, name)});
             add(p, t, "set default of " + name + "." + c.name, alter_column_sql(t, c.name) + " SET DEFAULT " + *c.default_sql);
             return;
         }
@@ -199,7 +200,7 @@ private:
         if (type != have.type) {
             if (safe_type_change(have.type, type))
                 add(p, t, "change type of " + name + "." + want.name + " from " + have.type + " to " + type,
-                    alter + " TYPE " + type, {"no table rewrite: PostgreSQL only updates the catalog"});
+                    alter + " TYPE " + type, {hazard(HazardKind::catalog_only_type_change, name)});
             else
                 not_done(p.name, name, object,
                          "type differs: the database has " + have.type + ", the plugin declares " + type +
@@ -232,8 +233,8 @@ private:
         if (!pk)
             add(p, t, "add primary key " + t.primary_key_name + " on " + name,
                 alter_table_sql(t) + " ADD " + primary_key_sql(t.primary_key_name, t.primary_key),
-                answers_.has_rows(name) ? std::vector<std::string>{"builds a unique index while blocking writes to " + name}
-                                        : std::vector<std::string>{});
+                answers_.has_rows(name) ? std::vector{hazard(HazardKind::primary_key_blocks_writes, name)}
+                                        : std::vector<Hazard>{});
         else if (pk->columns != t.primary_key)
             not_done(p.name, name, "primary key \"" + pk->name + "\"",
                      "primary key differs: the database has (" + join(pk->columns, ", ") + "), the plugin declares (" +
@@ -255,9 +256,7 @@ private:
             return;
         }
         add(p, t, "add unique constraint " + u.name + " on " + name, alter_table_sql(t) + " ADD " + unique_sql(u),
-            answers_.has_rows(name) ? std::vector<std::string>{"builds a unique index while blocking writes to " + name +
-                                                               "; fails if existing rows are not unique"}
-                                    : std::vector<std::string>{});
+            answers_.has_rows(name) ? std::vector{hazard(HazardKind::unique_blocks_writes, name)} : std::vector<Hazard>{});
     }
 
     void plan_check(const model::Plugin& p, const model::Table& t, const model::Check& ch, const model::ActualTable& have) {
@@ -275,15 +274,15 @@ private:
             }
             if (!found->second.validated)
                 add_after_commit(p, t, "validate check " + ch.name + " on " + name, validate_constraint_sql(t, ch.name),
-                                 {"scans " + name + " without blocking writes"});
+                                 {hazard(HazardKind::check_validation_scan, name)});
             return;
         }
         const std::string add_sql = alter_table_sql(t) + " ADD " + check_sql(ch);
         if (answers_.has_rows(name)) {
             add(p, t, "add check " + ch.name + " on " + name + " (NOT VALID)", add_sql + " NOT VALID",
-                {"checked for new rows at once; existing rows are validated after the commit"});
+                {hazard(HazardKind::added_not_valid, name)});
             add_after_commit(p, t, "validate check " + ch.name + " on " + name, validate_constraint_sql(t, ch.name),
-                             {"scans " + name + " without blocking writes; fails if existing rows violate it"});
+                             {hazard(HazardKind::check_validation_may_fail, name)});
         } else {
             add(p, t, "add check " + ch.name + " on " + name, add_sql);
         }
@@ -301,9 +300,9 @@ private:
         if (!existing.valid && !existing.building) {
             add_after_commit(p, t, "drop invalid index " + idx.name + " on " + name,
                              "DROP INDEX CONCURRENTLY IF EXISTS " + qualified(t.schema, idx.name),
-                             {"the index was left invalid by an interrupted concurrent build and is rebuilt"});
+                             {hazard(HazardKind::invalid_index_dropped, name)});
             add_after_commit(p, t, "rebuild index " + idx.name + " on " + name + " (concurrently)", index_sql(t, idx, true),
-                             {"built CONCURRENTLY after the commit: does not block writes"});
+                             {hazard(HazardKind::concurrent_index_rebuild, name)});
         } else if (!same_index(idx, existing) || !same_spelling(have, idx, existing)) {
             not_done(p.name, name, "index \"" + idx.name + "\"",
                      "an index of that name exists with another definition (" + existing.method + " on " +
@@ -327,7 +326,7 @@ private:
         }
         if (answers_.has_rows(name))
             add_after_commit(p, t, "create index " + idx.name + " on " + name + " (concurrently)", index_sql(t, idx, true),
-                             {"built CONCURRENTLY after the commit: does not block writes; retried on the next start if interrupted"});
+                             {hazard(HazardKind::concurrent_index_build, name)});
         else
             add(p, t, "create index " + idx.name + " on " + name, index_sql(t, idx, false));
     }
@@ -342,7 +341,7 @@ private:
             if (!match->validated)
                 add_after_commit(p, t, "validate foreign key " + match->name + " on " + name,
                                  validate_constraint_sql(t, match->name),
-                                 {"scans " + name + " without blocking writes; fails if rows have no match"});
+                                 {hazard(HazardKind::foreign_key_validation_may_fail, name)});
             return;
         }
         if (auto taken = have.constraints.find(fk.name); taken != have.constraints.end()) {
@@ -354,9 +353,9 @@ private:
         const std::string add_sql = alter_table_sql(t) + " ADD " + foreign_key_sql(fk);
         if (answers_.has_rows(name)) {
             add_foreign_key(p, t, "add foreign key " + fk.name + " on " + name + " (NOT VALID)", add_sql + " NOT VALID",
-                            {"checked for new rows at once; existing rows are validated after the commit"});
+                            {hazard(HazardKind::added_not_valid, name)});
             add_after_commit(p, t, "validate foreign key " + fk.name + " on " + name, validate_constraint_sql(t, fk.name),
-                             {"scans " + name + " without blocking writes; fails if rows have no match"});
+                             {hazard(HazardKind::foreign_key_validation_may_fail, name)});
         } else {
             add_foreign_key(p, t, "add foreign key " + fk.name + " on " + name, add_sql);
         }
