@@ -108,8 +108,7 @@ void run_status(const Options& o, int& exit_code) {
         for (const auto& op : p.operations)
             if (op.plugin == plugin.name) drift.push_back("pending: " + op.summary);
         for (const auto& nd : p.not_done)
-            if (nd.plugin == plugin.name)
-                drift.push_back(nd.table + (nd.object.empty() ? "" : " " + nd.object) + ": " + nd.reason);
+            if (nd.plugin == plugin.name) drift.push_back(plan::render_not_done(nd, plan::NotDoneStyle::drift));
         entry["drift"] = drift;
         out["plugins"].push_back(entry);
     }

@@ -59,6 +59,16 @@ struct NotDone {
     bool blocking = false;   // migrate must refuse to run (e.g. NOT NULL column without default on rows)
 };
 
+// How a NotDone is written for people. Every style says "table object: reason"; they differ in
+// what surrounds it.
+enum class NotDoneStyle {
+    plan_entry,  // an entry of Plan::text: "- BLOCKING [plugin] table object: reason\n  by hand: sql;\n"
+    report,      // in a refusal: `plugin "p", table T object: reason`, then "\n    by hand: sql"
+    warning,     // one line: `plugin "p", table T object: reason (by hand: sql)`
+    drift,       // under its plugin's name: "table object: reason"
+};
+std::string render_not_done(const NotDone& item, NotDoneStyle style);
+
 struct Plan {
     std::vector<Operation> operations;
     std::vector<NotDone> not_done;

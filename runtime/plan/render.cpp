@@ -40,6 +40,25 @@ std::vector<std::string> Operation::hazard_texts() const {
     return texts;
 }
 
+std::string render_not_done(const NotDone& item, NotDoneStyle style) {
+    const std::string what = item.table + (item.object.empty() ? "" : " " + item.object) + ": " + item.reason;
+    const std::string owner = item.plugin.empty() ? "" : "plugin \"" + item.plugin + "\", ";
+    const bool by_hand = !item.manual_sql.empty();
+    switch (style) {
+        case NotDoneStyle::plan_entry:
+            return std::string("- ") + (item.blocking ? "BLOCKING " : "") +
+                   (item.plugin.empty() ? "" : "[" + item.plugin + "] ") + what + "\n" +
+                   (by_hand ? "  by hand: " + item.manual_sql + ";\n" : "");
+        case NotDoneStyle::report:
+            return owner + "table " + what + (by_hand ? "\n    by hand: " + item.manual_sql : "");
+        case NotDoneStyle::warning:
+            return owner + "table " + what + (by_hand ? " (by hand: " + item.manual_sql + ")" : "");
+        case NotDoneStyle::drift:
+            return what;
+    }
+    return what;
+}
+
 std::string Plan::text() const {
     std::ostringstream out;
     std::size_t in_tx = 0;
@@ -59,11 +78,7 @@ std::string Plan::text() const {
     }
     if (!not_done.empty()) {
         out << "\nwill not do:\n";
-        for (const auto& nd : not_done) {
-            out << "- " << (nd.blocking ? "BLOCKING " : "") << (nd.plugin.empty() ? "" : "[" + nd.plugin + "] ") << nd.table
-                << (nd.object.empty() ? "" : " " + nd.object) << ": " << nd.reason << "\n";
-            if (!nd.manual_sql.empty()) out << "  by hand: " << nd.manual_sql << ";\n";
-        }
+        for (const auto& nd : not_done) out << render_not_done(nd, NotDoneStyle::plan_entry);
     }
     if (!notes.empty()) {
         out << "\nnotes:\n";
