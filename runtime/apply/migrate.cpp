@@ -9,6 +9,7 @@
 
 #include "apply/journal.hpp"
 #include "introspect/catalog.hpp"
+#include "introspect/probe.hpp"
 
 namespace plinth::apply {
 namespace {
@@ -21,24 +22,15 @@ double ms_since(Clock::time_point start) {
 
 std::string blocking_report(const plan::Plan& plan) {
     std::string out = "migration refused before any statement ran; the database is unchanged:";
-    for (const auto& nd : plan.not_done) {
-        if (!nd.blocking) continue;
-        out += "\n  plugin \"" + nd.plugin + "\", table " + nd.table + (nd.object.empty() ? "" : " " + nd.object) + ": " +
-               nd.reason;
-        if (!nd.manual_sql.empty()) out += "\n    by hand: " + nd.manual_sql;
-    }
+    for (const auto& nd : plan.not_done)
+        if (nd.blocking) out += "\n  " + plan::render_not_done(nd, plan::NotDoneStyle::report);
     return out;
 }
 
 std::vector<std::string> warnings_of(const plan::Plan& plan) {
     std::vector<std::string> out;
-    for (const auto& nd : plan.not_done) {
-        if (nd.blocking) continue;
-        std::string w = (nd.plugin.empty() ? "" : "plugin \"" + nd.plugin + "\", ") + "table " + nd.table +
-                        (nd.object.empty() ? "" : " " + nd.object) + ": " + nd.reason;
-        if (!nd.manual_sql.empty()) w += " (by hand: " + nd.manual_sql + ")";
-        out.push_back(std::move(w));
-    }
+    for (const auto& nd : plan.not_done)
+        if (!nd.blocking) out.push_back(plan::render_not_done(nd, plan::NotDoneStyle::warning));
     return out;
 }
 

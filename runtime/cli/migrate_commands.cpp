@@ -29,7 +29,7 @@ nlohmann::json plan_json(const plan::Plan& p) {
     out["operations"] = json::array();
     for (const auto& op : p.operations)
         out["operations"].push_back({{"plugin", op.plugin}, {"table", op.table}, {"summary", op.summary}, {"sql", op.sql},
-                                     {"hazards", op.hazards},
+                                     {"hazards", op.hazard_texts()},
                                      {"phase", op.phase == plan::Phase::transaction ? "transaction" : "after_commit"}});
     out["not_done"] = json::array();
     for (const auto& nd : p.not_done)
@@ -95,8 +95,7 @@ int status(const DatabaseCommandOptions& o) {
         for (const auto& op : p.operations)
             if (op.plugin == plugin.name) drift.push_back("pending: " + op.summary);
         for (const auto& nd : p.not_done)
-            if (nd.plugin == plugin.name)
-                drift.push_back(nd.table + (nd.object.empty() ? "" : " " + nd.object) + ": " + nd.reason);
+            if (nd.plugin == plugin.name) drift.push_back(plan::render_not_done(nd, plan::NotDoneStyle::drift));
         entry["drift"] = drift;
         out["plugins"].push_back(entry);
     }

@@ -4,17 +4,6 @@
 
 namespace plinth::introspect {
 
-const ActualColumn* ActualTable::find_column(const std::string& column) const {
-    for (const auto& c : columns)
-        if (c.name == column) return &c;
-    return nullptr;
-}
-
-const ActualTable* ActualSchema::find_table(const std::string& qualified) const {
-    auto it = tables.find(qualified);
-    return it == tables.end() ? nullptr : &it->second;
-}
-
 std::string text_array(const std::vector<std::string>& items) {
     std::string out = "{";
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -110,9 +99,9 @@ std::optional<std::string> optional_text(const pg::Result& r, int row, int col) 
 
 }  // namespace
 
-ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::string>& schemas) {
+model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::string>& schemas) {
     const std::vector<std::optional<std::string>> params{text_array(schemas)};
-    ActualSchema actual;
+    model::ActualSchema actual;
 
     auto server = connection.exec_params(kServerQuery, params);
     for (auto& s : parse_text_array(server.text(0, 0))) actual.schemas.insert(std::move(s));
@@ -134,7 +123,7 @@ ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::str
     for (int r = 0; r < constraints.rows(); ++r) {
         auto it = actual.tables.find(constraints.text(r, 0) + "." + constraints.text(r, 1));
         if (it == actual.tables.end()) continue;
-        ActualConstraint c;
+        model::ActualConstraint c;
         c.name = constraints.text(r, 2);
         c.kind = constraints.text(r, 3).at(0);
         c.validated = flag(constraints, r, 4);
@@ -154,7 +143,7 @@ ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::str
     for (int r = 0; r < indexes.rows(); ++r) {
         auto it = actual.tables.find(indexes.text(r, 0) + "." + indexes.text(r, 1));
         if (it == actual.tables.end()) continue;
-        ActualIndex idx;
+        model::ActualIndex idx;
         idx.name = indexes.text(r, 2);
         idx.unique = flag(indexes, r, 3);
         idx.valid = flag(indexes, r, 4);

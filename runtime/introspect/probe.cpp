@@ -7,6 +7,9 @@
 namespace plinth::introspect {
 namespace {
 
+using model::DeclaredDefault;
+using model::DeclaredDefinition;
+
 // Runs `work` where its effects are rolled back: in a savepoint inside a transaction, else in a
 // transaction of its own.
 template <class Work>
@@ -82,14 +85,8 @@ std::map<DeclaredDefault, std::optional<std::string>> ask_server(pg::Connection&
 
 }  // namespace
 
-std::string index_spelling(const std::vector<std::string>& keys, const std::optional<std::string>& predicate) {
-    std::string out;
-    for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
-    return predicate ? out + " WHERE " + *predicate : out;
-}
-
-DatabaseProbe database_probe(pg::Connection& connection) {
-    DatabaseProbe probe;
+model::DatabaseProbe database_probe(pg::Connection& connection) {
+    model::DatabaseProbe probe;
     probe.have_rows = [&connection](const std::vector<std::string>& tables) {
         std::string sql;
         std::vector<std::optional<std::string>> params;

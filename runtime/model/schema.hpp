@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <plinth/plinth_plugin.h>
@@ -41,6 +42,9 @@ struct Index {
     std::vector<std::string> keys;
     std::optional<std::string> predicate;
 };
+
+// True for an index key written as an expression: "(lower(name))".
+inline bool is_expression_key(std::string_view key) { return !key.empty() && key.front() == '('; }
 
 struct ForeignKey {
     std::string name;

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "introspect/catalog.hpp"
-#include "introspect/probe.hpp"
+#include "model/actual_schema.hpp"
+#include "model/database_probe.hpp"
 #include "model/schema.hpp"
 #include "order/order.hpp"
 
@@ -18,13 +18,36 @@ enum class Phase {
     after_commit,  // work PostgreSQL forbids in a transaction, or that must not hold its locks
 };
 
+// Every kind of risk an operation can carry.
+enum class HazardKind {
+    catalog_only_type_change,         // a type changed in place: no rewrite, only the catalog
+    rows_get_null,                    // a column with a volatile default added without it: existing rows get NULL
+    primary_key_blocks_writes,        // a primary key added to a table with rows
+    unique_blocks_writes,             // a unique constraint added to a table with rows; fails on duplicates
+    added_not_valid,                  // a check or foreign key added NOT VALID to a table with rows
+    check_validation_scan,            // a check the database holds NOT VALID, validated after the commit
+    check_validation_may_fail,        // a check just added NOT VALID, validated after the commit
+    foreign_key_validation_may_fail,  // a foreign key validated after the commit
+    concurrent_index_build,           // a missing index built CONCURRENTLY after the commit
+    invalid_index_dropped,            // an index an interrupted concurrent build left invalid, dropped to be rebuilt
+    concurrent_index_rebuild,         // that index built again CONCURRENTLY after the commit
+};
+
+struct Hazard {
+    HazardKind kind;
+    std::string text;  // for people: "builds a unique index while blocking writes to public.agents"
+    bool operator==(const Hazard&) const = default;
+};
+
 struct Operation {
     std::string plugin;   // who asked for it
     std::string table;    // "schema.table", empty for schema and extension operations
     std::string summary;  // "create table public.agents"
     std::string sql;      // one statement, without a trailing semicolon
-    std::vector<std::string> hazards;
+    std::vector<Hazard> hazards;
     Phase phase = Phase::transaction;
+
+    std::vector<std::string> hazard_texts() const;
 };
 
 struct NotDone {
@@ -35,6 +58,16 @@ struct NotDone {
     std::string manual_sql;  // what a person could run by hand, if they decide to
     bool blocking = false;   // migrate must refuse to run (e.g. NOT NULL column without default on rows)
 };
+
+// How a NotDone is written for people. Every style says "table object: reason"; they differ in
+// what surrounds it.
+enum class NotDoneStyle {
+    plan_entry,  // an entry of Plan::text: "- BLOCKING [plugin] table object: reason\n  by hand: sql;\n"
+    report,      // in a refusal: `plugin "p", table T object: reason`, then "\n    by hand: sql"
+    warning,     // one line: `plugin "p", table T object: reason (by hand: sql)`
+    drift,       // under its plugin's name: "table object: reason"
+};
+std::string render_not_done(const NotDone& item, NotDoneStyle style);
 
 struct Plan {
     std::vector<Operation> operations;
@@ -50,7 +83,7 @@ struct Plan {
 // `plugins` are the valid plugins and `ordering` their order (from order::order). Tables of plugins
 // skipped this run ("schema.table" -> plugin name) are left alone and reported as such.
 Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
-               const introspect::ActualSchema& actual, const introspect::DatabaseProbe& probe,
+               const model::ActualSchema& actual, const model::DatabaseProbe& probe,
                const std::map<std::string, std::string>& skipped_tables = {});
 
 // "public", "crm": the schemas the plugins own, sorted, without duplicates.

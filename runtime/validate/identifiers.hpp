@@ -19,7 +19,4 @@ std::optional<std::string> check_type(std::string_view type);         // a type 
 // An SQL expression fragment: non-empty, no statement separator or comment outside quotes.
 std::optional<std::string> check_expression(std::string_view sql);
 
-// True for an index key written as an expression: "(lower(name))".
-inline bool is_expression_key(std::string_view key) { return !key.empty() && key.front() == '('; }
-
 }  // namespace plinth::validate

@@ -111,7 +111,7 @@ private:
             check_name_list(p, t, "unique constraint " + quoted(u.name), u.columns);
         }
         for (auto& idx : t.indexes) {
-            const bool has_expression = std::any_of(idx.keys.begin(), idx.keys.end(), is_expression_key);
+            const bool has_expression = std::any_of(idx.keys.begin(), idx.keys.end(), model::is_expression_key);
             if (has_expression && idx.name.empty())
                 add(p, t.name, "index " + quoted(join(idx.keys, ", ")), "an index with expression keys needs an explicit name");
             else
@@ -120,7 +120,7 @@ private:
             const std::string what = "index " + quoted(idx.name.empty() ? join(idx.keys, ", ") : idx.name);
             if (idx.keys.empty()) add(p, t.name, what, "has no keys");
             for (const auto& key : idx.keys) {
-                if (is_expression_key(key))
+                if (model::is_expression_key(key))
                     check_sql(p, t, what, "key", key);
                 else if (!t.find_column(key))
                     add(p, t.name, what, "column " + quoted(key) + " does not exist in the table");

@@ -1,0 +1,14 @@
+// Internal to plan/: the wording of the plan's hazards, kept in render.cpp beside the rest of the
+// plan's text.
+#pragma once
+
+#include <string>
+
+#include "plan/plan.hpp"
+
+namespace plinth::plan {
+
+// A hazard of `kind` for an operation on `table` ("schema.table").
+Hazard hazard(HazardKind kind, const std::string& table);
+
+}  // namespace plinth::plan
