@@ -23,7 +23,7 @@ STAGES = {
     "embedded": ["pg", "signals", "model"],
     "database": ["embedded"],
     "introspect": ["pg", "model"],
-    "plan": ["model", "order", "validate"],
+    "plan": ["model", "order"],
     "apply": ["pipeline", "plan", "introspect"],
     "host": ["apply", "database", "signals"],
     "cli": ["host"],
