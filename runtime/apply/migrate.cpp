@@ -89,7 +89,7 @@ public:
                                                   : std::string("reading the catalog");
                 const std::string holders =
                     lock_holders_report(connection_, waiting_ ? &*waiting_ : nullptr, schemas_);
-                // Full jitter over an exponential ceiling: instances retrying at once spread out.
+                // Half to all of an exponential ceiling: instances retrying at once spread out.
                 const int ceiling = std::min(2000, 100 << std::min(attempt, 5));
                 const auto pause = std::chrono::milliseconds(std::uniform_int_distribution<int>(ceiling / 2, ceiling)(jitter));
                 if (Clock::now() + pause >= deadline)
