@@ -1,6 +1,7 @@
 // A benchmark plugin whose size is chosen at load time: PLINTH_BENCH_TABLES tables (default 100),
 // each with a foreign key to the one before it, an index, a unique constraint and a check, so
-// start-up cost can be measured against table count.
+// start-up cost can be measured against table count. With PLINTH_BENCH_AGENT_KEY set, it requires
+// the core plugin and t0 gets a foreign key into public.agents (bench/writer_stall.sh).
 #include <cstdlib>
 #include <string>
 
@@ -13,14 +14,17 @@ using namespace plinth::columns;
 plinth::plugin describe() {
     const char* env = std::getenv("PLINTH_BENCH_TABLES");
     const int count = env ? std::atoi(env) : 100;
+    const bool agent_key = std::getenv("PLINTH_BENCH_AGENT_KEY") != nullptr;
     plinth::plugin p("bench", "1.0.0");
     p.schema("bench");
+    if (agent_key) p.requires_plugin("core");
     for (int i = 0; i < count; ++i) {
         const std::string name = "t" + std::to_string(i);
         std::vector<plinth::column> columns{uuid("id").primary_key().default_random(), text("code").not_null(),
                                             integer("amount").not_null().default_value(0),
                                             timestamptz("created_at").not_null().default_now()};
         if (i > 0) columns.push_back(uuid("parent_id").references("t" + std::to_string(i - 1)));
+        if (i == 0 && agent_key) columns.push_back(uuid("agent_id").references("public.agents"));
         p.table(plinth::table(name, std::move(columns))
                     .unique({"code"})
                     .add(plinth::index({"created_at"}))

@@ -1,7 +1,9 @@
 #include "apply/migrate.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <map>
+#include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -34,6 +36,27 @@ std::vector<std::string> warnings_of(const plan::Plan& plan) {
     return out;
 }
 
+// Who holds a lock that a lock failure could not have: for a statement, the existing tables it
+// locks; for a catalog read (`failed` empty), any table of `schemas` held ACCESS EXCLUSIVE, the only
+// mode its ACCESS SHARE waits for. Asked after the rollback, in one short query per table.
+std::string lock_holders_report(pg::Connection& connection, const plan::Operation* failed,
+                                const std::vector<std::string>& schemas) {
+    std::vector<std::string> lines;
+    if (failed && !failed->locks.empty()) {
+        for (const auto& lock : failed->locks)
+            for (auto& line : introspect::lock_holders(connection, {lock.table}, schemas,
+                                                       introspect::conflicting_modes(lock.mode)))
+                lines.push_back(std::move(line) + " (this statement needs " + lock.mode + ")");
+    } else {
+        lines = introspect::lock_holders(connection, failed ? std::vector{failed->table} : std::vector<std::string>{},
+                                         schemas, introspect::conflicting_modes(failed ? "ACCESS EXCLUSIVE" : "ACCESS SHARE"));
+    }
+    if (lines.empty()) return "\n  the lock holder had already let go when asked";
+    std::string out;
+    for (const auto& line : lines) out += "\n  " + line;
+    return out;
+}
+
 class Migration {
 public:
     Migration(pg::Connection& connection, const pipeline::PluginSet& set, const MigrateOptions& options, spdlog::logger& log)
@@ -50,6 +73,8 @@ public:
             return outcome;
         }
         std::vector<plan::Operation> after_commit;
+        const auto deadline = Clock::now() + options_.lock_budget;
+        std::minstd_rand jitter(std::random_device{}());
         for (int attempt = 1;; ++attempt) {
             try {
                 after_commit = attempt_in_transaction(outcome);
@@ -59,14 +84,23 @@ public:
             } catch (const pg::Error& e) {
                 // A lock not had in time (or a deadlock) rolls the attempt back; it runs again later.
                 if (!e.is_lock_failure()) throw;
-                if (attempt >= options_.max_attempts)
+                const std::string what = waiting_ ? "plugin \"" + waiting_->plugin + "\", table " + waiting_->table +
+                                                        ": " + waiting_->summary
+                                                  : std::string("reading the catalog");
+                const std::string holders =
+                    lock_holders_report(connection_, waiting_ ? &*waiting_ : nullptr, schemas_);
+                // Half to all of an exponential ceiling: instances retrying at once spread out.
+                const int ceiling = std::min(2000, 100 << std::min(attempt, 5));
+                const auto pause = std::chrono::milliseconds(std::uniform_int_distribution<int>(ceiling / 2, ceiling)(jitter));
+                if (Clock::now() + pause >= deadline)
                     throw MigrationError("migration gave up after " + std::to_string(attempt) +
-                                         " attempts: a lock could not be had in time; the database is unchanged\n  " +
-                                         e.what());
-                const auto pause = std::chrono::milliseconds(std::min(5000, 200 << attempt));
-                log_.warn("lock not available ({}); attempt {} of {} rolled back, retrying in {} ms", e.message(), attempt,
-                          options_.max_attempts, pause.count());
-                std::this_thread::sleep_for(pause);
+                                         (attempt == 1 ? " attempt in " : " attempts in ") +
+                                         std::to_string(options_.lock_budget.count()) +
+                                         " ms (--lock-budget): a lock could not be had within the lock timeout; the "
+                                         "database is unchanged\n  " + what + "\n  " + e.what() + holders);
+                log_.warn("lock not available for {} ({}); attempt {} rolled back, retrying in {} ms{}", what,
+                          e.message(), attempt, pause.count(), holders);
+                pause_unless_stopped(pause);
             }
         }
         run_after_commit(after_commit, outcome);
@@ -95,6 +129,18 @@ private:
         return r.is_null(0, 0) ? std::string() : r.text(0, 0);
     }
 
+    // Sleeps in slices so that a stop request ends the wait within 100 ms.
+    void pause_unless_stopped(std::chrono::milliseconds pause) {
+        const auto until = Clock::now() + pause;
+        for (;;) {
+            if (options_.should_stop && options_.should_stop())
+                throw MigrationError("interrupted while retrying after a lock could not be had; nothing was changed");
+            const auto left = until - Clock::now();
+            if (left <= Clock::duration::zero()) return;
+            std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(100)));
+        }
+    }
+
     // The transaction-scoped advisory lock, taken by polling so that should_stop can end a long wait
     // for another instance's migration.
     void lock() {
@@ -111,6 +157,7 @@ private:
 
     std::vector<plan::Operation> attempt_in_transaction(MigrateOutcome& outcome) {
         const auto started = Clock::now();
+        waiting_.reset();
         pg::Transaction tx(connection_);
         // The lock comes first, before any bookkeeping DDL, so instances never race each other.
         lock();
@@ -196,7 +243,10 @@ private:
             // smuggle in a second one.
             connection_.exec_params(op.sql, {});
         } catch (const pg::Error& e) {
-            if (e.is_lock_failure()) throw;
+            if (e.is_lock_failure()) {
+                waiting_ = op;
+                throw;
+            }
             throw MigrationError("migration failed and was rolled back; the database is unchanged.\n  plugin \"" +
                                  op.plugin + "\"" + (op.table.empty() ? "" : ", table " + op.table) + ": " + op.summary +
                                  "\n  " + e.what());
@@ -236,6 +286,7 @@ private:
     std::string desired_;
     std::optional<std::string> schemas_param_;
     std::string transaction_id_;
+    std::optional<plan::Operation> waiting_;  // the statement of this attempt that failed on a lock
 };
 
 }  // namespace
@@ -252,6 +303,19 @@ plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& s
     for (const auto& skip : set.validation.skipped)
         for (const auto& table : skip.tables) skipped_tables.emplace(table, skip.plugin);
     return plan::make_plan(plugins, set.ordering, actual, introspect::database_probe(connection), skipped_tables);
+}
+
+plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set,
+                        std::chrono::milliseconds lock_timeout) {
+    connection.exec("SET lock_timeout = '" + std::to_string(lock_timeout.count()) + "ms'");
+    try {
+        return current_plan(connection, set);
+    } catch (const pg::Error& e) {
+        if (!e.is_lock_failure()) throw;
+        throw MigrationError("reading the catalog waited longer than the lock timeout (" +
+                             std::to_string(lock_timeout.count()) + " ms) for a table lock\n  " + e.what() +
+                             lock_holders_report(connection, nullptr, plan::owned_schemas(set.validation.plugins)));
+    }
 }
 
 MigrateOutcome migrate(pg::Connection& connection, const pipeline::PluginSet& set, const MigrateOptions& options,

@@ -19,12 +19,14 @@ class logger;
 namespace plinth::apply {
 
 struct MigrateOptions {
-    // How long one DDL statement may wait for a table lock before the attempt is rolled back and
-    // retried with backoff; waiting for another plinth instance's migration is not bounded by it.
-    std::chrono::milliseconds lock_timeout{5000};
-    int max_attempts = 5;
-    // Polled while waiting for another instance's migration; returning true abandons the wait with
-    // a MigrationError (nothing changed). Empty: wait as long as it takes.
+    // How long one statement may wait for a table lock before the attempt is rolled back (0: no
+    // limit). Short, because every writer of a table queues behind a DDL statement waiting for it.
+    // Waiting for another plinth instance's migration is not bounded by it.
+    std::chrono::milliseconds lock_timeout{200};
+    // How long attempts that failed on a lock are retried, with jittered exponential backoff.
+    std::chrono::milliseconds lock_budget{30000};
+    // Polled while waiting for another instance's migration and between attempts; returning true
+    // abandons the migration with a MigrationError (nothing changed). Empty: never.
     std::function<bool()> should_stop;
     // Opens a new connection to the same database: used to learn the outcome of a COMMIT whose
     // connection broke. Empty: that outcome is reported as unknown.
@@ -59,7 +61,11 @@ MigrateOutcome migrate(pg::Connection& connection, const pipeline::PluginSet& se
 // empty when the server no longer remembers it.
 std::string commit_status(pg::Connection& connection, const std::string& transaction_id);
 
-// The plan against the live database, read-only and without the lock (for plan and status).
+// The plan against the live database, read-only and without the lock.
 plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set);
+// The same for plan and status: a catalog read waits at most `lock_timeout` (0: no limit) for a
+// table lock; past it, MigrationError names the locked table and the process holding it.
+plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set,
+                        std::chrono::milliseconds lock_timeout);
 
 }  // namespace plinth::apply

@@ -61,6 +61,12 @@ void add_database_command_options(CLI::App& cmd, DatabaseCommandOptions& o, bool
     add_plugin_options(cmd, o.plugins);
     add_database_options(cmd, o.database);
     if (with_format) cmd.add_option("--format", o.format, "Output format")->check(CLI::IsMember({"text", "json"}));
+    cmd.add_option("--lock-timeout", o.lock_timeout_s,
+                   "Seconds one statement or catalog read may wait for a table lock (0: no limit); while it waits, "
+                   "the table's writers queue behind it")
+        ->type_name("SECONDS")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
 }
 
 void add_migrate_commands(CLI::App& app, int& exit_code) {
@@ -73,8 +79,9 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
     auto migrate_options = std::make_shared<DatabaseCommandOptions>();
     auto* migrate_cmd = app.add_subcommand("migrate", "Apply the plan in one transaction under an advisory lock, then exit");
     add_database_command_options(*migrate_cmd, *migrate_options, false);
-    migrate_cmd->add_option("--lock-timeout", migrate_options->lock_timeout_s,
-                            "Seconds one statement may wait for a table lock before the attempt is retried (0: no limit)")
+    migrate_cmd->add_option("--lock-budget", migrate_options->lock_budget_s,
+                            "Seconds attempts that failed on a lock are retried, with jittered backoff, before giving up")
+        ->type_name("SECONDS")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     migrate_cmd->callback([migrate_options, &exit_code] { exit_code = migrate(*migrate_options); });
@@ -120,10 +127,16 @@ void add_run_command(CLI::App& app, int& exit_code) {
         ->default_str("10");
     cmd->add_option_function<double>(
            "--lock-timeout", [options](double s) { options->settings.lock_timeout = seconds_to_ms(s); },
-           "Seconds one migration statement may wait for a table lock before the attempt is retried")
+           "Seconds one migration statement may wait for a table lock before the attempt is retried (0: no limit)")
         ->type_name("SECONDS")
         ->check(CLI::NonNegativeNumber)
-        ->default_str("5");
+        ->default_str("0.2");
+    cmd->add_option_function<double>(
+           "--lock-budget", [options](double s) { options->settings.lock_budget = seconds_to_ms(s); },
+           "Seconds migration attempts that failed on a lock are retried, with jittered backoff, before giving up")
+        ->type_name("SECONDS")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("30");
     cmd->callback([options, &exit_code] {
         options->settings.plugins_dirs = plugin_folders(options->plugins);
         options->settings.strict = options->plugins.strict;

@@ -37,7 +37,8 @@ struct DatabaseCommandOptions {
     PluginOptions plugins;
     database::DatabaseOptions database;
     std::string format = "text";  // "text" or "json"
-    double lock_timeout_s = 5;    // migrate only; 0: no limit
+    double lock_timeout_s = 0.2;  // seconds a statement or catalog read may wait for a table lock; 0: no limit
+    double lock_budget_s = 30;    // migrate only: seconds attempts that failed on a lock are retried
 };
 // 0: up to date; 2: changes pending; 1: blocked or an error.
 int plan(const DatabaseCommandOptions& options);

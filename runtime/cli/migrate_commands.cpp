@@ -1,3 +1,4 @@
+#include <cmath>
 #include <iostream>
 #include <memory>
 
@@ -45,7 +46,7 @@ int plan(const DatabaseCommandOptions& o) {
     const pipeline::PluginSet set = prepare(o);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
-    const auto p = apply::current_plan(connection, set);
+    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)));
     if (o.format == "json")
         std::cout << plan_json(p).dump(2) << "\n";
     else
@@ -58,7 +59,8 @@ int migrate(const DatabaseCommandOptions& o) {
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     apply::MigrateOptions options;
-    options.lock_timeout = std::chrono::milliseconds(static_cast<long>(o.lock_timeout_s * 1000));
+    options.lock_timeout = std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000));
+    options.lock_budget = std::chrono::milliseconds(std::llround(o.lock_budget_s * 1000));
     options.reconnect = [&session] { return session.connect(); };
     try {
         const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
@@ -78,7 +80,7 @@ int status(const DatabaseCommandOptions& o) {
     apply::Journal journal(connection);
     const bool has_journal = journal.exists();
     const auto applied = has_journal ? journal.latest_per_plugin() : std::map<std::string, apply::PluginRecord>{};
-    const auto p = apply::current_plan(connection, set);
+    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)));
 
     nlohmann::json out;
     out["plugins"] = nlohmann::json::array();

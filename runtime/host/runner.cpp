@@ -81,7 +81,8 @@ int run(const RunSettings& options) {
         pg::Connection conn = session->connect();
         apply::MigrateOptions migrate_options;
         migrate_options.lock_timeout = options.lock_timeout;
-        // Asked only while waiting for another instance's migration to release the advisory lock.
+        migrate_options.lock_budget = options.lock_budget;
+        // Asked while waiting for another instance's migration and between attempts.
         migrate_options.should_stop = stop_requested;
         migrate_options.reconnect = [&session] { return session->connect(); };
         try {

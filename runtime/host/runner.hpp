@@ -22,7 +22,8 @@ struct RunSettings {
     std::string log_format = "text";  // "text" or "json"
     std::string ready_file;           // empty: none
     std::chrono::milliseconds stop_timeout{10000};
-    std::chrono::milliseconds lock_timeout{5000};
+    std::chrono::milliseconds lock_timeout{200};
+    std::chrono::milliseconds lock_budget{30000};
 };
 
 // Runs until SIGINT, SIGTERM or SIGHUP, or until start-up fails; returns the exit status. Call it on

@@ -17,6 +17,41 @@ std::string text_array(const std::vector<std::string>& items) {
     return out + "}";
 }
 
+std::vector<std::string> conflicting_modes(const std::string& mode) {
+    // The conflict table of "Table-Level Lock Modes" in the PostgreSQL manual, for the modes plinth takes.
+    if (mode == "ACCESS SHARE") return {"AccessExclusiveLock"};
+    if (mode == "SHARE")
+        return {"RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock", "ExclusiveLock",
+                "AccessExclusiveLock"};
+    if (mode == "SHARE ROW EXCLUSIVE")
+        return {"RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock",
+                "AccessExclusiveLock"};
+    return {"AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
+            "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"};
+}
+
+std::vector<std::string> lock_holders(pg::Connection& connection, const std::vector<std::string>& tables,
+                                      const std::vector<std::string>& schemas, const std::vector<std::string>& modes) {
+    const auto r = connection.exec_params(
+        "SELECT n.nspname || '.' || c.relname, l.pid, l.mode, coalesce(a.application_name, ''), "
+        "coalesce(a.state, 'unknown state'), coalesce(to_char(a.query_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '?'), "
+        "coalesce(left(regexp_replace(a.query, '\\s+', ' ', 'g'), 80), '') "
+        "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid() "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND l.mode = ANY($3::text[]) "
+        "AND CASE WHEN cardinality($1::text[]) > 0 THEN n.nspname || '.' || c.relname = ANY($1::text[]) "
+        "ELSE n.nspname = ANY($2::text[]) AND c.relkind IN ('r', 'p') END "
+        "ORDER BY 1, 2, 3",
+        {text_array(tables), text_array(schemas), text_array(modes)});
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back(r.text(i, 0) + " is locked by pid " + r.text(i, 1) + " (" + r.text(i, 2) + "; application \"" +
+                      r.text(i, 3) + "\", " + r.text(i, 4) + ", query started " + r.text(i, 5) + "): " + r.text(i, 6));
+    return out;
+}
+
 std::vector<std::string> parse_text_array(std::string_view text) {
     if (text.size() < 2 || text.front() != '{' || text.back() != '}')
         throw std::runtime_error("unexpected array text from the catalog: " + std::string(text));

@@ -25,6 +25,17 @@ std::vector<std::string> missing_tables(pg::Connection& connection,
 // so such a state never takes the fast path.
 const char* fingerprint_query();
 
+// The pg_locks spellings of the lock modes that conflict with `mode` ("ACCESS SHARE", "SHARE",
+// "SHARE ROW EXCLUSIVE" or "ACCESS EXCLUSIVE", as the manual names them).
+std::vector<std::string> conflicting_modes(const std::string& mode);
+
+// Who else holds a lock in one of `modes` (pg_locks spelling) on one of `tables` ("schema.table"),
+// or, when `tables` is empty, on any relation of `schemas`: one line per holder, naming the table,
+// the pid, the mode, its application, state, query start and the first 80 characters of its query.
+// One query; it takes no table lock itself, so it answers while those tables are locked.
+std::vector<std::string> lock_holders(pg::Connection& connection, const std::vector<std::string>& tables,
+                                      const std::vector<std::string>& schemas, const std::vector<std::string>& modes);
+
 // A PostgreSQL text array literal for $1: {"public","crm"}.
 std::string text_array(const std::vector<std::string>& items);
 // Parses PostgreSQL's text output of a one-dimensional text array.

@@ -31,12 +31,20 @@ enum class HazardKind {
     concurrent_index_build,           // a missing index built CONCURRENTLY after the commit
     invalid_index_dropped,            // an index an interrupted concurrent build left invalid, dropped to be rebuilt
     concurrent_index_rebuild,         // that index built again CONCURRENTLY after the commit
+    locks_existing_table,             // a table that existed before is locked until the commit: its writers wait
 };
 
 struct Hazard {
     HazardKind kind;
     std::string text;  // for people: "builds a unique index while blocking writes to public.agents"
     bool operator==(const Hazard&) const = default;
+};
+
+// A table that existed before the migration, locked by an operation until the commit.
+struct TableLock {
+    std::string table;  // "schema.table"
+    std::string mode;   // as the manual names it: "SHARE", "SHARE ROW EXCLUSIVE", "ACCESS EXCLUSIVE"
+    bool operator==(const TableLock&) const = default;
 };
 
 struct Operation {
@@ -46,6 +54,9 @@ struct Operation {
     std::string sql;      // one statement, without a trailing semicolon
     std::vector<Hazard> hazards;
     Phase phase = Phase::transaction;
+    // In the transaction: the existing tables it locks against their writers. Such operations run
+    // last, just before the commit, so those writers wait as briefly as possible.
+    std::vector<TableLock> locks;
 
     std::vector<std::string> hazard_texts() const;
 };

@@ -60,31 +60,51 @@ public:
             else
                 plan_new_table(plugin, table);
         }
-        for (auto& op : foreign_keys_) plan_.operations.push_back(std::move(op));
+        // Operations locking tables that existed come last, just before the commit, so the writers of
+        // those tables wait only for the end of the transaction; keys after the ALTERs, as a key may
+        // need a column or unique constraint one of them adds.
+        for (auto& op : foreign_keys_)
+            if (op.locks.empty()) plan_.operations.push_back(std::move(op));
+        for (auto& op : locking_) plan_.operations.push_back(std::move(op));
+        for (auto& op : foreign_keys_)
+            if (!op.locks.empty()) plan_.operations.push_back(std::move(op));
         for (auto& op : after_commit_) plan_.operations.push_back(std::move(op));
         plan_undeclared();
         return std::move(plan_);
     }
 
 private:
-    // In the transaction, in table creation order.
+    // The locks `table` takes if it existed before, with their hazards.
+    void lock_if_existing(Operation& op, const std::string& table, const std::string& mode) const {
+        if (!actual_.find_table(table)) return;
+        op.locks.push_back({table, mode});
+        op.hazards.push_back(hazard(HazardKind::locks_existing_table, table, mode));
+    }
+
+    // In the transaction, in table creation order; on a table that existed, `mode` is the lock it
+    // takes, and it waits for the end (see run).
     void add(const model::Plugin& p, const model::Table& t, std::string summary, std::string sql,
-             std::vector<Hazard> hazards = {}) {
-        plan_.operations.push_back(
-            {p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards), Phase::transaction});
+             std::vector<Hazard> hazards = {}, const std::string& mode = "ACCESS EXCLUSIVE") {
+        Operation op{p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards), Phase::transaction, {}};
+        lock_if_existing(op, op.table, mode);
+        (op.locks.empty() ? plan_.operations : locking_).push_back(std::move(op));
     }
 
     // In the transaction once every table exists, so a key may reference a table created later.
-    void add_foreign_key(const model::Plugin& p, const model::Table& t, std::string summary, std::string sql,
-                         std::vector<Hazard> hazards = {}) {
-        foreign_keys_.push_back(
-            {p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards), Phase::transaction});
+    // Adding a key locks both tables SHARE ROW EXCLUSIVE.
+    void add_foreign_key(const model::Plugin& p, const model::Table& t, const model::ForeignKey& fk,
+                         std::string summary, std::string sql, std::vector<Hazard> hazards = {}) {
+        Operation op{p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards), Phase::transaction, {}};
+        lock_if_existing(op, op.table, "SHARE ROW EXCLUSIVE");
+        if (const auto target = fk.ref_schema + "." + fk.ref_table; target != op.table)
+            lock_if_existing(op, target, "SHARE ROW EXCLUSIVE");
+        foreign_keys_.push_back(std::move(op));
     }
 
     void add_after_commit(const model::Plugin& p, const model::Table& t, std::string summary, std::string sql,
                           std::vector<Hazard> hazards) {
-        after_commit_.push_back(
-            {p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards), Phase::after_commit});
+        after_commit_.push_back({p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards),
+                                 Phase::after_commit, {}});
     }
 
     void not_done(const std::string& plugin, const std::string& table, std::string object, std::string reason,
@@ -98,7 +118,7 @@ private:
         for (const auto& [schema, owner] : first_owner) {
             if (actual_.schemas.count(schema)) continue;
             plan_.operations.push_back({owner, "", "create schema " + schema,
-                                        "CREATE SCHEMA IF NOT EXISTS " + quote_ident(schema), {}, Phase::transaction});
+                                        "CREATE SCHEMA IF NOT EXISTS " + quote_ident(schema), {}, Phase::transaction, {}});
         }
     }
 
@@ -109,7 +129,7 @@ private:
                 for (const auto& c : t.columns)
                     if (model::vector_dimensions(model::canonical_type(c.type))) {
                         plan_.operations.push_back({p.name, "", "create extension vector",
-                                                    "CREATE EXTENSION IF NOT EXISTS vector", {}, Phase::transaction});
+                                                    "CREATE EXTENSION IF NOT EXISTS vector", {}, Phase::transaction, {}});
                         return;
                     }
     }
@@ -127,14 +147,19 @@ private:
                      "", true);
             return;
         }
+        // A key into a table that existed locks it against its writers: added at the end instead.
+        const auto into_existing = [&](const model::ForeignKey& fk) {
+            return actual_.find_table(fk.ref_schema + "." + fk.ref_table) != nullptr;
+        };
         std::vector<model::ForeignKey> inline_keys;
         for (const auto& fk : t.foreign_keys)
-            if (!deferred(t, fk)) inline_keys.push_back(fk);
+            if (!deferred(t, fk) && !into_existing(fk)) inline_keys.push_back(fk);
         add(p, t, "create table " + name, create_table_sql(t, inline_keys));
         for (const auto& idx : t.indexes) add(p, t, "create index " + idx.name + " on " + name, index_sql(t, idx, false));
         for (const auto& fk : t.foreign_keys)
-            if (deferred(t, fk))
-                add_foreign_key(p, t, "add foreign key " + fk.name + " on " + name + " (closes a cycle)",
+            if (deferred(t, fk) || into_existing(fk))
+                add_foreign_key(p, t, fk,
+                                "add foreign key " + fk.name + " on " + name + (deferred(t, fk) ? " (closes a cycle)" : ""),
                                 alter_table_sql(t) + " ADD " + foreign_key_sql(fk));
     }
 
@@ -328,7 +353,7 @@ private:
             add_after_commit(p, t, "create index " + idx.name + " on " + name + " (concurrently)", index_sql(t, idx, true),
                              {hazard(HazardKind::concurrent_index_build, name)});
         else
-            add(p, t, "create index " + idx.name + " on " + name, index_sql(t, idx, false));
+            add(p, t, "create index " + idx.name + " on " + name, index_sql(t, idx, false), {}, "SHARE");
     }
 
     void plan_foreign_key(const model::Plugin& p, const model::Table& t, const model::ForeignKey& fk,
@@ -352,12 +377,12 @@ private:
         }
         const std::string add_sql = alter_table_sql(t) + " ADD " + foreign_key_sql(fk);
         if (answers_.has_rows(name)) {
-            add_foreign_key(p, t, "add foreign key " + fk.name + " on " + name + " (NOT VALID)", add_sql + " NOT VALID",
+            add_foreign_key(p, t, fk, "add foreign key " + fk.name + " on " + name + " (NOT VALID)", add_sql + " NOT VALID",
                             {hazard(HazardKind::added_not_valid, name)});
             add_after_commit(p, t, "validate foreign key " + fk.name + " on " + name, validate_constraint_sql(t, fk.name),
                              {hazard(HazardKind::foreign_key_validation_may_fail, name)});
         } else {
-            add_foreign_key(p, t, "add foreign key " + fk.name + " on " + name, add_sql);
+            add_foreign_key(p, t, fk, "add foreign key " + fk.name + " on " + name, add_sql);
         }
     }
 
@@ -409,6 +434,7 @@ private:
     Answers answers_;
     std::map<std::string, std::string> representatives_;  // column signature -> "schema.table"
     std::vector<Operation> foreign_keys_;                  // added once every table exists
+    std::vector<Operation> locking_;                       // other operations locking tables that existed
     std::vector<Operation> after_commit_;
     Plan plan_;
 };

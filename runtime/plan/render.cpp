@@ -4,7 +4,7 @@
 
 namespace plinth::plan {
 
-Hazard hazard(HazardKind kind, const std::string& table) {
+Hazard hazard(HazardKind kind, const std::string& table, const std::string& lock_mode) {
     switch (kind) {
         case HazardKind::catalog_only_type_change:
             return {kind, "no table rewrite: PostgreSQL only updates the catalog"};
@@ -30,6 +30,9 @@ Hazard hazard(HazardKind kind, const std::string& table) {
             return {kind, "the index was left invalid by an interrupted concurrent build and is rebuilt"};
         case HazardKind::concurrent_index_rebuild:
             return {kind, "built CONCURRENTLY after the commit: does not block writes"};
+        case HazardKind::locks_existing_table:
+            return {kind, "locks " + table + " (" + lock_mode + ") until the migration commits: its " +
+                              (lock_mode == "ACCESS EXCLUSIVE" ? "readers and writers wait" : "writers wait")};
     }
     return {kind, ""};
 }

@@ -8,7 +8,8 @@
 
 namespace plinth::plan {
 
-// A hazard of `kind` for an operation on `table` ("schema.table").
-Hazard hazard(HazardKind kind, const std::string& table);
+// A hazard of `kind` for an operation on `table` ("schema.table"); `lock_mode` only for
+// locks_existing_table.
+Hazard hazard(HazardKind kind, const std::string& table, const std::string& lock_mode = {});
 
 }  // namespace plinth::plan

@@ -278,3 +278,40 @@ TEST_CASE("plinth run: Ctrl-C while waiting for another instance's migration end
     CHECK(out.find("started plugin") == std::string::npos);
     CHECK(other.exec("SELECT to_regclass('public.alpha_items') IS NULL").text(0, 0) == "t");
 }
+
+TEST_CASE("plinth run: SIGTERM while retrying a lock ends it within a second or two with 0, nothing changed") {
+    TempDir dir;
+    const std::string db = TestCluster::instance().fresh_database();
+    const auto plugins = dir.path() / "plugins";
+    std::filesystem::create_directory(plugins);
+    std::filesystem::copy_file(std::filesystem::path(required_env("PLINTH_TEST_PLUGINS_DIR")) / "core.so", plugins / "core.so");
+    {
+        PlinthProcess first({"migrate", "--plugins", plugins.string(), "--database-url", db}, {}, dir.path() / "first.log");
+        REQUIRE_MESSAGE(first.wait() == 0, first.output());
+    }
+    // notes adds a key into agents, which waits for the SHARE ROW EXCLUSIVE lock that a session
+    // holding ROW EXCLUSIVE (an application mid-transaction) denies it, attempt after attempt.
+    std::filesystem::copy_file(std::filesystem::path(required_env("PLINTH_TEST_MIGRATE_PLUGINS_DIR")) / "notes.so",
+                               plugins / "notes.so");
+    auto holder = plinth::pg::Connection::open(db);
+    const auto holder_pid = holder.exec("SELECT pg_backend_pid()").text(0, 0);
+    holder.exec("BEGIN");
+    holder.exec("LOCK TABLE agents IN ROW EXCLUSIVE MODE");
+    PlinthProcess plinth({"run", "--plugins", plugins.string(), "--database-url", db}, {}, dir.path() / "retry.log");
+    REQUIRE_MESSAGE(eventually([&] { return plinth.output().find("attempt 1 rolled back") != std::string::npos; }),
+                    plinth.output());
+    const auto signalled = std::chrono::steady_clock::now();
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait(10s) == 0, plinth.output());
+    const auto took = std::chrono::steady_clock::now() - signalled;
+    MESSAGE("exited " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms after SIGTERM");
+    CHECK(took < 3s);  // generous: the back-off is slept in slices of 100 ms
+    const auto out = plinth.output();
+    CHECK_MESSAGE(out.find("public.agents is locked by pid " + holder_pid + " (RowExclusiveLock") != std::string::npos, out);
+    CHECK_MESSAGE(out.find("received SIGTERM; stopping: interrupted while retrying after a lock could not be had; nothing "
+                           "was changed") != std::string::npos,
+                  out);
+    CHECK(out.find("started plugin") == std::string::npos);
+    holder.exec("ROLLBACK");
+    CHECK(holder.exec("SELECT to_regclass('public.notes') IS NULL").text(0, 0) == "t");
+}

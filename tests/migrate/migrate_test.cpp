@@ -2,8 +2,11 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -110,6 +113,22 @@ plinth::test::CommandResult run_plinth(const std::string& args) {
 
 std::string quoted_arg(const std::string& s) { return "'" + s + "'"; }
 
+// Runs plinth with its standard error too, for the messages.
+plinth::test::CommandResult run_plinth_with_errors(const std::string& args) {
+    return plinth::test::run_command(env_path("PLINTH_EXE").string() + " " + args + " 2>&1");
+}
+
+// A session holding a lock on `table` in an open transaction, as another application would.
+struct LockHolder {
+    plinth::pg::Connection connection;
+    std::string pid;
+    LockHolder(const std::string& conninfo, const std::string& lock_sql)
+        : connection(plinth::pg::Connection::open(conninfo)), pid(connection.exec("SELECT pg_backend_pid()").text(0, 0)) {
+        connection.exec("BEGIN");
+        connection.exec(lock_sql);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("an empty database gets the whole core and project-management schema; a second run plans nothing") {
@@ -162,7 +181,9 @@ TEST_CASE("a new plugin referencing existing tables adds only its own") {
     db.migrate(core_and());
     const auto set = core_and({"notes.so"});
     CHECK(summaries(db.plan(set)) ==
-          std::vector<std::string>{"create table public.notes", "create index notes_agent_id_idx on public.notes"});
+          std::vector<std::string>{"create table public.notes", "create index notes_agent_id_idx on public.notes",
+                                   "add foreign key notes_agent_id_fkey on public.notes",
+                                   "add foreign key notes_room_id_fkey on public.notes"});
     db.migrate(set);
     CHECK(db.has_constraint("public.notes", "notes_room_id_fkey"));
     CHECK(db.scalar("SELECT count(*) FROM plinth.journal WHERE plugin = 'notes'") == "1");
@@ -407,18 +428,26 @@ TEST_CASE("a lock not had in time rolls the attempt back and retries, then gives
     Database db;
     db.migrate(core_and({"widgets_v1.so"}, false));
     db.connection.exec("INSERT INTO widgets (label) VALUES ('busy')");
-    auto blocker = plinth::pg::Connection::open(db.conninfo);
-    blocker.exec("BEGIN");
-    blocker.exec("LOCK TABLE widgets IN ACCESS EXCLUSIVE MODE");
+    LockHolder blocker(db.conninfo, "LOCK TABLE widgets IN ACCESS EXCLUSIVE MODE");
     plinth::apply::MigrateOptions options;
     options.lock_timeout = std::chrono::milliseconds(100);
-    options.max_attempts = 2;
+    options.lock_budget = std::chrono::milliseconds(1000);
     const auto v2 = core_and({"widgets_v2.so"}, false);
-    CHECK_THROWS_WITH_AS(plinth::apply::migrate(db.connection, v2, options, quiet()),
-                         doctest::Contains("migration gave up after 2 attempts: a lock could not be had in time"),
-                         plinth::apply::MigrationError);
+    // ACCESS EXCLUSIVE stops even the catalog reads, so no statement is named, only the table.
+    std::string message;
+    try {
+        plinth::apply::migrate(db.connection, v2, options, quiet());
+    } catch (const plinth::apply::MigrationError& e) {
+        message = e.what();
+    }
+    CHECK_MESSAGE(message.find(" attempts in 1000 ms (--lock-budget): a lock could not be had within the lock timeout; "
+                               "the database is unchanged\n  reading the catalog\n  ERROR 55P03") != std::string::npos,
+                  message);
+    CHECK_MESSAGE(message.find("public.widgets is locked by pid " + blocker.pid + " (AccessExclusiveLock") !=
+                      std::string::npos,
+                  message);
     CHECK(db.scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = 'widgets'::regclass AND attname = 'colour'") == "0");
-    blocker.exec("ROLLBACK");
+    blocker.connection.exec("ROLLBACK");
     CHECK(plinth::apply::migrate(db.connection, v2, options, quiet()).statements_applied == 2);
 }
 
@@ -451,4 +480,107 @@ TEST_CASE("plinth plan: the same input gives byte-identical output; exit 2 while
     const auto status = run_plinth("status --format json " + args);
     CHECK(status.exit_code == 0);
     CHECK(status.out.find("\"drift\": []") != std::string::npos);
+}
+
+TEST_CASE("a migration waiting for a lock never queues writers for long, and gives up after --lock-budget naming the holder") {
+    Database db;
+    db.migrate(core_and({}, false));
+    plinth::test::TempDir plugins;
+    fs::copy_file(shipped("core.so"), plugins.path() / "core.so");
+    fs::copy_file(scenario("notes.so"), plugins.path() / "notes.so");  // a new table with a key into agents
+    // An uncommitted insert holds ROW EXCLUSIVE on agents, which the key's SHARE ROW EXCLUSIVE waits for.
+    LockHolder holder(db.conninfo, "INSERT INTO agents (name) VALUES ('holding')");
+    std::atomic<bool> done{false};
+    plinth::test::CommandResult result{};
+    std::thread migration([&] {
+        result = run_plinth_with_errors("migrate --plugins " + plugins.path().string() + " --database-url " +
+                                        quoted_arg(db.conninfo) + " --lock-budget 3");
+        done = true;
+    });
+    // Writers of agents queue behind the migration's waiting lock request: never for longer than about
+    // the lock timeout (0.2 s by default; it was 5 s).
+    auto writer = plinth::pg::Connection::open(db.conninfo);
+    double longest_ms = 0;
+    int inserts = 0;
+    while (!done) {
+        const auto t0 = std::chrono::steady_clock::now();
+        writer.exec("INSERT INTO agents (name) VALUES ('writer')");
+        longest_ms = std::max(longest_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        ++inserts;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    migration.join();
+    MESSAGE("longest insert into agents while the migration retried: " << longest_ms << " ms (" << inserts << " inserts)");
+    CHECK(longest_ms < 2000);
+    CHECK(result.exit_code == 1);
+    CHECK_MESSAGE(result.out.find("migration gave up after ") != std::string::npos, result.out);
+    CHECK_MESSAGE(result.out.find("plugin \"notes\", table public.notes: add foreign key notes_agent_id_fkey on public.notes") !=
+                      std::string::npos,
+                  result.out);
+    CHECK_MESSAGE(result.out.find("55P03") != std::string::npos, result.out);
+    CHECK_MESSAGE(result.out.find("public.agents is locked by pid " + holder.pid + " (RowExclusiveLock") != std::string::npos,
+                  result.out);
+    CHECK(db.scalar("SELECT to_regclass('public.notes') IS NULL") == "t");
+    holder.connection.exec("ROLLBACK");
+}
+
+TEST_CASE("plinth plan and status end within the lock timeout while an owned table is locked, naming it and the holder") {
+    Database db;
+    db.migrate(core_and());
+    LockHolder holder(db.conninfo, "LOCK TABLE agents IN ACCESS EXCLUSIVE MODE");
+    const std::string args = " --plugins " + env_path("PLINTH_TEST_PLUGINS_DIR").string() + " --database-url " +
+                             quoted_arg(db.conninfo);
+    for (const std::string command : {"plan", "status"}) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto result = run_plinth_with_errors(command + args);
+        CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));  // it used to hang
+        CHECK(result.exit_code == 1);
+        CHECK_MESSAGE(result.out.find("reading the catalog waited longer than the lock timeout (200 ms)") != std::string::npos,
+                      result.out);
+        CHECK_MESSAGE(result.out.find("55P03") != std::string::npos, result.out);
+        CHECK_MESSAGE(result.out.find("public.agents is locked by pid " + holder.pid + " (AccessExclusiveLock") !=
+                          std::string::npos,
+                      result.out);
+    }
+    holder.connection.exec("ROLLBACK");
+    CHECK(run_plinth("plan" + args).exit_code == 0);
+}
+
+TEST_CASE("writers of a core table barely wait while a plugin with a key into it creates 300 other tables") {
+    Database db;
+    db.migrate(core_and({}, false));
+    const auto set = core_and({"crowd.so"}, false);
+    // The key into agents is planned last, just before the commit, with its hazard.
+    const auto plan = db.plan(set);
+    REQUIRE(plan.operations.size() > 300);
+    CHECK(plan.operations.back().summary == "add foreign key crowd_0_agent_id_fkey on public.crowd_0");
+    CHECK(plan.operations.back().hazard_texts() ==
+          std::vector<std::string>{
+              "locks public.agents (SHARE ROW EXCLUSIVE) until the migration commits: its writers wait"});
+
+    std::atomic<bool> done{false};
+    std::string failure;
+    std::thread migration([&] {
+        try {
+            plinth::apply::migrate(db.connection, set, {}, quiet());
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        done = true;
+    });
+    auto writer = plinth::pg::Connection::open(db.conninfo);
+    double longest_ms = 0;
+    int inserts = 0;
+    while (!done) {
+        const auto t0 = std::chrono::steady_clock::now();
+        writer.exec("INSERT INTO agents (name) VALUES ('writer')");
+        longest_ms = std::max(longest_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        ++inserts;
+    }
+    migration.join();
+    REQUIRE_MESSAGE(failure.empty(), failure);
+    MESSAGE("longest insert into agents during the migration of 301 tables: " << longest_ms << " ms (" << inserts
+                                                                              << " inserts)");
+    CHECK(longest_ms < 1000);  // generous: the key used to lock agents for the whole transaction
+    CHECK(db.has_constraint("public.crowd_0", "crowd_0_agent_id_fkey"));
 }

@@ -199,6 +199,15 @@ Strings statements(const plan::Plan& p) {
     return out;
 }
 
+// What an ALTER of the existing table public.t adds to its hazards.
+const plan::Hazard locks_t{HazardKind::locks_existing_table,
+                           "locks public.t (ACCESS EXCLUSIVE) until the migration commits: its readers and writers wait"};
+const plan::Hazard locks_orders{HazardKind::locks_existing_table,
+                                "locks public.orders (SHARE ROW EXCLUSIVE) until the migration commits: its writers wait"};
+const plan::Hazard locks_customers{
+    HazardKind::locks_existing_table,
+    "locks public.customers (SHARE ROW EXCLUSIVE) until the migration commits: its writers wait"};
+
 std::vector<HazardKind> hazard_kinds(const plan::Plan& p) {
     std::vector<HazardKind> out;
     for (const auto& op : p.operations)
@@ -379,7 +388,8 @@ TEST_CASE("only type changes PostgreSQL makes in the catalog are made") {
     CHECK(widen.operations[0].summary == "change type of public.t.c from character varying(10) to character varying(40)");
     CHECK(widen.operations[0].sql == "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"c\" TYPE character varying(40)");
     CHECK(widen.operations[0].hazards ==
-          std::vector<plan::Hazard>{{HazardKind::catalog_only_type_change, "no table rewrite: PostgreSQL only updates the catalog"}});
+          std::vector<plan::Hazard>{{HazardKind::catalog_only_type_change, "no table rewrite: PostgreSQL only updates the catalog"},
+                                    locks_t});
 
     const auto narrow = column_plan(column("c", "varchar(10)"), {"c", "character varying(40)", false, std::nullopt});
     CHECK(narrow.operations.empty());
@@ -483,9 +493,10 @@ TEST_CASE("hazard rows_get_null: a nullable column with a volatile default is ad
                                    "ALTER TABLE \"public\".\"t\" ADD COLUMN \"seen\" timestamp with time zone DEFAULT now()"});
     CHECK(p.operations[0].hazards ==
           std::vector<plan::Hazard>{
-              {HazardKind::rows_get_null, "existing rows get NULL: their values are not generated from the volatile default"}});
-    CHECK(p.operations[1].hazards.empty());
-    CHECK(p.operations[2].hazards.empty());  // now() is not volatile
+              {HazardKind::rows_get_null, "existing rows get NULL: their values are not generated from the volatile default"},
+              locks_t});
+    CHECK(p.operations[1].hazards == std::vector{locks_t});
+    CHECK(p.operations[2].hazards == std::vector{locks_t});  // now() is not volatile
     CHECK(p.not_done.empty());
 }
 
@@ -496,14 +507,14 @@ TEST_CASE("hazard primary_key_blocks_writes: a missing primary key is added, wit
     REQUIRE(p.operations.size() == 1);
     CHECK(p.operations[0].summary == "add primary key t_pkey on public.t");
     CHECK(p.operations[0].sql == "ALTER TABLE \"public\".\"t\" ADD CONSTRAINT \"t_pkey\" PRIMARY KEY (\"id\")");
-    CHECK(p.operations[0].hazards.empty());
+    CHECK(p.operations[0].hazards == std::vector{locks_t});
     FakeDatabase db;
     db.rows["public.t"] = 1;
     p = make(table("t"), have, db);
     REQUIRE(p.operations.size() == 1);
     CHECK(p.operations[0].hazards ==
           std::vector<plan::Hazard>{
-              {HazardKind::primary_key_blocks_writes, "builds a unique index while blocking writes to public.t"}});
+              {HazardKind::primary_key_blocks_writes, "builds a unique index while blocking writes to public.t"}, locks_t});
 }
 
 TEST_CASE("a primary key on other columns is reported") {
@@ -544,7 +555,7 @@ TEST_CASE("unique constraints match by structure whatever their names") {
     p = make(t, have);
     CHECK(statements(p) == Strings{"ALTER TABLE \"public\".\"t\" ADD CONSTRAINT \"t_email_key\" UNIQUE (\"email\")"});
     CHECK(summaries(p) == Strings{"add unique constraint t_email_key on public.t"});
-    CHECK(hazard_kinds(p).empty());
+    CHECK(p.operations[0].hazards == std::vector{locks_t});
 }
 
 TEST_CASE("hazard unique_blocks_writes: a unique constraint added to a table with rows") {
@@ -558,7 +569,8 @@ TEST_CASE("hazard unique_blocks_writes: a unique constraint added to a table wit
     CHECK(p.operations[0].hazards ==
           std::vector<plan::Hazard>{{HazardKind::unique_blocks_writes,
                                      "builds a unique index while blocking writes to public.t; fails if existing rows "
-                                     "are not unique"}});
+                                     "are not unique"},
+                                    locks_t});
 }
 
 TEST_CASE("checks match by name and compare as the server spells them") {
@@ -614,7 +626,7 @@ TEST_CASE("hazards added_not_valid and check_validation_may_fail: a check added 
     const auto have = as_created(table("t", {column("amount", "int")}));
     auto p = make(t, have);
     CHECK(statements(p) == Strings{"ALTER TABLE \"public\".\"t\" ADD CONSTRAINT \"t_amount_check\" CHECK (amount >= 0)"});
-    CHECK(hazard_kinds(p).empty());
+    CHECK(p.operations[0].hazards == std::vector{locks_t});
 
     FakeDatabase db;
     db.rows["public.t"] = 1;
@@ -625,7 +637,8 @@ TEST_CASE("hazards added_not_valid and check_validation_may_fail: a check added 
     CHECK(p.operations[0].phase == plan::Phase::transaction);
     CHECK(p.operations[0].hazards ==
           std::vector<plan::Hazard>{{HazardKind::added_not_valid,
-                                     "checked for new rows at once; existing rows are validated after the commit"}});
+                                     "checked for new rows at once; existing rows are validated after the commit"},
+                                    locks_t});
     CHECK(p.operations[1].summary == "validate check t_amount_check on public.t");
     CHECK(p.operations[1].sql == "ALTER TABLE \"public\".\"t\" VALIDATE CONSTRAINT \"t_amount_check\"");
     CHECK(p.operations[1].phase == plan::Phase::after_commit);
@@ -804,7 +817,7 @@ TEST_CASE("foreign keys match by structure and actions, whatever their names") {
     CHECK(statements(p) ==
           Strings{"ALTER TABLE \"public\".\"orders\" ADD CONSTRAINT \"orders_customer_id_fkey\" FOREIGN KEY (\"customer_id\") "
                   "REFERENCES \"public\".\"customers\" (\"id\") ON DELETE CASCADE"});
-    CHECK(hazard_kinds(p).empty());
+    CHECK(p.operations[0].hazards == std::vector{locks_orders, locks_customers});
 
     have.constraints.erase("fk_legacy");
     have.constraints["orders_customer_id_fkey"] = actual_foreign_key(
@@ -852,7 +865,8 @@ TEST_CASE("hazard foreign_key_validation_may_fail: keys added NOT VALID or left 
     CHECK(p.operations[0].phase == plan::Phase::transaction);
     CHECK(p.operations[0].hazards ==
           std::vector<plan::Hazard>{{HazardKind::added_not_valid,
-                                     "checked for new rows at once; existing rows are validated after the commit"}});
+                                     "checked for new rows at once; existing rows are validated after the commit"},
+                                    locks_orders, locks_customers});
     CHECK(p.operations[2].sql == "ALTER TABLE \"public\".\"orders\" VALIDATE CONSTRAINT \"orders_customer_id_fkey\"");
     CHECK(p.operations[2].phase == plan::Phase::after_commit);
     const std::vector<plan::Hazard> validation{
@@ -1076,4 +1090,35 @@ TEST_CASE("schema hashes follow every declared detail, and the desired hash ever
     CHECK(plan::schema_hash(changed) == hash);
     CHECK(plan::desired_hash({base}) != plan::desired_hash({base, plugin("other", {})}));
     CHECK(plan::desired_hash({base}) == plan::desired_hash({base}));
+}
+
+TEST_CASE("hazard locks_existing_table: statements locking tables that existed run last, after every new table") {
+    auto agents = table("agents", {column("name", "text")});  // exists without "name"
+    auto notes = table("notes", {column("agent_id", "uuid", true)});
+    notes.foreign_keys.push_back(foreign_key("notes_agent_id_fkey", "agent_id", "agents"));
+    auto zebras = table("zebras", {column("note_id", "uuid")});  // a key between two new tables stays inline
+    zebras.foreign_keys.push_back(foreign_key("zebras_note_id_fkey", "note_id", "notes"));
+    const std::vector plugins{plugin("core", {agents}), plugin("notes", {notes, zebras})};
+    const auto actual = database({as_created(table("agents"))});
+    const auto p = make(plugins, actual);
+    CHECK(summaries(p) == Strings{"create table public.notes", "create table public.zebras", "add column public.agents.name",
+                                  "add foreign key notes_agent_id_fkey on public.notes"});
+    CHECK(p.operations[0].sql.find("FOREIGN KEY") == std::string::npos);
+    CHECK(p.operations[1].sql.find("CONSTRAINT \"zebras_note_id_fkey\" FOREIGN KEY") != std::string::npos);
+    CHECK(p.operations[0].locks.empty());
+    CHECK(p.operations[1].hazards.empty());
+    CHECK(p.operations[2].locks == std::vector<plan::TableLock>{{"public.agents", "ACCESS EXCLUSIVE"}});
+    CHECK(p.operations[3].sql ==
+          "ALTER TABLE \"public\".\"notes\" ADD CONSTRAINT \"notes_agent_id_fkey\" FOREIGN KEY (\"agent_id\") REFERENCES "
+          "\"public\".\"agents\" (\"id\")");
+    CHECK(p.operations[3].locks == std::vector<plan::TableLock>{{"public.agents", "SHARE ROW EXCLUSIVE"}});
+    const auto text = p.text();
+    CHECK(text.find("4. [notes] add foreign key notes_agent_id_fkey on public.notes\n"
+                    "ALTER TABLE \"public\".\"notes\" ADD CONSTRAINT \"notes_agent_id_fkey\" FOREIGN KEY (\"agent_id\") "
+                    "REFERENCES \"public\".\"agents\" (\"id\");\n"
+                    "-- hazard: locks public.agents (SHARE ROW EXCLUSIVE) until the migration commits: its writers wait\n") !=
+          std::string::npos);
+    CHECK(text.find("-- hazard: locks public.agents (ACCESS EXCLUSIVE) until the migration commits: its readers and "
+                    "writers wait\n") != std::string::npos);
+    CHECK(make(plugins, actual).text() == text);  // deterministic
 }
