@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -32,6 +33,9 @@ using model::trim;
 
 // sizeof(sockaddr_un::sun_path) is 108 on Linux, including the terminating NUL.
 constexpr std::size_t kMaxSocketPath = 107;
+
+// How long the server may take to start (until it accepts connections) or to stop.
+constexpr std::chrono::seconds kServerTimeout{60};
 
 std::string read_file(const fs::path& file) {
     std::ifstream in(file);
@@ -354,6 +358,9 @@ bool EmbeddedCluster::ensure_running_locked(bool on_demand) const {
     const ClusterStatus st = status();
     switch (st.state) {
         case ServerState::running:
+            // Also when another plinth started it: one killed before creating the database left
+            // the server running without it.
+            ensure_database();
             return false;
         case ServerState::stale_pid_file:
             log_->warn("removing stale {} (process {} is not a running PostgreSQL server)",
@@ -385,7 +392,8 @@ void EmbeddedCluster::start_server() const {
     std::string options = "-c listen_addresses='' -c port=" + std::to_string(kPort) +
                           " -c " + shell_quote("unix_socket_directories=\"" + quoted_dir + "\"");
     if (options_.throwaway) options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
-    const std::vector<std::string> argv{(bin.bindir / "pg_ctl").string(), "start", "-w", "-t", "60",
+    const std::vector<std::string> argv{(bin.bindir / "pg_ctl").string(), "start", "-w",
+                                        "-t", std::to_string(kServerTimeout.count()),
                                         "-D", pgdata().string(), "-l", log_file().string(),
                                         "-o", options};
     const ProcessResult r = run_process(argv, server_user());
@@ -402,7 +410,9 @@ void EmbeddedCluster::start_server() const {
 }
 
 void EmbeddedCluster::ensure_database() const {
-    auto conn = pg::Connection::open(conninfo("postgres"));
+    // A server found running may still be starting up, when the plinth that ran `pg_ctl start` was
+    // killed before pg_ctl returned.
+    auto conn = pg::connect_with_retry(conninfo("postgres"), kServerTimeout, *log_);
     if (conn.exec_params("SELECT 1 FROM pg_database WHERE datname = $1",
                          {std::string(kDatabase)}).rows() == 0) {
         conn.exec("CREATE DATABASE " + conn.quote_identifier(kDatabase));
@@ -428,7 +438,8 @@ bool EmbeddedCluster::stop_locked() const {
         case ServerState::stopped:
             return false;
     }
-    run_checked({(binaries().bindir / "pg_ctl").string(), "stop", "-w", "-t", "60", "-m", "fast",
+    run_checked({(binaries().bindir / "pg_ctl").string(), "stop", "-w", "-t",
+                 std::to_string(kServerTimeout.count()), "-m", "fast",
                  "-D", pgdata().string()},
                 server_user(), "stopping the embedded PostgreSQL server in " + dir_.string());
     log_->info("stopped the embedded PostgreSQL server in {}", dir_.string());
