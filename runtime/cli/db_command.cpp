@@ -63,6 +63,10 @@ int db_status(const std::filesystem::path& data_dir) {
             std::cout << "not running on this folder's socket, but PostgreSQL process "
                       << *st.pid << " holds its data\n  data dir: " << dir << '\n';
             break;
+        case ServerState::unresponsive:
+            std::cout << "not answering: PostgreSQL process " << *st.pid
+                      << " in this data folder is starting or exiting\n  data dir: " << dir << '\n';
+            break;
     }
     return 3;
 }

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 #include <libpq-fe.h>
 #include <locale.h>
@@ -36,6 +37,9 @@ constexpr std::size_t kMaxSocketPath = 107;
 
 // How long the server may take to start (until it accepts connections) or to stop.
 constexpr std::chrono::seconds kServerTimeout{60};
+// How long a server process in our data folder may stay silent: starting up, it opens its socket
+// within moments; dying, it exits within moments.
+constexpr std::chrono::seconds kSettleTimeout{10};
 
 std::string read_file(const fs::path& file) {
     std::ifstream in(file);
@@ -135,13 +139,38 @@ std::optional<long> read_pid(const fs::path& pid_file) {
     return std::nullopt;
 }
 
-// Alive and a PostgreSQL server: after a reboot or in a container the pid may belong to anyone.
+// The state letter of /proc/<pid>/stat ('R', 'S', 'Z' for a zombie, ...); '\0' when unreadable.
+char process_state(long pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(in, line);
+    // The command name before it is in parentheses and may hold spaces and parentheses itself.
+    const auto paren = line.rfind(')');
+    return paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : '\0';
+}
+
+// Alive and a PostgreSQL server: after a reboot or in a container the pid may belong to anyone. A
+// zombie is dead: a postmaster killed together with plinth stays one until init (its parent, as
+// pg_ctl detaches it) reaps it, which can take a second, or forever in a container without an init.
 bool is_live_postgres(long pid) {
     if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
     std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
     std::string name;
     if (!(comm >> name)) return true;  // no /proc: trust kill()
-    return name.starts_with("postgres") || name.starts_with("postmaster");
+    if (!name.starts_with("postgres") && !name.starts_with("postmaster")) return false;
+    const char state = process_state(pid);
+    return state != 'Z' && state != 'X';
+}
+
+// Whether process pid works in `dir`, as every PostgreSQL server process works in its data folder.
+// nullopt when that cannot be read: no permission, or the process is exiting and has let go of it.
+std::optional<bool> works_in(long pid, const fs::path& dir) {
+    struct stat cwd {};
+    struct stat wanted {};
+    if (::stat(("/proc/" + std::to_string(pid) + "/cwd").c_str(), &cwd) != 0 ||
+        ::stat(dir.c_str(), &wanted) != 0)
+        return std::nullopt;
+    return cwd.st_dev == wanted.st_dev && cwd.st_ino == wanted.st_ino;
 }
 
 bool only_plinth_entries(const fs::path& dir) {
@@ -234,7 +263,46 @@ ClusterStatus EmbeddedCluster::status() const {
     if (!is_live_postgres(*pid)) return {ServerState::stale_pid_file, pid};
     // REJECT (starting up, shutting down) still means it is ours and alive.
     if (PQping(conninfo("postgres").c_str()) != PQPING_NO_RESPONSE) return {ServerState::running, pid};
-    return {ServerState::foreign_server, pid};
+    // Silent. Ours, when it works in our folder: starting up before it opens its socket, or dying.
+    // A process that cannot be inspected gets the benefit of the doubt, for a bounded wait.
+    if (const auto ours = works_in(*pid, pgdata()); ours && !*ours)
+        return {ServerState::foreign_server, pid};
+    return {ServerState::unresponsive, pid};
+}
+
+ClusterStatus EmbeddedCluster::settled_status() const {
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + kSettleTimeout;
+    ClusterStatus st = status();
+    if (st.state == ServerState::unresponsive)
+        log_->info("waiting for PostgreSQL process {}, which does not answer on {}, to finish starting "
+                   "or exiting",
+                   *st.pid, dir_.string());
+    while (st.state == ServerState::unresponsive && clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        st = status();
+    }
+    return st;
+}
+
+std::runtime_error EmbeddedCluster::unresponsive(long pid) const {
+    return std::runtime_error(
+        "the PostgreSQL server (pid " + std::to_string(pid) + ") named by " +
+        (pgdata() / "postmaster.pid").string() + " has neither answered on the socket in " +
+        dir_.string() + " nor exited within " + std::to_string(kSettleTimeout.count()) +
+        " s; stop process " + std::to_string(pid) + " (kill " + std::to_string(pid) +
+        ") and try again");
+}
+
+void EmbeddedCluster::remove_stale_pid_file(long pid) const {
+    log_->warn("removing stale {} (process {} is not a running PostgreSQL server)",
+               (pgdata() / "postmaster.pid").string(), pid);
+    fs::remove(pgdata() / "postmaster.pid");
+    // A new server refuses the socket's lock file too while the process it names exists, and a
+    // zombie exists.
+    const fs::path socket_lock = dir_ / (".s.PGSQL." + std::to_string(kPort) + ".lock");
+    if (const auto holder = read_pid(socket_lock); holder && !is_live_postgres(*holder))
+        fs::remove(socket_lock);
 }
 
 FileLock EmbeddedCluster::lock_state() const {
@@ -355,7 +423,7 @@ bool EmbeddedCluster::ensure_running_locked(bool on_demand) const {
     prepare_data_dir();
     if (!fs::exists(pgdata() / "PG_VERSION")) initdb();
     check_cluster();
-    const ClusterStatus st = status();
+    const ClusterStatus st = settled_status();
     switch (st.state) {
         case ServerState::running:
             // Also when another plinth started it: one killed before creating the database left
@@ -363,9 +431,7 @@ bool EmbeddedCluster::ensure_running_locked(bool on_demand) const {
             ensure_database();
             return false;
         case ServerState::stale_pid_file:
-            log_->warn("removing stale {} (process {} is not a running PostgreSQL server)",
-                       (pgdata() / "postmaster.pid").string(), *st.pid);
-            fs::remove(pgdata() / "postmaster.pid");
+            remove_stale_pid_file(*st.pid);
             break;
         case ServerState::foreign_server:
             throw std::runtime_error(
@@ -373,6 +439,8 @@ bool EmbeddedCluster::ensure_running_locked(bool on_demand) const {
                 pgdata().string() + " but is not listening on this folder's socket; refusing to "
                 "start a second server on the same data (stop process " + std::to_string(*st.pid) +
                 " first)");
+        case ServerState::unresponsive:
+            throw unresponsive(*st.pid);
         case ServerState::not_initialized:
         case ServerState::stopped:
             break;
@@ -421,15 +489,15 @@ void EmbeddedCluster::ensure_database() const {
 }
 
 bool EmbeddedCluster::stop_locked() const {
-    const ClusterStatus st = status();
+    const ClusterStatus st = settled_status();
     switch (st.state) {
         case ServerState::running:
             break;
         case ServerState::stale_pid_file:
-            log_->warn("removing stale {} (process {} is not a running PostgreSQL server)",
-                       (pgdata() / "postmaster.pid").string(), *st.pid);
-            fs::remove(pgdata() / "postmaster.pid");
+            remove_stale_pid_file(*st.pid);
             return false;
+        case ServerState::unresponsive:
+            throw unresponsive(*st.pid);
         case ServerState::foreign_server:
             throw std::runtime_error("the PostgreSQL server (pid " + std::to_string(*st.pid) +
                                      ") named by " + (pgdata() / "postmaster.pid").string() +

@@ -50,8 +50,10 @@ enum class ServerState {
     not_initialized,  // no cluster in the folder yet
     stopped,
     running,          // answering on our socket
-    stale_pid_file,   // postmaster.pid names a process that is gone (or is not PostgreSQL)
-    foreign_server,   // postmaster.pid names a live PostgreSQL that is not listening on our socket
+    stale_pid_file,   // postmaster.pid names a process that is gone, a zombie, or not PostgreSQL
+    foreign_server,   // postmaster.pid names a live PostgreSQL of another data folder
+    unresponsive,     // postmaster.pid names a live PostgreSQL in this data folder (or one that
+                      // cannot be inspected) that is not answering: still starting, or dying
 };
 
 struct ClusterStatus {
@@ -102,6 +104,10 @@ private:
     // call starts as ephemeral.
     bool ensure_running_locked(bool on_demand) const;
     bool stop_locked() const;
+    // status(), after waiting (bounded) for an unresponsive server to answer or to be gone.
+    ClusterStatus settled_status() const;
+    std::runtime_error unresponsive(long pid) const;
+    void remove_stale_pid_file(long pid) const;
     void start_server() const;
     void ensure_database() const;
     uid_t server_uid() const;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -12,8 +13,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,6 +93,50 @@ long dead_pid() {
 void write_pid_file(const EmbeddedCluster& c, long pid) {
     std::ofstream(c.pgdata() / "postmaster.pid") << pid << '\n' << c.pgdata().string() << "\n";
 }
+
+// Stands in for a postmaster of this folder that dies while plinth looks at it, as one killed
+// together with plinth does: a process named postgres working in pgdata, whose socket takes one
+// connection (plinth's ping) without answering; it then exits, a zombie until the destructor.
+class DyingPostmaster {
+public:
+    explicit DyingPostmaster(const EmbeddedCluster& c) {
+        const std::string pgdata = c.pgdata().string();
+        const std::string socket = (c.data_dir() / ".s.PGSQL.5432").string();
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        REQUIRE(socket.size() < sizeof addr.sun_path);
+        std::memcpy(addr.sun_path, socket.c_str(), socket.size() + 1);
+        int ready[2];
+        REQUIRE(::pipe2(ready, O_CLOEXEC) == 0);
+        pid_ = ::fork();
+        REQUIRE(pid_ >= 0);
+        if (pid_ == 0) {
+            const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+            if (::prctl(PR_SET_NAME, "postgres") != 0 || ::chdir(pgdata.c_str()) != 0 || fd < 0 ||
+                ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1) != 0)
+                ::_exit(1);
+            (void)!::write(ready[1], "x", 1);
+            ::close(::accept(fd, nullptr, nullptr));
+            ::_exit(0);
+        }
+        ::close(ready[1]);
+        char byte = 0;
+        const bool listening = ::read(ready[0], &byte, 1) == 1;
+        ::close(ready[0]);
+        REQUIRE(listening);
+    }
+    DyingPostmaster(const DyingPostmaster&) = delete;
+    DyingPostmaster& operator=(const DyingPostmaster&) = delete;
+    ~DyingPostmaster() {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+
+    long pid() const { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+};
 
 // A pg_session_holder process: holds a DatabaseSession on the embedded server in dir until killed.
 class Holder {
@@ -199,7 +247,8 @@ TEST_CASE("embedded cluster: a failed initdb (e.g. a full disk) is reported and 
     CHECK(c.status().state == ServerState::running);
 }
 
-TEST_CASE("embedded cluster: a stale postmaster.pid is removed, a foreign server's is refused") {
+TEST_CASE("embedded cluster: a stale postmaster.pid is removed, a dying server waited for, a foreign "
+          "server's refused") {
     ScratchCluster s;
     auto& c = s.cluster;
     c.start();
@@ -213,6 +262,29 @@ TEST_CASE("embedded cluster: a stale postmaster.pid is removed, a foreign server
     CHECK(contains(s.logs.text(), std::to_string(gone)));
     CHECK(c.status().state == ServerState::running);
     c.stop();
+
+    {  // A zombie is dead, whatever its name.
+        const pid_t zombie = ::fork();
+        if (zombie == 0) {
+            ::prctl(PR_SET_NAME, "postgres");
+            ::_exit(0);
+        }
+        siginfo_t exited{};
+        REQUIRE(::waitid(P_PID, static_cast<id_t>(zombie), &exited, WEXITED | WNOWAIT) == 0);
+        write_pid_file(c, zombie);
+        CHECK(c.status().state == ServerState::stale_pid_file);
+        ::waitpid(zombie, nullptr, 0);
+    }
+    {  // A server of ours that dies as plinth starts is waited for; its lock files, which a new
+       // server would refuse while its zombie exists, are removed.
+        DyingPostmaster dying(c);
+        write_pid_file(c, dying.pid());
+        std::ofstream(c.data_dir() / ".s.PGSQL.5432.lock") << dying.pid() << '\n';
+        CHECK(c.start());
+        CHECK(contains(s.logs.text(), "waiting for PostgreSQL process " + std::to_string(dying.pid())));
+        CHECK(c.status().state == ServerState::running);
+        c.stop();
+    }
 
     // A live PostgreSQL that is not ours: the fixture's server.
     auto& other = plinth::test::TestCluster::instance();
