@@ -317,7 +317,9 @@ FileLock EmbeddedCluster::lock_state() const {
             throw owned_by_other(dir_, st.st_uid);
         throw;
     }
-    log_->info("waiting for another plinth process working on the embedded server in {}", dir_.string());
+    log_->info("waiting for another plinth process, or an initdb it started, to finish working on "
+               "the embedded server in {}",
+               dir_.string());
     return FileLock(file, FileLock::Mode::exclusive);
 }
 
@@ -365,7 +367,7 @@ void EmbeddedCluster::prepare_data_dir() const {
     }
 }
 
-void EmbeddedCluster::initdb() const {
+void EmbeddedCluster::initdb(const FileLock& state_lock) const {
     const fs::path target = pgdata();
     if (fs::exists(target)) {
         if (!fs::is_empty(target))
@@ -377,7 +379,7 @@ void EmbeddedCluster::initdb() const {
     // initdb works in a side folder that is renamed into place only when complete, so an
     // interrupted or failed run (e.g. a full disk) never leaves a half-made cluster behind.
     const fs::path scratch = dir_ / "pgdata.initdb";
-    fs::remove_all(scratch);
+    remove_unfinished_initdb(scratch);
     const auto& bin = binaries();
     std::vector<std::string> argv{(bin.bindir / "initdb").string(), "-D", scratch.string(),
                                   "-U", std::string(kSuperuser), "-E", "UTF8",
@@ -392,7 +394,9 @@ void EmbeddedCluster::initdb() const {
     }
     if (options_.throwaway) argv.emplace_back("--no-sync");
     log_->info("creating a PostgreSQL {} cluster in {}", bin.major_version, target.string());
-    const ProcessResult r = run_process(argv, server_user());
+    // initdb and the postgres processes it runs hold the state lock too: when plinth is killed, the
+    // next plinth gets the lock, and so cleans up the side folder, only once they have all exited.
+    const ProcessResult r = run_process(argv, server_user(), &state_lock);
     if (r.status != 0) {
         std::error_code ignored;
         fs::remove_all(scratch, ignored);
@@ -402,6 +406,22 @@ void EmbeddedCluster::initdb() const {
             r));
     }
     fs::rename(scratch, target);
+}
+
+// Nothing works in it any more (see initdb), but removing it can still fail, e.g. on a read-only or
+// damaged file system.
+void EmbeddedCluster::remove_unfinished_initdb(const fs::path& scratch) const {
+    if (!fs::exists(fs::symlink_status(scratch))) return;
+    log_->warn("removing {}, left unfinished by an interrupted initdb", scratch.string());
+    try {
+        fs::remove_all(scratch);
+    } catch (const fs::filesystem_error& e) {
+        const fs::path& where = e.path2().empty() ? e.path1() : e.path2();
+        throw std::runtime_error("cannot remove " + scratch.string() +
+                                 ", left unfinished by an interrupted initdb (" + where.string() +
+                                 ": " + e.code().message() + "); remove it by hand, e.g. `rm -rf " +
+                                 scratch.string() + "`, and start plinth again");
+    }
 }
 
 void EmbeddedCluster::check_cluster() const {
@@ -419,9 +439,9 @@ void EmbeddedCluster::check_cluster() const {
     if (st.st_uid != server_uid()) throw owned_by_other(pgdata(), st.st_uid);
 }
 
-bool EmbeddedCluster::ensure_running_locked(bool on_demand) const {
+bool EmbeddedCluster::ensure_running_locked(const FileLock& state_lock, bool on_demand) const {
     prepare_data_dir();
-    if (!fs::exists(pgdata() / "PG_VERSION")) initdb();
+    if (!fs::exists(pgdata() / "PG_VERSION")) initdb(state_lock);
     check_cluster();
     const ClusterStatus st = settled_status();
     switch (st.state) {
@@ -516,7 +536,7 @@ bool EmbeddedCluster::stop_locked() const {
 
 bool EmbeddedCluster::start() {
     const FileLock lock = lock_state();
-    const bool started = ensure_running_locked(false);
+    const bool started = ensure_running_locked(lock, false);
     fs::remove(dir_ / "ephemeral");
     return started;
 }
@@ -533,7 +553,7 @@ ClusterLease EmbeddedCluster::use() {
     std::optional<FileLock> users;
     {
         const FileLock lock = lock_state();
-        ensure_running_locked(true);
+        ensure_running_locked(lock, true);
         // Taken before `lock` is released, so no one can see zero users and stop the server meanwhile.
         users.emplace(dir_ / "users.lock", FileLock::Mode::shared);
     }

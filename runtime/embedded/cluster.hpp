@@ -98,11 +98,12 @@ private:
 
     FileLock lock_state() const;
     void prepare_data_dir() const;
-    void initdb() const;
+    void initdb(const FileLock& state_lock) const;
+    void remove_unfinished_initdb(const std::filesystem::path& scratch) const;
     void check_cluster() const;
     // The ensure/stop steps below require lock_state() to be held. on_demand: mark a server this
     // call starts as ephemeral.
-    bool ensure_running_locked(bool on_demand) const;
+    bool ensure_running_locked(const FileLock& state_lock, bool on_demand) const;
     bool stop_locked() const;
     // status(), after waiting (bounded) for an unresponsive server to answer or to be gone.
     ClusterStatus settled_status() const;

@@ -21,6 +21,9 @@ public:
     FileLock(FileLock&&) noexcept = default;
     FileLock& operator=(FileLock&&) noexcept = default;
 
+    // The descriptor the lock is held through, for a child process that is to hold it too.
+    int native_handle() const noexcept { return fd_.get(); }
+
 private:
     FileLock() = default;
     // Returns false when non_blocking and the lock is taken.

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,7 +112,8 @@ std::string describe_user(uid_t uid) {
     return "uid " + std::to_string(uid);
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, const RunAs* as) {
+ProcessResult run_process(const std::vector<std::string>& argv, const RunAs* as,
+                          const FileLock* inherited_lock) {
     if (argv.empty()) throw std::invalid_argument("run_process: empty argv");
     const std::string program =
         argv[0].find('/') == std::string::npos ? find_in_path(argv[0]) : argv[0];
@@ -126,6 +128,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const RunAs* as)
     if (!devnull) throw std::system_error(errno, std::generic_category(), "open /dev/null");
     sigset_t no_signals;
     sigemptyset(&no_signals);
+    const int lock_fd = inherited_lock ? inherited_lock->native_handle() : -1;
+    const pid_t parent = ::getpid();
 
     const pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -135,9 +139,13 @@ ProcessResult run_process(const std::vector<std::string>& argv, const RunAs* as)
         ::dup2(err.write.get(), STDERR_FILENO);
         // Descriptors someone opened without O_CLOEXEC must not end up in a long-lived server.
         ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (lock_fd >= 0) ::fcntl(lock_fd, F_SETFD, 0);
         // The caller may block signals to sigwait() for them; the child must not inherit that.
         ::sigprocmask(SIG_SETMASK, &no_signals, nullptr);
         int e = switch_user(as);
+        // Killed with plinth (see process.hpp); set after switch_user, which clears the setting.
+        if (e == 0 && ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) e = errno;
+        if (e == 0 && ::getppid() != parent) ::_exit(127);  // the parent died before prctl
         if (e == 0 && ::chdir("/") != 0) e = errno;
         if (e == 0) {
             ::execv(program.c_str(), args.data());

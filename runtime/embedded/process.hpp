@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+#include "embedded/file_lock.hpp"
+
 namespace plinth::embedded {
 
 // A system user a child switches to (setgroups, setgid, setuid) before exec.
@@ -34,7 +36,12 @@ struct ProcessResult {
 // Runs argv (argv[0] is a path or a name looked up in PATH) with stdin from /dev/null and the
 // working directory "/". Throws std::system_error when the program cannot be started (ENOENT when
 // it does not exist); a non-zero exit is reported in the result, not thrown.
-ProcessResult run_process(const std::vector<std::string>& argv, const RunAs* as = nullptr);
+//
+// The child is killed (SIGKILL) if the calling thread dies first, e.g. when plinth is killed: no
+// initdb or pg_ctl runs on unsupervised. With inherited_lock, the child and everything it starts
+// hold that lock too, so it is free again only once all of them have exited.
+ProcessResult run_process(const std::vector<std::string>& argv, const RunAs* as = nullptr,
+                          const FileLock* inherited_lock = nullptr);
 
 // Index of the first path that user `as` cannot access with `mode` (access(2) bits), nullopt when
 // every path is accessible. Checked in a child running as that user, so ACLs count too.

@@ -12,7 +12,9 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -27,6 +29,7 @@
 #include "database/session.hpp"
 #include "embedded/cluster.hpp"
 #include "embedded/process.hpp"
+#include "embedded/unique_fd.hpp"
 #include "log_capture.hpp"
 #include "pg/connection.hpp"
 #include "pg_fixture.hpp"
@@ -93,6 +96,38 @@ long dead_pid() {
 void write_pid_file(const EmbeddedCluster& c, long pid) {
     std::ofstream(c.pgdata() / "postmaster.pid") << pid << '\n' << c.pgdata().string() << "\n";
 }
+
+// Makes a folder's entries unremovable while it exists: immutable for root, whom permissions do not
+// stop, else without write permission.
+class Unremovable {
+public:
+    explicit Unremovable(const fs::path& dir) : dir_(dir) {
+        if (::geteuid() != 0) {
+            fs::permissions(dir_, fs::perms::owner_write, fs::perm_options::remove);
+            return;
+        }
+        REQUIRE_MESSAGE(set_immutable(true), "cannot mark ", dir_, " immutable (FS_IOC_SETFLAGS)");
+    }
+    Unremovable(const Unremovable&) = delete;
+    Unremovable& operator=(const Unremovable&) = delete;
+    ~Unremovable() {
+        if (::geteuid() != 0)
+            fs::permissions(dir_, fs::perms::owner_write, fs::perm_options::add);
+        else
+            set_immutable(false);
+    }
+
+private:
+    bool set_immutable(bool on) const {
+        const plinth::embedded::UniqueFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        int flags = 0;
+        if (!fd || ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) return false;
+        flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+        return ::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags) == 0;
+    }
+
+    fs::path dir_;
+};
 
 // Stands in for a postmaster of this folder that dies while plinth looks at it, as one killed
 // together with plinth does: a process named postgres working in pgdata, whose socket takes one
@@ -245,6 +280,23 @@ TEST_CASE("embedded cluster: a failed initdb (e.g. a full disk) is reported and 
     CHECK_FALSE(fs::exists(c.data_dir() / "pgdata.initdb"));
     CHECK(c.start());  // the next try starts clean
     CHECK(c.status().state == ServerState::running);
+}
+
+TEST_CASE("embedded cluster: a half-made cluster that cannot be removed is named, with what to do") {
+    LogCapture logs;
+    TempDir dir;
+    EmbeddedCluster c(dir.path(), logs.logger());
+    const fs::path scratch = c.data_dir() / "pgdata.initdb";
+    fs::create_directories(scratch / "global");
+    REQUIRE(::chown(dir.path().c_str(), server_uid(), static_cast<gid_t>(-1)) == 0);
+    {
+        const Unremovable stuck(scratch);
+        const std::string e = error_of([&] { c.start(); });
+        CHECK(contains(e, "cannot remove " + scratch.string() + ", left unfinished by an interrupted initdb"));
+        CHECK(contains(e, (scratch / "global").string()));
+        CHECK(contains(e, "remove it by hand"));
+    }
+    CHECK(contains(logs.text(), "removing " + scratch.string()));
 }
 
 TEST_CASE("embedded cluster: a stale postmaster.pid is removed, a dying server waited for, a foreign "
