@@ -1,5 +1,6 @@
 // The embedded PostgreSQL's whole life against real servers: initdb, stop/start with data kept,
-// leases, stale and foreign pid files, concurrent `plinth db start`, sessions, retries.
+// leases, stale and foreign pid files, concurrent `plinth db start`, sessions, retries, and a first
+// start killed in each of its phases.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -7,12 +8,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -25,6 +28,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apply/journal.hpp"
 #include "cli/command_line.hpp"
 #include "database/session.hpp"
 #include "embedded/cluster.hpp"
@@ -564,5 +568,195 @@ TEST_CASE("clear errors for unusable data folders") {
             CHECK(contains(e, "cannot enter " + dir.path().string()));
             CHECK(contains(e, "under /tmp or /var/lib"));
         }
+    }
+}
+
+namespace {
+
+// A `plinth` command in a process group of its own, so that it can be killed together with what it
+// runs (initdb, pg_ctl) without the test; its output is collected as it comes, to tell phases by.
+class PlinthProcess {
+public:
+    // args[0] is the executable's path.
+    explicit PlinthProcess(std::vector<std::string> args) {
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        int fds[2];
+        REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+        pid_ = ::fork();
+        REQUIRE(pid_ >= 0);
+        if (pid_ == 0) {
+            ::setpgid(0, 0);
+            ::dup2(fds[1], STDOUT_FILENO);
+            ::dup2(fds[1], STDERR_FILENO);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        ::setpgid(pid_, pid_);  // here too, so that a kill right after fork reaches the group
+        ::close(fds[1]);
+        out_ = fds[0];
+    }
+    PlinthProcess(const PlinthProcess&) = delete;
+    PlinthProcess& operator=(const PlinthProcess&) = delete;
+    ~PlinthProcess() {
+        if (pid_ > 0) {
+            ::kill(-pid_, SIGKILL);
+            finish();
+        }
+        ::close(out_);
+    }
+
+    // Collects output until reached() holds, trying it after each read and every 10 ms; false when
+    // plinth ends first. After two minutes, a bound no phase comes near, plinth is killed instead.
+    bool wait_until(const std::function<bool()>& reached) {
+        const auto deadline = std::chrono::steady_clock::now() + 120s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (reached()) return true;
+            pollfd p{out_, POLLIN, 0};
+            if (::poll(&p, 1, 10) <= 0) continue;
+            char buffer[4096];
+            const ssize_t n = ::read(out_, buffer, sizeof buffer);
+            if (n > 0) output_.append(buffer, static_cast<std::size_t>(n));
+            if (n == 0) return reached();
+        }
+        ::kill(-pid_, SIGKILL);
+        return false;
+    }
+    bool said(const std::string& text) const { return contains(output_, text); }
+    const std::string& output() const { return output_; }
+    pid_t pid() const { return pid_; }
+
+    // Reaps plinth; its exit status, or 128 + the signal that ended it.
+    int finish() {
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    }
+
+private:
+    pid_t pid_ = -1;
+    int out_ = -1;
+    std::string output_;
+};
+
+std::optional<long> postmaster_pid(const fs::path& data_dir) {
+    std::ifstream in(data_dir / "pgdata" / "postmaster.pid");
+    long pid = 0;
+    if (in >> pid && pid > 0) return pid;
+    return std::nullopt;
+}
+
+// The phases of a first start, each recognised from outside plinth.
+enum class Phase { initdb, server_start, database_creation, migration };
+// Whom the kill hits: plinth alone (its initdb or pg_ctl left running), or plinth, its process group
+// (initdb, pg_ctl) and the server, as when a whole session or container is killed.
+enum class Victims { plinth, plinth_and_server };
+
+std::string name_of(Phase phase) {
+    switch (phase) {
+        case Phase::initdb: return "initdb";
+        case Phase::server_start: return "pg_ctl start";
+        case Phase::database_creation: return "database creation";
+        case Phase::migration: return "migration";
+    }
+    return "?";
+}
+
+}  // namespace
+
+TEST_CASE("embedded cluster: plinth killed anywhere in its first start starts again (kill sweep)") {
+    const char* exe = std::getenv("PLINTH_EXE");
+    const char* plugins = std::getenv("PLINTH_TEST_PLUGINS_DIR");
+    REQUIRE_MESSAGE(exe, "PLINTH_EXE must name the plinth executable");
+    REQUIRE_MESSAGE(plugins, "PLINTH_TEST_PLUGINS_DIR must name the shipped plugins' folder");
+    ::unsetenv("PLINTH_DATABASE_URL");
+    ::unsetenv("DATABASE_URL");
+
+    // A cluster as initdb leaves it (no `plinth` database yet), copied into every case that kills
+    // after initdb, which would otherwise dominate the sweep's time.
+    ScratchCluster initialized;
+    initialized.cluster.start();
+    {
+        auto conn = Connection::open(initialized.cluster.conninfo("postgres"));
+        conn.exec("DROP DATABASE plinth");
+        // The sweep kills processes, never the machine, so nothing it checks depends on fsync.
+        conn.exec("ALTER SYSTEM SET fsync = off");
+    }
+    initialized.cluster.stop();
+
+    const struct {
+        Phase phase;
+        Victims victims;
+    } cases[] = {
+        {Phase::initdb, Victims::plinth},
+        {Phase::server_start, Victims::plinth},
+        {Phase::server_start, Victims::plinth_and_server},
+        {Phase::database_creation, Victims::plinth},
+        {Phase::database_creation, Victims::plinth_and_server},
+        {Phase::migration, Victims::plinth_and_server},
+    };
+    for (const auto& c : cases) {
+        INFO("killed in ", name_of(c.phase), ": ",
+             std::string(c.victims == Victims::plinth ? "plinth alone"
+                                                      : "plinth, its process group and the server"));
+        ScratchCluster s;
+        const std::string dir = s.dir.path().string();
+        if (c.phase != Phase::initdb) {
+            REQUIRE(plinth::embedded::run_process({"cp", "-a", initialized.cluster.pgdata().string(), dir})
+                        .status == 0);
+            REQUIRE(::chown(dir.c_str(), server_uid(), static_cast<gid_t>(-1)) == 0);
+        }
+        const std::vector<std::string> migrate{exe, "migrate", "--data-dir", dir, "--plugins", plugins};
+        {
+            PlinthProcess first(migrate);
+            // Another instance's stand-in: holding the advisory lock, it keeps plinth waiting inside
+            // its migration transaction; when plinth holds it already, plinth is inside it anyway.
+            std::optional<Connection> rival;
+            const auto reached = [&] {
+                switch (c.phase) {
+                    case Phase::initdb:
+                        return fs::exists(s.cluster.data_dir() / "pgdata.initdb" / "PG_VERSION");
+                    case Phase::server_start:
+                        return postmaster_pid(s.cluster.data_dir()).has_value();
+                    case Phase::database_creation:
+                        return first.said("started the embedded PostgreSQL");
+                    case Phase::migration:
+                        if (!first.said("created database plinth")) return false;
+                        if (!rival) {
+                            rival.emplace(Connection::open(s.cluster.conninfo()));
+                            if (rival->exec("SELECT pg_try_advisory_lock(" +
+                                            std::to_string(plinth::apply::kAdvisoryLockKey) + ")")
+                                    .text(0, 0) != "t")
+                                return true;
+                        }
+                        return first.said("waiting for another plinth instance's migration");
+                }
+                return false;
+            };
+            if (first.wait_until(reached)) {
+                if (c.victims == Victims::plinth) {
+                    ::kill(first.pid(), SIGKILL);
+                } else {
+                    const auto server = postmaster_pid(s.cluster.data_dir());
+                    ::kill(-first.pid(), SIGKILL);
+                    if (server) ::kill(static_cast<pid_t>(*server), SIGKILL);
+                }
+                CHECK(first.finish() == 128 + SIGKILL);
+            } else {
+                // Only a machine stalled for longer than the phase lasts gets here: the phase was
+                // missed, but the start below must succeed all the same.
+                const int status = first.finish();
+                INFO(first.output());
+                CHECK(status == 0);
+                MESSAGE("plinth finished before the phase was reached");
+            }
+        }
+        const auto again = plinth::embedded::run_process(migrate);
+        CHECK_MESSAGE(again.status == 0, again.out, again.err);
+        const auto stop = plinth::embedded::run_process({exe, "db", "stop", "--data-dir", dir});
+        CHECK_MESSAGE(stop.status == 0, stop.out, stop.err);
+        CHECK(s.cluster.status().state == ServerState::stopped);
     }
 }
