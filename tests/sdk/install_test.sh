@@ -23,6 +23,8 @@ PLINTH=$(find "$WORK/root" -path '*/bin/plinth' -type f)
 PC_DIR=$(dirname "$(find "$WORK/root" -name plinth-sdk.pc)")
 PREFIX=$(cd "$(dirname "$PLINTH")/.." && pwd)
 export PKG_CONFIG_PATH=$PC_DIR
+grep -q '^prefix=${pcfiledir}' "$PC_DIR/plinth-sdk.pc" ||
+    fail "plinth-sdk.pc is not relocatable: a build folder configured before pkgconfig.relocatable became a default option; run: meson configure $BUILD -Dpkgconfig.relocatable=true"
 [ -f "$(pkg-config --variable=exportmap plinth-sdk)" ] || fail "pkg-config's exportmap does not exist"
 PLUGIN_DIR=$(pkg-config --variable=plugindir plinth-sdk)
 [ -f "$PLUGIN_DIR/core.so" ] || fail "pkg-config's plugindir $PLUGIN_DIR has no core.so"
