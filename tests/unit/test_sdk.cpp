@@ -95,3 +95,30 @@ TEST_CASE("an exception in a lifecycle method becomes an error status with its m
     CHECK(Recorder::error == "no database");
     CHECK(plinth::detail::stop_thunk<Throws>(&host, state) == PLINTH_OK);
 }
+
+TEST_CASE("each builder that starts a declaration records where it was written") {
+    const unsigned line = __LINE__;
+    auto id = uuid("id").primary_key();               // line + 1
+    auto code = text("code").unique();                // line + 2
+    auto other = uuid("other_id").references("t");    // line + 3
+    plinth::table t("t", {id, code, other});          // line + 4
+    t.add(plinth::index({"code"}))                    // line + 5
+        .add(plinth::foreign_key({"other_id"}, "t"))  // line + 6
+        .unique({"code", "other_id"})                 // line + 7
+        .check("t_code_check", "code <> ''");         // line + 8
+    plinth::built_plugin built(plinth::plugin("x", "1").table(t));
+    const plinth_table& d = built.descriptor()->tables[0];
+    CHECK(std::string_view(d.source_file).ends_with("tests/unit/test_sdk.cpp"));
+    CHECK(d.source_line == line + 4);
+    CHECK(d.columns[0].source_line == line + 1);
+    CHECK(d.columns[1].source_line == line + 2);
+    REQUIRE(d.unique_count == 2);
+    CHECK(d.uniques[0].source_line == line + 2);  // code's unique(), then the table's
+    CHECK(d.uniques[1].source_line == line + 7);
+    REQUIRE(d.foreign_key_count == 2);
+    CHECK(d.foreign_keys[0].source_line == line + 3);  // other_id's references(), then the table's
+    CHECK(d.foreign_keys[1].source_line == line + 6);
+    CHECK(d.indexes[0].source_line == line + 5);
+    CHECK(d.checks[0].source_line == line + 8);
+    CHECK(std::strcmp(d.checks[0].source_file, d.source_file) == 0);
+}
