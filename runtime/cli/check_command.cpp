@@ -38,7 +38,8 @@ nlohmann::json to_json(const pipeline::PluginSet& set) {
     out["problems"] = json::array();
     for (const auto& pr : set.validation.problems)
         out["problems"].push_back({{"file", pr.file}, {"plugin", pr.plugin}, {"table", pr.table},
-                                   {"item", pr.item}, {"message", pr.message}, {"text", pr.text()}});
+                                   {"item", pr.item}, {"message", pr.message}, {"location", pr.location},
+                                   {"text", pr.text()}});
     out["skipped"] = json::array();
     for (const auto& s : set.validation.skipped)
         out["skipped"].push_back({{"file", s.file}, {"plugin", s.plugin}, {"reason", s.reason}});

@@ -52,6 +52,21 @@ TEST_CASE("plinth check exits 1 and names every refusal when a plugin is broken"
     CHECK(r.out.find("some plugins are not valid") != std::string::npos);
 }
 
+TEST_CASE("plinth check --format json gives each problem's location apart, and in its text") {
+    auto r = run("check --plugins " + plinth::test::broken_dir().string() + " --format json");
+    CHECK(r.exit_code == 1);
+    const auto json = nlohmann::json::parse(r.out);
+    const auto location = "invalid_table_name.cpp:" + std::to_string(plinth::test::marked_line("invalid_table_name.cpp", "@table"));
+    std::size_t found = 0;
+    for (const auto& problem : json["problems"]) {
+        if (problem["plugin"] != "bad-table-name") continue;
+        ++found;
+        CHECK(problem["location"] == location);
+        CHECK(problem["text"].get<std::string>().ends_with(" (declared at " + location + ")"));
+    }
+    CHECK(found == 1);
+}
+
 TEST_CASE("plinth --version and --help") {
     CHECK(run("--version").out.rfind("plinth ", 0) == 0);
     auto help = run("--help");
