@@ -8,6 +8,7 @@
 #include "model/text.hpp"
 #include "model/types.hpp"
 #include "validate/identifiers.hpp"
+#include "validate/spelling.hpp"
 
 namespace plinth::validate {
 
@@ -28,6 +29,17 @@ using model::join;
 using Source = std::optional<model::SourceLocation>;
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+std::vector<std::string> columns_of(const model::Table& t) {
+    std::vector<std::string> names;
+    for (const auto& c : t.columns) names.push_back(c.name);
+    return names;
+}
+
+// `column "x" does not exist in the table`, with the column probably meant.
+std::string missing_column(const model::Table& t, const std::string& column) {
+    return "column " + quoted(column) + " does not exist in the table" + did_you_mean(column, columns_of(t));
+}
 
 class Checker {
 public:
@@ -67,7 +79,7 @@ private:
         if (columns.empty()) add(p, t.name, what, "has no columns", source);
         std::set<std::string> seen;
         for (const auto& c : columns) {
-            if (!t.find_column(c)) add(p, t.name, what, "column " + quoted(c) + " does not exist in the table", source);
+            if (!t.find_column(c)) add(p, t.name, what, missing_column(t, c), source);
             else if (!seen.insert(c).second) add(p, t.name, what, "lists column " + quoted(c) + " twice", source);
         }
     }
@@ -130,7 +142,7 @@ private:
                 if (model::is_expression_key(key))
                     check_sql(p, t, what, "key", key, idx.source);
                 else if (!t.find_column(key))
-                    add(p, t.name, what, "column " + quoted(key) + " does not exist in the table", idx.source);
+                    add(p, t.name, what, missing_column(t, key), idx.source);
             }
             if (auto bad = check_identifier(idx.method))
                 add(p, t.name, what, "method " + quoted(idx.method) + " " + *bad, idx.source);
@@ -220,16 +232,24 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
             for (const auto& idx : t.indexes) claim(idx.name, "index " + quoted(idx.name), idx.source);
         }
     }
+    std::map<std::string, std::vector<std::string>> table_names_by_schema;  // bare names, for suggestions
+    for (const auto& [key, owner] : tables) table_names_by_schema[owner.table->schema].push_back(owner.table->name);
     for (auto& p : plugins) {
+        std::vector<std::string> other_plugins;
+        for (const auto& [name, plugin] : by_name)
+            if (name != p.name) other_plugins.push_back(name);
         for (const auto& r : p.requires_plugins)
-            if (!by_name.count(r)) checker.add(p, "", "", "requires plugin " + quoted(r) + ", which is not loaded", std::nullopt);
+            if (!by_name.count(r))
+                checker.add(p, "", "", "requires plugin " + quoted(r) + ", which is not loaded" + did_you_mean(r, other_plugins),
+                            std::nullopt);
         for (auto& t : p.tables) {
             for (auto& fk : t.foreign_keys) {
                 const std::string what = "foreign key " + quoted(fk.name);
                 const std::string target = fk.ref_schema + "." + fk.ref_table;
                 auto found = tables.find(target);
                 if (found == tables.end()) {
-                    checker.add(p, t.name, what, "references table " + target + ", which no plugin declares", fk.source);
+                    checker.add(p, t.name, what, "references table " + target + ", which no plugin declares" +
+                                did_you_mean(fk.ref_table, table_names_by_schema[fk.ref_schema]), fk.source);
                     continue;
                 }
                 const auto& [owner, ref] = found->second;
@@ -244,7 +264,8 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
                 bool columns_exist = true;
                 for (const auto& c : fk.ref_columns) {
                     if (!ref->find_column(c)) {
-                        checker.add(p, t.name, what, "referenced column " + target + "." + c + " does not exist", fk.source);
+                        checker.add(p, t.name, what, "referenced column " + target + "." + c + " does not exist" +
+                                    did_you_mean(c, columns_of(*ref)), fk.source);
                         columns_exist = false;
                     }
                 }

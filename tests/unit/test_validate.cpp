@@ -214,3 +214,32 @@ TEST_CASE("a problem of a plugin built before ABI 1.2 reads exactly as it did th
                                "does not exist in the table",
                            });
 }
+
+TEST_CASE("a name one slip away from a known one gets a suggestion") {
+    auto result = validate_with_core({"invalid_misspelled.so"});
+    std::vector<std::string> messages;
+    for (const auto& p : result.problems) messages.push_back((p.item.empty() ? "" : p.item + ": ") + p.message);
+    CHECK(messages == std::vector<std::string>{
+                          "unique constraint \"widgets_lable_key\": column \"lable\" does not exist in the table; did you "
+                          "mean \"label\"?",
+                          "index \"widgets_labels_idx\": column \"labels\" does not exist in the table; did you mean \"label\"?",
+                          "requires plugin \"croe\", which is not loaded; did you mean \"core\"?",
+                          "foreign key \"widgets_agent_id_fkey\": references table public.agnets, which no plugin declares; "
+                          "did you mean \"agents\"?",
+                          "foreign key \"widgets_parent_label_fkey\": referenced column public.widgets.lable does not exist; "
+                          "did you mean \"label\"?",
+                      });
+    // The suggestion belongs to the message; the location still comes last.
+    REQUIRE(result.problems.size() == 5);
+    CHECK(result.problems[3].text() ==
+          (plinth::test::broken_dir() / "invalid_misspelled.so").string() +
+              ": plugin \"misspelled\": table \"widgets\": foreign key \"widgets_agent_id_fkey\": references table "
+              "public.agnets, which no plugin declares; did you mean \"agents\"?" +
+              declared_at("invalid_misspelled.cpp", "@agent"));
+    CHECK(result.problems[0].location ==
+          "invalid_misspelled.cpp:" + std::to_string(plinth::test::marked_line("invalid_misspelled.cpp", "@unique")));
+    CHECK(result.problems[1].location ==
+          "invalid_misspelled.cpp:" + std::to_string(plinth::test::marked_line("invalid_misspelled.cpp", "@index")));
+    CHECK(result.problems[4].location ==
+          "invalid_misspelled.cpp:" + std::to_string(plinth::test::marked_line("invalid_misspelled.cpp", "@parent")));
+}
