@@ -25,6 +25,9 @@
 #include <plinth/host.hpp>
 #include <plinth/plinth_plugin.h>
 
+#include <charconv>
+#include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -79,6 +82,30 @@ inline std::string sql_literal(std::string_view text) {
     return out;
 }
 
+namespace detail {
+// Character types are text, not numbers: default_value('a') would otherwise mean 97.
+template <class T>
+concept character = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
+                    std::same_as<T, char16_t> || std::same_as<T, char32_t>;
+
+// A number as an SQL literal, exactly: to_chars writes the shortest text that reads back as the same
+// value of its type.
+template <class T> std::string sql_number(T value) {
+    if constexpr (std::same_as<T, bool>) {
+        return value ? "true" : "false";
+    } else {
+        if constexpr (std::floating_point<T>) {
+            // PostgreSQL's spellings; to_chars would write nan and inf, which SQL reads as names.
+            if (std::isnan(value)) return "'NaN'";
+            if (std::isinf(value)) return value > 0 ? "'Infinity'" : "'-Infinity'";
+        }
+        char text[64];
+        const auto written = std::to_chars(text, text + sizeof text, value);
+        return std::string(text, written.ptr);
+    }
+}
+}  // namespace detail
+
 class foreign_key {
 public:
     foreign_key(std::vector<std::string> columns, std::string ref_table,
@@ -131,9 +158,10 @@ public:
     // A default given as a value, quoted as an SQL literal: default_value("active") -> 'active'.
     column& default_value(std::string_view text) { default_ = sql_literal(text); return *this; }
     column& default_value(const char* text) { return default_value(std::string_view(text)); }
-    column& default_value(bool value) { default_ = value ? "true" : "false"; return *this; }
-    column& default_value(int value) { default_ = std::to_string(value); return *this; }
-    column& default_value(long long value) { default_ = std::to_string(value); return *this; }
+    // A number or a bool, written exactly: 5, -3, 0.5, 1e+20, true. Any integer or floating-point type.
+    template <class T>
+        requires(std::integral<T> || std::floating_point<T>) && (!detail::character<T>)
+    column& default_value(T value) { default_ = detail::sql_number(value); return *this; }
     column& default_random() { return default_sql("gen_random_uuid()"); }
     column& default_now() { return default_sql("now()"); }
     // For json/jsonb columns: '{}' and '[]'.
