@@ -305,6 +305,18 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
     return true;
 }
 
+std::optional<Warning> check_exports(const std::filesystem::path& file) {
+    const auto symbols = exported_symbols(file);
+    if (!symbols) return std::nullopt;
+    const auto others = std::count_if(symbols->begin(), symbols->end(),
+                                      [](const std::string& name) { return name != PLINTH_ENTRY_SYMBOL; });
+    if (others == 0) return std::nullopt;
+    return Warning{file.string(), "exports " + std::to_string(others) + (others == 1 ? " dynamic symbol" : " dynamic symbols") +
+                                      " besides " + PLINTH_ENTRY_SYMBOL +
+                                      "; build with -fvisibility=hidden and link with "
+                                      "-Wl,--version-script=sdk/plinth_plugin.map"};
+}
+
 LoadResult load_folder(const std::filesystem::path& folder) {
     std::error_code ec;
     if (!std::filesystem::is_directory(folder, ec))
@@ -330,10 +342,12 @@ LoadResult load_folder(const std::filesystem::path& folder) {
         }
         model::Plugin plugin;
         Refusal refusal;
-        if (load_file(file, plugin, refusal))
+        if (load_file(file, plugin, refusal)) {
             result.plugins.push_back(std::move(plugin));
-        else
+            if (auto warning = check_exports(file)) result.warnings.push_back(std::move(*warning));
+        } else {
             result.refusals.push_back(std::move(refusal));
+        }
     }
     return result;
 }

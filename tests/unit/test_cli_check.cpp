@@ -33,6 +33,7 @@ TEST_CASE("plinth check lists the shipped plugins' tables in a valid creation or
     CHECK(json["plugins"][0]["name"] == "core");
     CHECK(json["plugins"][1]["name"] == "project-management");
     CHECK(json["deferred_foreign_keys"].empty());
+    CHECK(json["warnings"].empty());
 }
 
 TEST_CASE("plinth check in text form, and the same output twice") {
@@ -50,6 +51,16 @@ TEST_CASE("plinth check exits 1 and names every refusal when a plugin is broken"
     CHECK(r.out.find("refused files:") != std::string::npos);
     CHECK(r.out.find("not_elf.so: not a loadable shared object") != std::string::npos);
     CHECK(r.out.find("some plugins are not valid") != std::string::npos);
+}
+
+TEST_CASE("plinth check prints load warnings, in text and in JSON") {
+    const auto file = (plinth::test::broken_dir() / "exports_everything.so").string();
+    const std::string text = "exports 3 dynamic symbols besides plinth_plugin_entry_v1; build with -fvisibility=hidden "
+                             "and link with -Wl,--version-script=sdk/plinth_plugin.map";
+    auto r = run("check --plugins " + plinth::test::broken_dir().string());
+    CHECK(r.out.find("\nwarnings:\n  " + file + ": " + text + "\n") != std::string::npos);
+    auto json = nlohmann::json::parse(run("check --plugins " + plinth::test::broken_dir().string() + " --format json").out);
+    CHECK(json["warnings"] == nlohmann::json::array({{{"file", file}, {"text", text}}}));
 }
 
 TEST_CASE("plinth check --format json gives each problem's location apart, and in its text") {
