@@ -311,10 +311,10 @@ std::optional<Warning> check_exports(const std::filesystem::path& file) {
     const auto others = std::count_if(symbols->begin(), symbols->end(),
                                       [](const std::string& name) { return name != PLINTH_ENTRY_SYMBOL; });
     if (others == 0) return std::nullopt;
-    return Warning{file.string(), "exports " + std::to_string(others) + (others == 1 ? " dynamic symbol" : " dynamic symbols") +
-                                      " besides " + PLINTH_ENTRY_SYMBOL +
-                                      "; build with -fvisibility=hidden and link with "
-                                      "-Wl,--version-script=sdk/plinth_plugin.map"};
+    const std::string count = std::to_string(others) + (others == 1 ? " dynamic symbol" : " dynamic symbols");
+    return Warning{file.string(), "exports " + count + " besides " PLINTH_ENTRY_SYMBOL
+                                  "; build with -fvisibility=hidden and -Wl,--version-script=plinth_plugin.map (the "
+                                  "SDK's export map), as plinth_add_plugin and the plinth-sdk pkg-config flags do"};
 }
 
 LoadResult load_folder(const std::filesystem::path& folder) {

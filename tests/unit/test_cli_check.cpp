@@ -56,7 +56,8 @@ TEST_CASE("plinth check exits 1 and names every refusal when a plugin is broken"
 TEST_CASE("plinth check prints load warnings, in text and in JSON") {
     const auto file = (plinth::test::broken_dir() / "exports_everything.so").string();
     const std::string text = "exports 3 dynamic symbols besides plinth_plugin_entry_v1; build with -fvisibility=hidden "
-                             "and link with -Wl,--version-script=sdk/plinth_plugin.map";
+                             "and -Wl,--version-script=plinth_plugin.map (the SDK's export map), as plinth_add_plugin "
+                             "and the plinth-sdk pkg-config flags do";
     auto r = run("check --plugins " + plinth::test::broken_dir().string());
     CHECK(r.out.find("\nwarnings:\n  " + file + ": " + text + "\n") != std::string::npos);
     auto json = nlohmann::json::parse(run("check --plugins " + plinth::test::broken_dir().string() + " --format json").out);

@@ -17,7 +17,8 @@ using plinth::test::broken_dir;
 namespace {
 
 const std::string kFix =
-    "build with -fvisibility=hidden and link with -Wl,--version-script=sdk/plinth_plugin.map";
+    "build with -fvisibility=hidden and -Wl,--version-script=plinth_plugin.map (the SDK's export map), as "
+    "plinth_add_plugin and the plinth-sdk pkg-config flags do";
 
 }  // namespace
 
