@@ -35,10 +35,13 @@ nlohmann::json to_json(const pipeline::PluginSet& set) {
     out["cycles"] = set.ordering.cycles;
     out["refused"] = json::array();
     for (const auto& r : set.loaded.refusals) out["refused"].push_back({{"file", r.file}, {"reason", r.reason}});
+    out["warnings"] = json::array();
+    for (const auto& w : set.loaded.warnings) out["warnings"].push_back({{"file", w.file}, {"text", w.text}});
     out["problems"] = json::array();
     for (const auto& pr : set.validation.problems)
         out["problems"].push_back({{"file", pr.file}, {"plugin", pr.plugin}, {"table", pr.table},
-                                   {"item", pr.item}, {"message", pr.message}, {"text", pr.text()}});
+                                   {"item", pr.item}, {"message", pr.message}, {"location", pr.location},
+                                   {"text", pr.text()}});
     out["skipped"] = json::array();
     for (const auto& s : set.validation.skipped)
         out["skipped"].push_back({{"file", s.file}, {"plugin", s.plugin}, {"reason", s.reason}});
@@ -80,6 +83,10 @@ void print_text(const pipeline::PluginSet& set, std::ostream& os) {
     if (!set.loaded.refusals.empty()) {
         os << "refused files:\n";
         for (const auto& r : set.loaded.refusals) os << "  " << r.message() << "\n";
+    }
+    if (!set.loaded.warnings.empty()) {
+        os << "warnings:\n";
+        for (const auto& w : set.loaded.warnings) os << "  " << w.message() << "\n";
     }
     if (!set.validation.problems.empty()) {
         os << "problems:\n";

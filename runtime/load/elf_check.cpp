@@ -2,6 +2,7 @@
 
 #include <elf.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -21,27 +22,59 @@ bool fits(std::uint64_t offset, std::uint64_t length, std::uint64_t size) {
     return offset <= size && length <= size - offset;
 }
 
+// A file read only where asked, every read checked against the file's size: a plugin can be large,
+// and all that is needed are its headers and two small sections.
+class ElfFile {
+public:
+    explicit ElfFile(const std::filesystem::path& file) : in_(file, std::ios::binary) {
+        const auto end = in_.seekg(0, std::ios::end).tellg();
+        if (end > 0) size_ = static_cast<std::uint64_t>(end);
+    }
+    bool is_open() const { return static_cast<bool>(in_); }
+    std::uint64_t size() const { return size_; }
+
+    // `count` items of T from `offset`; false when they do not lie inside the file.
+    template <class T> bool read(std::uint64_t offset, std::uint64_t count, std::vector<T>& out) {
+        if (count > size_ / sizeof(T) || !fits(offset, count * sizeof(T), size_)) return false;
+        out.resize(count);
+        in_.clear();
+        in_.seekg(static_cast<std::streamoff>(offset));
+        in_.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(count * sizeof(T)));
+        return static_cast<std::uint64_t>(in_.gcount()) == count * sizeof(T);
+    }
+
+private:
+    std::ifstream in_;
+    std::uint64_t size_ = 0;
+};
+
+// The header of a 64-bit ELF file, or why the file has none.
+std::optional<std::string> read_header(ElfFile& elf, Elf64_Ehdr& header) {
+    std::vector<unsigned char> ident;
+    if (!elf.read(0, EI_NIDENT, ident) || std::memcmp(ident.data(), ELFMAG, SELFMAG) != 0)
+        return std::string("not an ELF file");
+    if (ident[EI_CLASS] != ELFCLASS64) return std::string("not a 64-bit ELF file");
+    std::vector<Elf64_Ehdr> headers;
+    if (!elf.read(0, 1, headers)) return "ELF file truncated: " + std::to_string(elf.size()) + " bytes";
+    header = headers[0];
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> check_elf_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return "cannot open the file: " + std::string(std::strerror(errno));
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const std::uint64_t size = bytes.size();
-    if (size < EI_NIDENT || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0) return std::string("not an ELF file");
-    if (bytes[EI_CLASS] != ELFCLASS64) return std::string("not a 64-bit ELF file");
-    if (size < sizeof(Elf64_Ehdr)) return "ELF file truncated: " + std::to_string(size) + " bytes";
+    ElfFile elf(file);
+    if (!elf.is_open()) return "cannot open the file: " + std::string(std::strerror(errno));
+    const std::uint64_t size = elf.size();
     Elf64_Ehdr header;
-    std::memcpy(&header, bytes.data(), sizeof header);
+    if (auto bad = read_header(elf, header)) return bad;
     if (header.e_type != ET_DYN) return std::string("ELF file is not a shared object");
     if (kMachine != EM_NONE && header.e_machine != kMachine)
         return "ELF file is for another machine (e_machine " + std::to_string(header.e_machine) + ")";
-    if (header.e_phentsize != sizeof(Elf64_Phdr) ||
-        !fits(header.e_phoff, std::uint64_t(header.e_phnum) * sizeof(Elf64_Phdr), size))
+    std::vector<Elf64_Phdr> segments;
+    if (header.e_phentsize != sizeof(Elf64_Phdr) || !elf.read(header.e_phoff, header.e_phnum, segments))
         return "ELF file truncated: program headers end past its " + std::to_string(size) + " bytes";
-    for (unsigned i = 0; i < header.e_phnum; ++i) {
-        Elf64_Phdr segment;
-        std::memcpy(&segment, bytes.data() + header.e_phoff + i * sizeof(Elf64_Phdr), sizeof segment);
+    for (const auto& segment : segments) {
         if (segment.p_type == PT_LOAD && !fits(segment.p_offset, segment.p_filesz, size))
             return "ELF file truncated: a loadable segment ends at byte " +
                    std::to_string(segment.p_offset + segment.p_filesz) + " of a " + std::to_string(size) + "-byte file";
@@ -49,6 +82,36 @@ std::optional<std::string> check_elf_file(const std::filesystem::path& file) {
     if (header.e_shoff != 0 && !fits(header.e_shoff, std::uint64_t(header.e_shnum) * header.e_shentsize, size))
         return "ELF file truncated: section headers end past its " + std::to_string(size) + " bytes";
     return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> exported_symbols(const std::filesystem::path& file) {
+    ElfFile elf(file);
+    Elf64_Ehdr header;
+    if (!elf.is_open() || read_header(elf, header)) return std::nullopt;
+    std::vector<Elf64_Shdr> sections;
+    if (header.e_shoff == 0 || header.e_shentsize != sizeof(Elf64_Shdr) ||
+        !elf.read(header.e_shoff, header.e_shnum, sections))
+        return std::nullopt;
+    std::vector<std::string> names;
+    for (const auto& section : sections) {
+        if (section.sh_type != SHT_DYNSYM) continue;
+        std::vector<Elf64_Sym> symbols;
+        std::vector<char> strings;
+        if (section.sh_entsize != sizeof(Elf64_Sym) || section.sh_link >= sections.size() ||
+            !elf.read(section.sh_offset, section.sh_size / sizeof(Elf64_Sym), symbols) ||
+            !elf.read(sections[section.sh_link].sh_offset, sections[section.sh_link].sh_size, strings))
+            return std::nullopt;
+        for (const auto& symbol : symbols) {
+            // Undefined ones are imports; local ones are not exported; absolute ones name version
+            // nodes of a version script, not code or data.
+            if (ELF64_ST_BIND(symbol.st_info) == STB_LOCAL || symbol.st_shndx == SHN_UNDEF ||
+                symbol.st_shndx == SHN_ABS || symbol.st_name >= strings.size())
+                continue;
+            const char* name = strings.data() + symbol.st_name;
+            names.emplace_back(name, ::strnlen(name, strings.size() - symbol.st_name));
+        }
+    }
+    return names;
 }
 
 }  // namespace plinth::load

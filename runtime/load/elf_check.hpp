@@ -1,15 +1,22 @@
 // A look at a file before dlopen sees it. dlopen maps the segments a header promises; a file cut
 // short then faults with SIGBUS on first touch, which no error handling can catch. Reading the
-// headers first turns that crash into a refusal.
+// headers first turns that crash into a refusal. Only the headers and the sections asked for are
+// read, never the whole file.
 #pragma once
 
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace plinth::load {
 
 // nullopt when the file is a complete ELF shared object for this machine; else why not.
 std::optional<std::string> check_elf_file(const std::filesystem::path& file);
+
+// The names of the symbols the file defines and exports (its .dynsym entries that are defined and
+// not local), in table order; nullopt when it cannot tell (no section headers, or a malformed
+// table). Call it on a file check_elf_file accepted.
+std::optional<std::vector<std::string>> exported_symbols(const std::filesystem::path& file);
 
 }  // namespace plinth::load

@@ -30,6 +30,8 @@ constexpr std::uint32_t kUniqueMin = PLINTH_END_OF(plinth_unique, columns);
 constexpr std::uint32_t kIndexMin = PLINTH_END_OF(plinth_index, reserved);
 constexpr std::uint32_t kForeignKeyMin = PLINTH_END_OF(plinth_foreign_key, on_update);
 constexpr std::uint32_t kCheckMin = PLINTH_END_OF(plinth_check, expression);
+// Where the 1.2 source location ends: an element smaller than this was built before 1.2.
+template <class T> constexpr std::uint32_t kSourceEnd = PLINTH_END_OF(T, source_line);
 #undef PLINTH_END_OF
 
 // Limits that keep a corrupt descriptor from making the host allocate or walk without bound.
@@ -99,6 +101,13 @@ void each_struct(const T* base, std::uint32_t count, std::uint32_t limit, std::u
     }
 }
 
+// The source location an ABI 1.2 element carries; nullopt for an older or a plain-C element.
+template <class T>
+std::optional<model::SourceLocation> copy_source(const T& element, const std::string& what) {
+    if (element.struct_size < kSourceEnd<T> || !element.source_file) return std::nullopt;
+    return model::SourceLocation{copy_string(element.source_file, what + ".source_file"), element.source_line};
+}
+
 model::FkAction copy_action(std::uint32_t raw, const std::string& what) {
     if (raw > PLINTH_FK_SET_DEFAULT)
         throw DescriptorError(what + " has unknown foreign key action " + std::to_string(raw));
@@ -109,6 +118,7 @@ model::Table copy_table(const plinth_table& t, const std::string& what, const st
     model::Table table;
     table.schema = schema;
     table.name = copy_string(t.name, what + ".name");
+    table.source = copy_source(t, what);
     const std::string where = table.name.empty() ? what : "table \"" + table.name + "\"";
     each_struct(t.columns, t.column_count, kMaxItems, kColumnMin, where + " columns",
                 [&](const plinth_column& c, const std::string& item) {
@@ -117,6 +127,7 @@ model::Table copy_table(const plinth_table& t, const std::string& what, const st
                     col.type = copy_string(c.type, item + ".type");
                     col.default_sql = copy_optional(c.default_sql, item + ".default_sql");
                     col.not_null = (c.flags & PLINTH_COLUMN_NOT_NULL) != 0;
+                    col.source = copy_source(c, item);
                     table.columns.push_back(std::move(col));
                 });
     table.primary_key = copy_names(t.primary_key, t.primary_key_count, where + " primary_key");
@@ -124,7 +135,8 @@ model::Table copy_table(const plinth_table& t, const std::string& what, const st
     each_struct(t.uniques, t.unique_count, kMaxItems, kUniqueMin, where + " uniques",
                 [&](const plinth_unique& u, const std::string& item) {
                     table.uniques.push_back({copy_string(u.name, item + ".name"),
-                                             copy_names(u.columns, u.column_count, item + ".columns")});
+                                             copy_names(u.columns, u.column_count, item + ".columns"),
+                                             copy_source(u, item)});
                 });
     each_struct(t.indexes, t.index_count, kMaxItems, kIndexMin, where + " indexes",
                 [&](const plinth_index& x, const std::string& item) {
@@ -134,6 +146,7 @@ model::Table copy_table(const plinth_table& t, const std::string& what, const st
                     if (x.method) idx.method = copy_string(x.method, item + ".method");
                     idx.keys = copy_names(x.keys, x.key_count, item + ".keys");
                     idx.predicate = copy_optional(x.predicate, item + ".predicate");
+                    idx.source = copy_source(x, item);
                     table.indexes.push_back(std::move(idx));
                 });
     each_struct(t.foreign_keys, t.foreign_key_count, kMaxItems, kForeignKeyMin, where + " foreign_keys",
@@ -146,12 +159,13 @@ model::Table copy_table(const plinth_table& t, const std::string& what, const st
                     if (f.ref_columns) fk.ref_columns = copy_names(f.ref_columns, f.column_count, item + ".ref_columns");
                     fk.on_delete = copy_action(f.on_delete, item + ".on_delete");
                     fk.on_update = copy_action(f.on_update, item + ".on_update");
+                    fk.source = copy_source(f, item);
                     table.foreign_keys.push_back(std::move(fk));
                 });
     each_struct(t.checks, t.check_count, kMaxItems, kCheckMin, where + " checks",
                 [&](const plinth_check& c, const std::string& item) {
                     table.checks.push_back({copy_string(c.name, item + ".name"),
-                                            copy_string(c.expression, item + ".expression")});
+                                            copy_string(c.expression, item + ".expression"), copy_source(c, item)});
                 });
     return table;
 }
@@ -291,6 +305,18 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
     return true;
 }
 
+std::optional<Warning> check_exports(const std::filesystem::path& file) {
+    const auto symbols = exported_symbols(file);
+    if (!symbols) return std::nullopt;
+    const auto others = std::count_if(symbols->begin(), symbols->end(),
+                                      [](const std::string& name) { return name != PLINTH_ENTRY_SYMBOL; });
+    if (others == 0) return std::nullopt;
+    const std::string count = std::to_string(others) + (others == 1 ? " dynamic symbol" : " dynamic symbols");
+    return Warning{file.string(), "exports " + count + " besides " PLINTH_ENTRY_SYMBOL
+                                  "; build with -fvisibility=hidden and -Wl,--version-script=plinth_plugin.map (the "
+                                  "SDK's export map), as plinth_add_plugin and the plinth-sdk pkg-config flags do"};
+}
+
 LoadResult load_folder(const std::filesystem::path& folder) {
     std::error_code ec;
     if (!std::filesystem::is_directory(folder, ec))
@@ -316,10 +342,12 @@ LoadResult load_folder(const std::filesystem::path& folder) {
         }
         model::Plugin plugin;
         Refusal refusal;
-        if (load_file(file, plugin, refusal))
+        if (load_file(file, plugin, refusal)) {
             result.plugins.push_back(std::move(plugin));
-        else
+            if (auto warning = check_exports(file)) result.warnings.push_back(std::move(*warning));
+        } else {
             result.refusals.push_back(std::move(refusal));
+        }
     }
     return result;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,18 +17,34 @@ struct Refusal {
     std::string message() const { return file + ": " + reason; }
 };
 
+// Something wrong with a plugin that still loads: it is used, and the warning says what to fix.
+struct Warning {
+    std::string file;
+    std::string text;
+    std::string message() const { return file + ": " + text; }
+};
+
 struct LoadResult {
     std::vector<model::Plugin> plugins;  // in file-name order
     std::vector<Refusal> refusals;       // in file-name order
+    std::vector<Warning> warnings;       // in file-name order, for loaded plugins only
 };
 
 // Loads every "*.so" directly inside `folder`, in sorted file-name order. A file reached a second
-// time under another name (a symbolic or hard link) is refused, naming the first. Throws
-// std::runtime_error when the folder itself cannot be read.
+// time under another name (a symbolic or hard link) is refused, naming the first. Each plugin
+// loaded is checked with check_exports. Throws std::runtime_error when the folder itself cannot be
+// read.
 LoadResult load_folder(const std::filesystem::path& folder);
 
 // Loads one library. On success `plugin` is filled. A library, once loaded, stays loaded for the
 // life of the process, refused or not, and a file loaded before is not loaded again.
 bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal);
+
+// A warning when a plugin exports dynamic symbols besides its entry symbol, naming how many and the
+// build flags that hide them. Such exports take part in symbol resolution across the process (the
+// C++ runtime's unique symbols even under RTLD_LOCAL), so two plugins' inline functions or
+// template instantiations can be bound to one copy, whichever version it is. nullopt when the entry
+// symbol is the only one, or when the file does not say (no section headers).
+std::optional<Warning> check_exports(const std::filesystem::path& file);
 
 }  // namespace plinth::load

@@ -13,6 +13,13 @@ const char* to_sql(FkAction action) {
     return "NO ACTION";
 }
 
+std::string SourceLocation::text() const {
+    const auto slash = file.find_last_of('/');
+    std::string out = slash == std::string::npos ? file : file.substr(slash + 1);
+    if (line != 0) out += ":" + std::to_string(line);
+    return out;
+}
+
 const Column* Table::find_column(const std::string& column) const {
     for (const auto& c : columns)
         if (c.name == column) return &c;

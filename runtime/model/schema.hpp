@@ -22,16 +22,29 @@ enum class FkAction : std::uint8_t { no_action, restrict, cascade, set_null, set
 // The SQL spelling of an action, e.g. "SET NULL".
 const char* to_sql(FkAction action);
 
+// Where a plugin's author declared something (ABI 1.2; the C++ SDK records it). Only messages use
+// it: it is no part of the schema, so moving a declaration changes nothing in the database. Each
+// declared object ends with an optional one, braced so that an aggregate initialiser stopping
+// before it draws no -Wmissing-field-initializers.
+struct SourceLocation {
+    std::string file;        // as the plugin's compiler saw it, e.g. "../plugins/notes/notes.cpp"
+    std::uint32_t line = 0;  // 0: not known
+    // "notes.cpp:56": the file's base name, then the line when known.
+    std::string text() const;
+};
+
 struct Column {
     std::string name;
     std::string type;
     std::optional<std::string> default_sql;
     bool not_null = false;
+    std::optional<SourceLocation> source{};
 };
 
 struct UniqueConstraint {
     std::string name;
     std::vector<std::string> columns;
+    std::optional<SourceLocation> source{};
 };
 
 struct Index {
@@ -41,6 +54,7 @@ struct Index {
     // A column name, or an expression in parentheses.
     std::vector<std::string> keys;
     std::optional<std::string> predicate;
+    std::optional<SourceLocation> source{};
 };
 
 // True for an index key written as an expression: "(lower(name))".
@@ -55,11 +69,13 @@ struct ForeignKey {
     std::vector<std::string> ref_columns;
     FkAction on_delete = FkAction::no_action;
     FkAction on_update = FkAction::no_action;
+    std::optional<SourceLocation> source{};
 };
 
 struct Check {
     std::string name;
     std::string expression;
+    std::optional<SourceLocation> source{};
 };
 
 struct Table {
@@ -72,6 +88,7 @@ struct Table {
     std::vector<Index> indexes;
     std::vector<ForeignKey> foreign_keys;
     std::vector<Check> checks;
+    std::optional<SourceLocation> source{};
 
     // "schema.table", the key tables are known by across plugins.
     std::string qualified_name() const { return schema + "." + name; }

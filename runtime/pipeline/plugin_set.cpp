@@ -34,6 +34,7 @@ PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders) {
         auto loaded = load::load_folder(folder);
         for (auto& p : loaded.plugins) set.loaded.plugins.push_back(std::move(p));
         for (auto& r : loaded.refusals) set.loaded.refusals.push_back(std::move(r));
+        for (auto& w : loaded.warnings) set.loaded.warnings.push_back(std::move(w));
     }
     set.validation = validate::validate(std::move(set.loaded.plugins));
     set.loaded.plugins.clear();
@@ -50,6 +51,7 @@ std::string describe_folders(const PluginSet& set) {
 void log_plugin_issues(const PluginSet& set, bool strict) {
     const auto level = strict ? spdlog::level::err : spdlog::level::warn;
     for (const auto& r : set.loaded.refusals) spdlog::log(level, "refused {}", r.message());
+    for (const auto& w : set.loaded.warnings) spdlog::warn("{}", w.message());
     for (const auto& p : set.validation.problems) spdlog::log(level, "{}", p.text());
     for (const auto& s : set.validation.skipped) spdlog::log(level, "{}", s.text());
 }

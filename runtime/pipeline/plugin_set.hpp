@@ -15,7 +15,7 @@ namespace plinth::pipeline {
 
 struct PluginSet {
     std::vector<std::filesystem::path> folders;
-    load::LoadResult loaded;              // refusals only; plugins moved into validation
+    load::LoadResult loaded;              // refusals and warnings; plugins moved into validation
     validate::ValidationResult validation;
     order::Ordering ordering;             // over validation.plugins
 
@@ -41,7 +41,8 @@ PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders);
 // The folders as a person reads them: "a, b".
 std::string describe_folders(const PluginSet& set);
 
-// Logs every refusal, problem and skip as warnings (errors with --strict).
+// Logs every refusal, problem and skip as warnings (errors with --strict), and every load warning
+// as a warning: it keeps no plugin out, so --strict does not make it an error.
 void log_plugin_issues(const PluginSet& set, bool strict);
 
 }  // namespace plinth::pipeline

@@ -8,6 +8,7 @@
 #include "model/text.hpp"
 #include "model/types.hpp"
 #include "validate/identifiers.hpp"
+#include "validate/spelling.hpp"
 
 namespace plinth::validate {
 
@@ -15,7 +16,9 @@ std::string Problem::text() const {
     std::string out = file + ": plugin \"" + plugin + "\": ";
     if (!table.empty()) out += "table \"" + table + "\": ";
     if (!item.empty()) out += item + ": ";
-    return out + message;
+    out += message;
+    if (!location.empty()) out += " (declared at " + location + ")";
+    return out;
 }
 
 std::string Skip::text() const { return file + ": plugin \"" + plugin + "\" skipped: " + reason; }
@@ -23,143 +26,162 @@ std::string Skip::text() const { return file + ": plugin \"" + plugin + "\" skip
 namespace {
 
 using model::join;
+using Source = std::optional<model::SourceLocation>;
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+std::vector<std::string> columns_of(const model::Table& t) {
+    std::vector<std::string> names;
+    for (const auto& c : t.columns) names.push_back(c.name);
+    return names;
+}
+
+// `column "x" does not exist in the table`, with the column probably meant.
+std::string missing_column(const model::Table& t, const std::string& column) {
+    return "column " + quoted(column) + " does not exist in the table" + did_you_mean(column, columns_of(t));
+}
 
 class Checker {
 public:
     explicit Checker(std::vector<Problem>& problems) : problems_(problems) {}
 
-    void add(const model::Plugin& p, const std::string& table, const std::string& item, std::string message) {
-        problems_.push_back({p.file, p.name, table, item, std::move(message)});
+    // `source` is where the item the problem is about was declared, when the plugin said.
+    void add(const model::Plugin& p, const std::string& table, const std::string& item, std::string message,
+             const Source& source) {
+        problems_.push_back({p.file, p.name, table, item, std::move(message), source ? source->text() : ""});
     }
 
     // Checks one plugin on its own and fills in the names and defaults it left out.
     void check_plugin(model::Plugin& p) {
-        if (auto bad = check_plugin_name(p.name)) add(p, "", "", "plugin name " + *bad);
-        if (p.version.empty()) add(p, "", "", "version is empty");
-        if (auto bad = check_schema_name(p.schema)) add(p, "", "", "schema " + quoted(p.schema) + " " + *bad);
+        if (auto bad = check_plugin_name(p.name)) add(p, "", "", "plugin name " + *bad, std::nullopt);
+        if (p.version.empty()) add(p, "", "", "version is empty", std::nullopt);
+        if (auto bad = check_schema_name(p.schema)) add(p, "", "", "schema " + quoted(p.schema) + " " + *bad, std::nullopt);
         std::set<std::string> required;
         for (const auto& r : p.requires_plugins) {
-            if (auto bad = check_plugin_name(r)) add(p, "", "", "required plugin name " + quoted(r) + " " + *bad);
-            else if (r == p.name) add(p, "", "", "requires itself");
-            else if (!required.insert(r).second) add(p, "", "", "requires plugin " + quoted(r) + " twice");
+            if (auto bad = check_plugin_name(r)) add(p, "", "", "required plugin name " + quoted(r) + " " + *bad, std::nullopt);
+            else if (r == p.name) add(p, "", "", "requires itself", std::nullopt);
+            else if (!required.insert(r).second) add(p, "", "", "requires plugin " + quoted(r) + " twice", std::nullopt);
         }
         std::set<std::string> tables;
         for (auto& t : p.tables) {
             if (auto bad = check_identifier(t.name)) {
-                add(p, t.name, "", "table name " + *bad);
+                add(p, t.name, "", "table name " + *bad, t.source);
                 continue;
             }
-            if (!tables.insert(t.name).second) add(p, t.name, "", "table is declared twice in this plugin");
+            if (!tables.insert(t.name).second) add(p, t.name, "", "table is declared twice in this plugin", t.source);
             check_table(p, t);
         }
     }
 
 private:
     void check_name_list(const model::Plugin& p, const model::Table& t, const std::string& what,
-                         const std::vector<std::string>& columns) {
-        if (columns.empty()) add(p, t.name, what, "has no columns");
+                         const std::vector<std::string>& columns, const Source& source) {
+        if (columns.empty()) add(p, t.name, what, "has no columns", source);
         std::set<std::string> seen;
         for (const auto& c : columns) {
-            if (!t.find_column(c)) add(p, t.name, what, "column " + quoted(c) + " does not exist in the table");
-            else if (!seen.insert(c).second) add(p, t.name, what, "lists column " + quoted(c) + " twice");
+            if (!t.find_column(c)) add(p, t.name, what, missing_column(t, c), source);
+            else if (!seen.insert(c).second) add(p, t.name, what, "lists column " + quoted(c) + " twice", source);
         }
     }
 
     // Fills a constraint name PostgreSQL-style when the plugin gave none, and checks it.
     void name_constraint(const model::Plugin& p, const model::Table& t, std::string& name,
-                         const std::string& what, const std::string& generated) {
+                         const std::string& what, const std::string& generated, const Source& source) {
         if (name.empty()) {
             name = generated;
             if (name.size() > kMaxIdentifierBytes)
                 add(p, t.name, what, "generated name " + quoted(name) + " is " + std::to_string(name.size()) +
-                    " bytes; PostgreSQL would truncate it to 63: give this constraint a shorter name");
+                    " bytes; PostgreSQL would truncate it to 63: give this constraint a shorter name", source);
             return;
         }
-        if (auto bad = check_identifier(name)) add(p, t.name, what, "name " + *bad);
+        if (auto bad = check_identifier(name)) add(p, t.name, what, "name " + *bad, source);
     }
 
     void check_sql(const model::Plugin& p, const model::Table& t, const std::string& what,
-                   const std::string& label, const std::string& sql) {
-        if (auto bad = check_expression(sql)) add(p, t.name, what, label + " " + *bad);
+                   const std::string& label, const std::string& sql, const Source& source) {
+        if (auto bad = check_expression(sql)) add(p, t.name, what, label + " " + *bad, source);
     }
 
     void check_table(model::Plugin& p, model::Table& t) {
-        if (t.columns.empty()) add(p, t.name, "", "has no columns");
+        if (t.columns.empty()) add(p, t.name, "", "has no columns", t.source);
         std::set<std::string> column_names;
         for (const auto& c : t.columns) {
             const std::string what = "column " + quoted(c.name);
-            if (auto bad = check_identifier(c.name)) add(p, t.name, what, "name " + *bad);
-            else if (!column_names.insert(c.name).second) add(p, t.name, what, "is declared twice");
-            if (auto bad = check_type(c.type)) add(p, t.name, what, "type " + quoted(c.type) + " " + *bad);
-            if (c.default_sql) check_sql(p, t, what, "default", *c.default_sql);
+            if (auto bad = check_identifier(c.name)) add(p, t.name, what, "name " + *bad, c.source);
+            else if (!column_names.insert(c.name).second) add(p, t.name, what, "is declared twice", c.source);
+            if (auto bad = check_type(c.type)) add(p, t.name, what, "type " + quoted(c.type) + " " + *bad, c.source);
+            if (c.default_sql) check_sql(p, t, what, "default", *c.default_sql, c.source);
         }
 
+        // The primary key has no declaration of its own: its problems point at the table.
         if (t.primary_key.empty()) {
-            add(p, t.name, "", "has no primary key: mark a column primary_key() or declare a composite key");
+            add(p, t.name, "", "has no primary key: mark a column primary_key() or declare a composite key", t.source);
         } else {
-            check_name_list(p, t, "primary key", t.primary_key);
-            name_constraint(p, t, t.primary_key_name, "primary key", t.name + "_pkey");
+            check_name_list(p, t, "primary key", t.primary_key, t.source);
+            name_constraint(p, t, t.primary_key_name, "primary key", t.name + "_pkey", t.source);
             // PostgreSQL makes key columns NOT NULL; saying so here keeps the comparison exact.
             for (auto& c : t.columns)
                 if (std::find(t.primary_key.begin(), t.primary_key.end(), c.name) != t.primary_key.end()) c.not_null = true;
         }
         for (auto& u : t.uniques) {
             name_constraint(p, t, u.name, "unique constraint " + quoted(join(u.columns, ", ")),
-                            t.name + "_" + join(u.columns, "_") + "_key");
-            check_name_list(p, t, "unique constraint " + quoted(u.name), u.columns);
+                            t.name + "_" + join(u.columns, "_") + "_key", u.source);
+            check_name_list(p, t, "unique constraint " + quoted(u.name), u.columns, u.source);
         }
         for (auto& idx : t.indexes) {
             const bool has_expression = std::any_of(idx.keys.begin(), idx.keys.end(), model::is_expression_key);
             if (has_expression && idx.name.empty())
-                add(p, t.name, "index " + quoted(join(idx.keys, ", ")), "an index with expression keys needs an explicit name");
+                add(p, t.name, "index " + quoted(join(idx.keys, ", ")), "an index with expression keys needs an explicit name",
+                    idx.source);
             else
                 name_constraint(p, t, idx.name, "index " + quoted(join(idx.keys, ", ")),
-                                t.name + "_" + join(idx.keys, "_") + "_idx");
+                                t.name + "_" + join(idx.keys, "_") + "_idx", idx.source);
             const std::string what = "index " + quoted(idx.name.empty() ? join(idx.keys, ", ") : idx.name);
-            if (idx.keys.empty()) add(p, t.name, what, "has no keys");
+            if (idx.keys.empty()) add(p, t.name, what, "has no keys", idx.source);
             for (const auto& key : idx.keys) {
                 if (model::is_expression_key(key))
-                    check_sql(p, t, what, "key", key);
+                    check_sql(p, t, what, "key", key, idx.source);
                 else if (!t.find_column(key))
-                    add(p, t.name, what, "column " + quoted(key) + " does not exist in the table");
+                    add(p, t.name, what, missing_column(t, key), idx.source);
             }
-            if (auto bad = check_identifier(idx.method)) add(p, t.name, what, "method " + quoted(idx.method) + " " + *bad);
-            if (idx.predicate) check_sql(p, t, what, "predicate", *idx.predicate);
+            if (auto bad = check_identifier(idx.method))
+                add(p, t.name, what, "method " + quoted(idx.method) + " " + *bad, idx.source);
+            if (idx.predicate) check_sql(p, t, what, "predicate", *idx.predicate, idx.source);
         }
         for (auto& fk : t.foreign_keys) {
             name_constraint(p, t, fk.name, "foreign key " + quoted(join(fk.columns, ", ")),
-                            t.name + "_" + join(fk.columns, "_") + "_fkey");
+                            t.name + "_" + join(fk.columns, "_") + "_fkey", fk.source);
             const std::string what = "foreign key " + quoted(fk.name);
-            check_name_list(p, t, what, fk.columns);
-            if (auto bad = check_identifier(fk.ref_table)) add(p, t.name, what, "referenced table name " + *bad);
-            if (auto bad = check_identifier(fk.ref_schema)) add(p, t.name, what, "referenced schema " + quoted(fk.ref_schema) + " " + *bad);
+            check_name_list(p, t, what, fk.columns, fk.source);
+            if (auto bad = check_identifier(fk.ref_table)) add(p, t.name, what, "referenced table name " + *bad, fk.source);
+            if (auto bad = check_identifier(fk.ref_schema))
+                add(p, t.name, what, "referenced schema " + quoted(fk.ref_schema) + " " + *bad, fk.source);
             if (!fk.ref_columns.empty() && fk.ref_columns.size() != fk.columns.size())
                 add(p, t.name, what, "has " + std::to_string(fk.columns.size()) + " columns but " +
-                    std::to_string(fk.ref_columns.size()) + " referenced columns");
+                    std::to_string(fk.ref_columns.size()) + " referenced columns", fk.source);
             for (const auto& c : fk.columns) {
                 const auto* col = t.find_column(c);
                 if (col && col->not_null && (fk.on_delete == model::FkAction::set_null || fk.on_update == model::FkAction::set_null))
-                    add(p, t.name, what, "uses SET NULL but column " + quoted(c) + " is NOT NULL");
+                    add(p, t.name, what, "uses SET NULL but column " + quoted(c) + " is NOT NULL", fk.source);
             }
         }
         for (const auto& ch : t.checks) {
             const std::string what = "check " + quoted(ch.name);
-            if (auto bad = check_identifier(ch.name)) add(p, t.name, what, "name " + *bad);
-            check_sql(p, t, what, "expression", ch.expression);
+            if (auto bad = check_identifier(ch.name)) add(p, t.name, what, "name " + *bad, ch.source);
+            check_sql(p, t, what, "expression", ch.expression, ch.source);
         }
         // Constraint names are per table in PostgreSQL.
         std::map<std::string, std::string> constraint_kinds;
-        auto claim = [&](const std::string& name, const std::string& kind) {
+        auto claim = [&](const std::string& name, const std::string& kind, const Source& source) {
             if (name.empty()) return;
             auto [it, fresh] = constraint_kinds.emplace(name, kind);
-            if (!fresh) add(p, t.name, kind + " " + quoted(name), "has the same name as a " + it->second + " of this table");
+            if (!fresh)
+                add(p, t.name, kind + " " + quoted(name), "has the same name as a " + it->second + " of this table", source);
         };
-        claim(t.primary_key_name, "primary key");
-        for (const auto& u : t.uniques) claim(u.name, "unique constraint");
-        for (const auto& fk : t.foreign_keys) claim(fk.name, "foreign key");
-        for (const auto& ch : t.checks) claim(ch.name, "check");
+        claim(t.primary_key_name, "primary key", t.source);
+        for (const auto& u : t.uniques) claim(u.name, "unique constraint", u.source);
+        for (const auto& fk : t.foreign_keys) claim(fk.name, "foreign key", fk.source);
+        for (const auto& ch : t.checks) claim(ch.name, "check", ch.source);
     }
 
     std::vector<Problem>& problems_;
@@ -185,39 +207,49 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
     std::map<std::string, std::string> relations;                // "schema.name" -> what claims it
     for (const auto& p : plugins) {
         if (auto [it, fresh] = by_name.emplace(p.name, &p); !fresh) {
-            checker.add(p, "", "", "plugin name is also used by " + it->second->file);
+            checker.add(p, "", "", "plugin name is also used by " + it->second->file, std::nullopt);
             continue;
         }
         for (const auto& t : p.tables) {
             const std::string key = t.qualified_name();
             if (auto [it, fresh] = tables.emplace(key, TableOwner{&p, &t}); !fresh) {
-                checker.add(p, t.name, "", "table " + key + " is also declared by plugin " + quoted(it->second.plugin->name));
+                checker.add(p, t.name, "", "table " + key + " is also declared by plugin " + quoted(it->second.plugin->name),
+                            t.source);
                 continue;
             }
             // Tables and indexes (primary keys and unique constraints are indexes) share one
             // namespace per schema.
-            auto claim = [&](const std::string& name, const std::string& what) {
+            auto claim = [&](const std::string& name, const std::string& what, const Source& source) {
                 const std::string rel = t.schema + "." + name;
                 const std::string owner = what + " of table " + t.qualified_name() + " (plugin " + quoted(p.name) + ")";
                 if (auto [it, fresh] = relations.emplace(rel, owner); !fresh)
-                    checker.add(p, t.name, what, "name " + quoted(name) + " is already taken in schema " + t.schema + " by the " + it->second);
+                    checker.add(p, t.name, what, "name " + quoted(name) + " is already taken in schema " + t.schema +
+                                " by the " + it->second, source);
             };
-            claim(t.name, "table");
-            if (!t.primary_key_name.empty()) claim(t.primary_key_name, "primary key " + quoted(t.primary_key_name));
-            for (const auto& u : t.uniques) claim(u.name, "unique constraint " + quoted(u.name));
-            for (const auto& idx : t.indexes) claim(idx.name, "index " + quoted(idx.name));
+            claim(t.name, "table", t.source);
+            if (!t.primary_key_name.empty()) claim(t.primary_key_name, "primary key " + quoted(t.primary_key_name), t.source);
+            for (const auto& u : t.uniques) claim(u.name, "unique constraint " + quoted(u.name), u.source);
+            for (const auto& idx : t.indexes) claim(idx.name, "index " + quoted(idx.name), idx.source);
         }
     }
+    std::map<std::string, std::vector<std::string>> table_names_by_schema;  // bare names, for suggestions
+    for (const auto& [key, owner] : tables) table_names_by_schema[owner.table->schema].push_back(owner.table->name);
     for (auto& p : plugins) {
+        std::vector<std::string> other_plugins;
+        for (const auto& [name, plugin] : by_name)
+            if (name != p.name) other_plugins.push_back(name);
         for (const auto& r : p.requires_plugins)
-            if (!by_name.count(r)) checker.add(p, "", "", "requires plugin " + quoted(r) + ", which is not loaded");
+            if (!by_name.count(r))
+                checker.add(p, "", "", "requires plugin " + quoted(r) + ", which is not loaded" + did_you_mean(r, other_plugins),
+                            std::nullopt);
         for (auto& t : p.tables) {
             for (auto& fk : t.foreign_keys) {
                 const std::string what = "foreign key " + quoted(fk.name);
                 const std::string target = fk.ref_schema + "." + fk.ref_table;
                 auto found = tables.find(target);
                 if (found == tables.end()) {
-                    checker.add(p, t.name, what, "references table " + target + ", which no plugin declares");
+                    checker.add(p, t.name, what, "references table " + target + ", which no plugin declares" +
+                                did_you_mean(fk.ref_table, table_names_by_schema[fk.ref_schema]), fk.source);
                     continue;
                 }
                 const auto& [owner, ref] = found->second;
@@ -225,14 +257,15 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
                                       p.requires_plugins.end();
                 if (owner->name != p.name && !required) {
                     checker.add(p, t.name, what, "references table " + target + " of plugin " + quoted(owner->name) +
-                                ", which this plugin does not require: add requires_plugin(\"" + owner->name + "\")");
+                                ", which this plugin does not require: add requires_plugin(\"" + owner->name + "\")", fk.source);
                     continue;
                 }
                 if (fk.ref_columns.empty()) fk.ref_columns = ref->primary_key;
                 bool columns_exist = true;
                 for (const auto& c : fk.ref_columns) {
                     if (!ref->find_column(c)) {
-                        checker.add(p, t.name, what, "referenced column " + target + "." + c + " does not exist");
+                        checker.add(p, t.name, what, "referenced column " + target + "." + c + " does not exist" +
+                                    did_you_mean(c, columns_of(*ref)), fk.source);
                         columns_exist = false;
                     }
                 }
@@ -241,7 +274,7 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
                 for (const auto& u : ref->uniques) keyed = keyed || same_columns(fk.ref_columns, u.columns);
                 if (!keyed)
                     checker.add(p, t.name, what, "referenced columns (" + join(fk.ref_columns, ", ") + ") of " + target +
-                                " are neither its primary key nor a unique constraint");
+                                " are neither its primary key nor a unique constraint", fk.source);
                 for (std::size_t i = 0; i < fk.columns.size(); ++i) {
                     const auto* mine = t.find_column(fk.columns[i]);
                     const auto* theirs = ref->find_column(fk.ref_columns[i]);
@@ -249,7 +282,7 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
                     const auto a = model::canonical_type(mine->type), b = model::canonical_type(theirs->type);
                     if (model::base_type(a) != model::base_type(b))
                         checker.add(p, t.name, what, "column " + quoted(mine->name) + " is " + a + " but referenced column " +
-                                    target + "." + theirs->name + " is " + b);
+                                    target + "." + theirs->name + " is " + b, fk.source);
                 }
             }
         }

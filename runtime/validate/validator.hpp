@@ -15,7 +15,9 @@ struct Problem {
     std::string table;    // empty when not about a table
     std::string item;     // e.g. `column "name"`, `foreign key "x_fkey"`; empty when about the table
     std::string message;
-    // `core.so: plugin "core": table "agents": column "name": type is empty`
+    std::string location;  // where the item was declared, "notes.cpp:56"; empty when the plugin did not say
+    // `core.so: plugin "core": table "agents": column "name": type is empty`, then
+    // ` (declared at core.cpp:12)` when the location is known
     std::string text() const;
 };
 

@@ -3,6 +3,6 @@
 static plinth::plugin describe() {
     return plinth::plugin("duplicate-table", "1.0.0").requires_plugin("core").table(plinth::table("agents", {
         uuid("id").primary_key(),
-    }));
+    }));  // @table
 }
 PLINTH_PLUGIN(describe)

@@ -5,8 +5,9 @@
 #include <plinth/plinth_plugin.h>
 
 static const plinth_column minimal_columns[] = {
-    {sizeof(plinth_column), PLINTH_COLUMN_NOT_NULL, "id", "uuid", "gen_random_uuid()"},
-    {sizeof(plinth_column), 0, "label", "text", NULL},
+    {.struct_size = sizeof(plinth_column), .flags = PLINTH_COLUMN_NOT_NULL, .name = "id", .type = "uuid",
+     .default_sql = "gen_random_uuid()"},
+    {.struct_size = sizeof(plinth_column), .name = "label", .type = "text"},
 };
 static const char *const minimal_pk[] = {"id"};
 

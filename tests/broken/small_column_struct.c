@@ -1,6 +1,6 @@
 /* Columns whose struct_size is smaller than ABI 1.0's plinth_column. */
 #include "minimal.h"
-static const plinth_column columns[] = {{8, 0, "id", "uuid", NULL}};
+static const plinth_column columns[] = {{.struct_size = 8, .name = "id", .type = "uuid"}};
 static const plinth_table tables[] = {{
     .struct_size = sizeof(plinth_table), .column_count = 1, .name = "widgets", .columns = columns,
     .primary_key = minimal_pk, .primary_key_count = 1,

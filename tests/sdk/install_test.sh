@@ -51,6 +51,7 @@ for so in notes/build/notes.so notes/build-cmake/notes.so gxx/notes.so; do
     step "installed plinth check: $so next to the installed core"
     "$PLINTH" check --plugins "$(dirname "$so")" --plugins "$PLUGIN_DIR" >check.out || { cat check.out; fail "check $so"; }
     grep -q 'notes 0.1.0' check.out || fail "check does not list notes"
+    if grep -q '^warnings:' check.out; then cat check.out; fail "check warns about $so"; fi
 done
 
 step "installed plinth finds the installed plugins by itself"

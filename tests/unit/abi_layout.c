@@ -37,20 +37,32 @@ PIN(plinth_table, unique_count, 76);
 PIN(plinth_table, index_count, 80);
 PIN(plinth_table, foreign_key_count, 84);
 PIN(plinth_table, check_count, 88);
-SIZE(plinth_table, 96);
+/* 1.2 */
+PIN(plinth_table, source_file, 96);
+PIN(plinth_table, source_line, 104);
+PIN(plinth_table, source_reserved, 108);
+SIZE(plinth_table, 112);
 
 PIN(plinth_column, struct_size, 0);
 PIN(plinth_column, flags, 4);
 PIN(plinth_column, name, 8);
 PIN(plinth_column, type, 16);
 PIN(plinth_column, default_sql, 24);
-SIZE(plinth_column, 32);
+/* 1.2 */
+PIN(plinth_column, source_file, 32);
+PIN(plinth_column, source_line, 40);
+PIN(plinth_column, source_reserved, 44);
+SIZE(plinth_column, 48);
 
 PIN(plinth_unique, struct_size, 0);
 PIN(plinth_unique, column_count, 4);
 PIN(plinth_unique, name, 8);
 PIN(plinth_unique, columns, 16);
-SIZE(plinth_unique, 24);
+/* 1.2 */
+PIN(plinth_unique, source_file, 24);
+PIN(plinth_unique, source_line, 32);
+PIN(plinth_unique, source_reserved, 36);
+SIZE(plinth_unique, 40);
 
 PIN(plinth_index, struct_size, 0);
 PIN(plinth_index, flags, 4);
@@ -59,7 +71,11 @@ PIN(plinth_index, method, 16);
 PIN(plinth_index, keys, 24);
 PIN(plinth_index, predicate, 32);
 PIN(plinth_index, key_count, 40);
-SIZE(plinth_index, 48);
+/* 1.2 */
+PIN(plinth_index, source_file, 48);
+PIN(plinth_index, source_line, 56);
+PIN(plinth_index, source_reserved, 60);
+SIZE(plinth_index, 64);
 
 PIN(plinth_foreign_key, struct_size, 0);
 PIN(plinth_foreign_key, column_count, 4);
@@ -70,12 +86,20 @@ PIN(plinth_foreign_key, ref_table, 32);
 PIN(plinth_foreign_key, ref_columns, 40);
 PIN(plinth_foreign_key, on_delete, 48);
 PIN(plinth_foreign_key, on_update, 52);
-SIZE(plinth_foreign_key, 56);
+/* 1.2 */
+PIN(plinth_foreign_key, source_file, 56);
+PIN(plinth_foreign_key, source_line, 64);
+PIN(plinth_foreign_key, source_reserved, 68);
+SIZE(plinth_foreign_key, 72);
 
 PIN(plinth_check, struct_size, 0);
 PIN(plinth_check, name, 8);
 PIN(plinth_check, expression, 16);
-SIZE(plinth_check, 24);
+/* 1.2 */
+PIN(plinth_check, source_file, 24);
+PIN(plinth_check, source_line, 32);
+PIN(plinth_check, source_reserved, 36);
+SIZE(plinth_check, 40);
 
 PIN(plinth_host, struct_size, 0);
 PIN(plinth_host, abi_minor, 4);
@@ -112,6 +136,11 @@ SIZE(plinth_db_error, 40);
 /* The same numbers, for the doctest case that reports them. */
 size_t plinth_test_c_descriptor_size(void) { return sizeof(plinth_plugin_descriptor); }
 size_t plinth_test_c_table_size(void) { return sizeof(plinth_table); }
+size_t plinth_test_c_column_size(void) { return sizeof(plinth_column); }
+size_t plinth_test_c_unique_size(void) { return sizeof(plinth_unique); }
+size_t plinth_test_c_index_size(void) { return sizeof(plinth_index); }
+size_t plinth_test_c_foreign_key_size(void) { return sizeof(plinth_foreign_key); }
+size_t plinth_test_c_check_size(void) { return sizeof(plinth_check); }
 size_t plinth_test_c_host_size(void) { return sizeof(plinth_host); }
 size_t plinth_test_c_db_result_size(void) { return sizeof(plinth_db_result); }
 size_t plinth_test_c_db_error_size(void) { return sizeof(plinth_db_error); }

@@ -1,8 +1,10 @@
-// Where the build put the plugins the tests load; meson passes the folders in the environment.
+// Where the build put the plugins the tests load, and their sources; meson passes the folders in
+// the environment.
 #pragma once
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -16,5 +18,24 @@ inline std::filesystem::path env_path(const char* name) {
 inline std::filesystem::path broken_dir() { return env_path("PLINTH_TEST_BROKEN_DIR"); }
 inline std::filesystem::path plugins_dir() { return env_path("PLINTH_TEST_PLUGINS_DIR"); }
 inline std::filesystem::path plinth_exe() { return env_path("PLINTH_EXE"); }
+inline std::filesystem::path broken_source_dir() { return env_path("PLINTH_TEST_BROKEN_SOURCE_DIR"); }
+
+// The number of the one line of tests/broken/`file` that ends with the comment `// <marker>`, so that
+// a test names a source line without a number that shifts when the file is edited.
+inline unsigned marked_line(const std::string& file, const std::string& marker) {
+    std::ifstream in(broken_source_dir() / file);
+    if (!in) throw std::runtime_error("cannot read tests/broken/" + file);
+    const std::string suffix = "// " + marker;
+    unsigned found = 0, number = 0;
+    for (std::string line; std::getline(in, line);) {
+        ++number;
+        if (line.ends_with(suffix)) {
+            if (found) throw std::runtime_error(file + " has the marker " + marker + " twice");
+            found = number;
+        }
+    }
+    if (!found) throw std::runtime_error(file + " has no marker " + marker);
+    return found;
+}
 
 }  // namespace plinth::test

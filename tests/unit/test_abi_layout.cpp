@@ -6,6 +6,11 @@
 
 extern "C" std::size_t plinth_test_c_descriptor_size(void);
 extern "C" std::size_t plinth_test_c_table_size(void);
+extern "C" std::size_t plinth_test_c_column_size(void);
+extern "C" std::size_t plinth_test_c_unique_size(void);
+extern "C" std::size_t plinth_test_c_index_size(void);
+extern "C" std::size_t plinth_test_c_foreign_key_size(void);
+extern "C" std::size_t plinth_test_c_check_size(void);
 extern "C" std::size_t plinth_test_c_host_size(void);
 extern "C" std::size_t plinth_test_c_db_result_size(void);
 extern "C" std::size_t plinth_test_c_db_error_size(void);
@@ -13,6 +18,11 @@ extern "C" std::size_t plinth_test_c_db_error_size(void);
 TEST_CASE("the C and C++ compilers agree on the ABI layout") {
     CHECK(plinth_test_c_descriptor_size() == sizeof(plinth_plugin_descriptor));
     CHECK(plinth_test_c_table_size() == sizeof(plinth_table));
+    CHECK(plinth_test_c_column_size() == sizeof(plinth_column));
+    CHECK(plinth_test_c_unique_size() == sizeof(plinth_unique));
+    CHECK(plinth_test_c_index_size() == sizeof(plinth_index));
+    CHECK(plinth_test_c_foreign_key_size() == sizeof(plinth_foreign_key));
+    CHECK(plinth_test_c_check_size() == sizeof(plinth_check));
     CHECK(plinth_test_c_host_size() == sizeof(plinth_host));
     CHECK(plinth_test_c_db_result_size() == sizeof(plinth_db_result));
     CHECK(plinth_test_c_db_error_size() == sizeof(plinth_db_error));
@@ -56,5 +66,24 @@ TEST_CASE("a 1.0 host lacks the 1.1 members: configuration and database access")
     CHECK_FALSE(PLINTH_HOST_HAS(&host, db_error_free));
     host.struct_size = sizeof(plinth_host);
     CHECK(PLINTH_HOST_HAS(&host, db_error_free));
-    CHECK(PLINTH_ABI_MINOR == 1);
+}
+
+TEST_CASE("ABI 1.2 appends source locations where each 1.0 struct ended, so the 1.0 sizes stay the minimum") {
+    CHECK(PLINTH_ABI_MINOR == 2);
+    // Where each 1.0 struct ended: the smallest size the loader accepts, unchanged.
+    CHECK(offsetof(plinth_table, source_file) == 96);
+    CHECK(offsetof(plinth_column, source_file) == 32);
+    CHECK(offsetof(plinth_unique, source_file) == 24);
+    CHECK(offsetof(plinth_index, source_file) == 48);
+    CHECK(offsetof(plinth_foreign_key, source_file) == 56);
+    CHECK(offsetof(plinth_check, source_file) == 24);
+    // Then the file, the line and explicit padding: 16 bytes, none of them hidden.
+#define PLINTH_ADDED_IN_1_2(type) (sizeof(type) - offsetof(type, source_file))
+    CHECK(PLINTH_ADDED_IN_1_2(plinth_table) == 16);
+    CHECK(PLINTH_ADDED_IN_1_2(plinth_column) == 16);
+    CHECK(PLINTH_ADDED_IN_1_2(plinth_unique) == 16);
+    CHECK(PLINTH_ADDED_IN_1_2(plinth_index) == 16);
+    CHECK(PLINTH_ADDED_IN_1_2(plinth_foreign_key) == 16);
+    CHECK(PLINTH_ADDED_IN_1_2(plinth_check) == 16);
+#undef PLINTH_ADDED_IN_1_2
 }

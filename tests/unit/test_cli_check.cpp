@@ -33,6 +33,7 @@ TEST_CASE("plinth check lists the shipped plugins' tables in a valid creation or
     CHECK(json["plugins"][0]["name"] == "core");
     CHECK(json["plugins"][1]["name"] == "project-management");
     CHECK(json["deferred_foreign_keys"].empty());
+    CHECK(json["warnings"].empty());
 }
 
 TEST_CASE("plinth check in text form, and the same output twice") {
@@ -50,6 +51,32 @@ TEST_CASE("plinth check exits 1 and names every refusal when a plugin is broken"
     CHECK(r.out.find("refused files:") != std::string::npos);
     CHECK(r.out.find("not_elf.so: not a loadable shared object") != std::string::npos);
     CHECK(r.out.find("some plugins are not valid") != std::string::npos);
+}
+
+TEST_CASE("plinth check prints load warnings, in text and in JSON") {
+    const auto file = (plinth::test::broken_dir() / "exports_everything.so").string();
+    const std::string text = "exports 3 dynamic symbols besides plinth_plugin_entry_v1; build with -fvisibility=hidden "
+                             "and -Wl,--version-script=plinth_plugin.map (the SDK's export map), as plinth_add_plugin "
+                             "and the plinth-sdk pkg-config flags do";
+    auto r = run("check --plugins " + plinth::test::broken_dir().string());
+    CHECK(r.out.find("\nwarnings:\n  " + file + ": " + text + "\n") != std::string::npos);
+    auto json = nlohmann::json::parse(run("check --plugins " + plinth::test::broken_dir().string() + " --format json").out);
+    CHECK(json["warnings"] == nlohmann::json::array({{{"file", file}, {"text", text}}}));
+}
+
+TEST_CASE("plinth check --format json gives each problem's location apart, and in its text") {
+    auto r = run("check --plugins " + plinth::test::broken_dir().string() + " --format json");
+    CHECK(r.exit_code == 1);
+    const auto json = nlohmann::json::parse(r.out);
+    const auto location = "invalid_table_name.cpp:" + std::to_string(plinth::test::marked_line("invalid_table_name.cpp", "@table"));
+    std::size_t found = 0;
+    for (const auto& problem : json["problems"]) {
+        if (problem["plugin"] != "bad-table-name") continue;
+        ++found;
+        CHECK(problem["location"] == location);
+        CHECK(problem["text"].get<std::string>().ends_with(" (declared at " + location + ")"));
+    }
+    CHECK(found == 1);
 }
 
 TEST_CASE("plinth --version and --help") {

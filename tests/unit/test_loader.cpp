@@ -63,7 +63,7 @@ TEST_CASE("each broken descriptor is refused with its exact reason") {
     CHECK(refusal_of("no_symbol.so") ==
           "not a plinth plugin: symbol plinth_plugin_entry_v1 not found (export it with PLINTH_PLUGIN from plinth/plinth.hpp)");
     CHECK(refusal_of("newer_major.so") == "incompatible plugin: built for plinth ABI major 2, this plinth supports major 1");
-    CHECK(refusal_of("newer_minor.so") == "incompatible plugin: built for plinth ABI 1.7, this plinth supports up to 1.1");
+    CHECK(refusal_of("newer_minor.so") == "incompatible plugin: built for plinth ABI 1.7, this plinth supports up to 1.2");
     CHECK(refusal_of("wrong_major_field.so") ==
           "incompatible plugin: descriptor says ABI major 2 under the entry symbol of major 1");
     CHECK(refusal_of("small_struct.so") ==
@@ -114,4 +114,48 @@ TEST_CASE("one file reached under two names is loaded once, and the second name 
     REQUIRE(again.plugins.size() == 1);
     CHECK(again.plugins[0].lifecycle.library == result.plugins[0].lifecycle.library);
     std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("an SDK plugin's declarations carry where they were written (ABI 1.2)") {
+    plinth::model::Plugin plugin;
+    plinth::load::Refusal refusal;
+    REQUIRE(plinth::load::load_file(broken_dir() / "invalid_fk_type.so", plugin, refusal));
+    const auto& t = plugin.tables.at(0);
+    REQUIRE(t.source.has_value());
+    CHECK(t.source->file.ends_with("tests/broken/invalid_fk_type.cpp"));
+    CHECK(t.source->line == plinth::test::marked_line("invalid_fk_type.cpp", "@table"));
+    CHECK(t.source->text() == "invalid_fk_type.cpp:" + std::to_string(t.source->line));
+    REQUIRE(t.columns.at(1).source.has_value());
+    CHECK(t.columns[1].source->line == plinth::test::marked_line("invalid_fk_type.cpp", "@fk"));
+    REQUIRE(t.foreign_keys.at(0).source.has_value());
+    CHECK(t.foreign_keys[0].source->line == plinth::test::marked_line("invalid_fk_type.cpp", "@fk"));
+}
+
+TEST_CASE("a plain-C plugin that leaves source_file NULL has no locations") {
+    plinth::model::Plugin plugin;
+    plinth::load::Refusal refusal;
+    REQUIRE(plinth::load::load_file(broken_dir() / "minimal_valid.so", plugin, refusal));
+    CHECK_FALSE(plugin.tables.at(0).source.has_value());
+    CHECK_FALSE(plugin.tables[0].columns.at(0).source.has_value());
+}
+
+TEST_CASE("a plugin built against ABI 1.1 loads, and nothing is read past its structs' ends") {
+    plinth::model::Plugin plugin;
+    plinth::load::Refusal refusal;
+    REQUIRE_MESSAGE(plinth::load::load_file(broken_dir() / "abi_1_1.so", plugin, refusal), refusal.message());
+    REQUIRE(plugin.tables.size() == 1);
+    const auto& t = plugin.tables[0];
+    // Each struct is followed by a fake location ("trap.c", 99): reading it would fill `source`.
+    CHECK_FALSE(t.source.has_value());
+    REQUIRE(t.columns.size() == 1);
+    CHECK_FALSE(t.columns[0].source.has_value());
+    REQUIRE(t.uniques.size() == 1);
+    CHECK_FALSE(t.uniques[0].source.has_value());
+    REQUIRE(t.indexes.size() == 1);
+    CHECK_FALSE(t.indexes[0].source.has_value());
+    REQUIRE(t.foreign_keys.size() == 1);
+    CHECK_FALSE(t.foreign_keys[0].source.has_value());
+    REQUIRE(t.checks.size() == 1);
+    CHECK(t.checks[0].expression == "id IS NOT NULL");
+    CHECK_FALSE(t.checks[0].source.has_value());
 }

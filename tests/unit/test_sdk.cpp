@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include <plinth/plinth.hpp>
@@ -25,6 +28,14 @@ plinth::plugin sample() {
                    .add(plinth::index({"(lower(status))"}).named("accounts_status_lower_idx").where("enabled"))
                    .check("accounts_rank_check", "rank >= 0"));
 }
+
+// The default_sql a column builds into the descriptor.
+std::string default_of(plinth::column c) {
+    plinth::built_plugin built(plinth::plugin("x", "1").table(plinth::table("t", {std::move(c)})));
+    return built.descriptor()->tables[0].columns[0].default_sql;
+}
+
+template <class T> concept takes_default_value = requires(plinth::column c, T value) { c.default_value(value); };
 
 struct Recorder {
     static inline std::string error;
@@ -94,4 +105,63 @@ TEST_CASE("an exception in a lifecycle method becomes an error status with its m
     CHECK(plinth::detail::start_thunk<Throws>(&host, state) == PLINTH_ERROR);
     CHECK(Recorder::error == "no database");
     CHECK(plinth::detail::stop_thunk<Throws>(&host, state) == PLINTH_OK);
+}
+
+TEST_CASE("each builder that starts a declaration records where it was written") {
+    const unsigned line = __LINE__;
+    auto id = uuid("id").primary_key();               // line + 1
+    auto code = text("code").unique();                // line + 2
+    auto other = uuid("other_id").references("t");    // line + 3
+    plinth::table t("t", {id, code, other});          // line + 4
+    t.add(plinth::index({"code"}))                    // line + 5
+        .add(plinth::foreign_key({"other_id"}, "t"))  // line + 6
+        .unique({"code", "other_id"})                 // line + 7
+        .check("t_code_check", "code <> ''");         // line + 8
+    plinth::built_plugin built(plinth::plugin("x", "1").table(t));
+    const plinth_table& d = built.descriptor()->tables[0];
+    CHECK(std::string_view(d.source_file).ends_with("tests/unit/test_sdk.cpp"));
+    CHECK(d.source_line == line + 4);
+    CHECK(d.columns[0].source_line == line + 1);
+    CHECK(d.columns[1].source_line == line + 2);
+    REQUIRE(d.unique_count == 2);
+    CHECK(d.uniques[0].source_line == line + 2);  // code's unique(), then the table's
+    CHECK(d.uniques[1].source_line == line + 7);
+    REQUIRE(d.foreign_key_count == 2);
+    CHECK(d.foreign_keys[0].source_line == line + 3);  // other_id's references(), then the table's
+    CHECK(d.foreign_keys[1].source_line == line + 6);
+    CHECK(d.indexes[0].source_line == line + 5);
+    CHECK(d.checks[0].source_line == line + 8);
+    CHECK(std::strcmp(d.checks[0].source_file, d.source_file) == 0);
+}
+
+TEST_CASE("default_value takes every arithmetic type and writes it exactly") {
+    static_assert(takes_default_value<unsigned> && takes_default_value<double> && takes_default_value<float>);
+    static_assert(takes_default_value<std::int8_t> && takes_default_value<unsigned long long>);
+    static_assert(!takes_default_value<char>, "a character is text: default_value(\"a\")");
+    CHECK(default_of(integer("n").default_value(42)) == "42");
+    CHECK(default_of(integer("n").default_value(-7)) == "-7");
+    CHECK(default_of(integer("n").default_value(5u)) == "5");
+    CHECK(default_of(smallint("n").default_value(std::int8_t{-3})) == "-3");
+    CHECK(default_of(bigint("n").default_value(std::numeric_limits<std::int64_t>::min())) == "-9223372036854775808");
+    CHECK(default_of(bigint("n").default_value(std::int64_t{9007199254740993})) == "9007199254740993");
+    CHECK(default_of(numeric("n", 20, 0).default_value(std::numeric_limits<std::uint64_t>::max())) ==
+          "18446744073709551615");
+    CHECK(default_of(double_precision("x").default_value(0.5)) == "0.5");
+    CHECK(default_of(double_precision("x").default_value(-0.25)) == "-0.25");
+    CHECK(default_of(double_precision("x").default_value(0.1 + 0.2)) == "0.30000000000000004");
+    CHECK(default_of(double_precision("x").default_value(1e20)) == "1e+20");
+    CHECK(default_of(double_precision("x").default_value(3.0)) == "3");
+    // A float is written as the float it is, not as the double nearest to it.
+    CHECK(default_of(real("x").default_value(0.1f)) == "0.1");
+    CHECK(default_of(real("x").default_value(-1.5f)) == "-1.5");
+    CHECK(default_of(double_precision("x").default_value(std::numeric_limits<double>::quiet_NaN())) == "'NaN'");
+    CHECK(default_of(double_precision("x").default_value(-std::numeric_limits<double>::infinity())) == "'-Infinity'");
+    CHECK(default_of(boolean("b").default_value(true)) == "true");
+    CHECK(default_of(boolean("b").default_value(false)) == "false");
+    CHECK(default_of(text("s").default_value("it's")) == "'it''s'");
+    // Enough digits to read back the same value.
+    for (double value : {1.0 / 3, 2.0 / 3e-300, 123456.789e10, 5e-324}) {
+        const auto written = default_of(double_precision("x").default_value(value));
+        CHECK(std::strtod(written.c_str(), nullptr) == value);
+    }
 }

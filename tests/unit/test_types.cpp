@@ -3,6 +3,7 @@
 #include "model/text.hpp"
 #include "model/types.hpp"
 #include "validate/identifiers.hpp"
+#include "validate/spelling.hpp"
 
 using plinth::model::canonical_type;
 
@@ -65,4 +66,36 @@ TEST_CASE("join keeps empty items") {
     CHECK(join({"a", "", "b"}, ", ") == "a, , b");
     CHECK(join({}, ",").empty());
     CHECK(join({""}, ",").empty());
+}
+
+TEST_CASE("edit distance counts a swap of two neighbours as one edit") {
+    using plinth::validate::edit_distance;
+    CHECK(edit_distance("agents", "agents") == 0);
+    CHECK(edit_distance("agnets", "agents") == 1);
+    CHECK(edit_distance("colour", "color") == 1);
+    CHECK(edit_distance("kitten", "sitting") == 3);
+    CHECK(edit_distance("", "abc") == 3);
+    CHECK(edit_distance("abc", "") == 3);
+    // Optimal string alignment: no character is edited twice, so "ca" -> "abc" takes 3, not 2.
+    CHECK(edit_distance("ca", "abc") == 3);
+}
+
+TEST_CASE("did you mean: the one closest name, within 2 edits and under half the length") {
+    using plinth::validate::did_you_mean;
+    CHECK(did_you_mean("agnets", {"entities", "agents", "rooms"}) == "; did you mean \"agents\"?");
+    CHECK(did_you_mean("owners", {"agents", "entities", "rooms"}).empty());
+    CHECK(did_you_mean("projetcs", {"projects", "project_tasks"}) == "; did you mean \"projects\"?");
+    // Two edits are the most...
+    CHECK(did_you_mean("widgets", {"gadgets"}) == "; did you mean \"gadgets\"?");
+    CHECK(did_you_mean("widgets", {"gidgits_x"}).empty());
+    // ...and must be fewer than half the name: "ab" is no slip for "abc".
+    CHECK(did_you_mean("ab", {"abc"}).empty());
+    CHECK(did_you_mean("abcd", {"abc"}) == "; did you mean \"abc\"?");
+    // The strictly closest wins; a tie suggests neither, whatever the order.
+    CHECK(did_you_mean("tasks", {"tsk", "task"}) == "; did you mean \"task\"?");
+    CHECK(did_you_mean("tasks", {"taskx", "tasky"}).empty());
+    CHECK(did_you_mean("tasks", {"tasky", "taskx"}).empty());
+    // The same name twice is no tie.
+    CHECK(did_you_mean("agnets", {"agents", "agents"}) == "; did you mean \"agents\"?");
+    CHECK(did_you_mean("agents", {"agents"}).empty());
 }

@@ -28,6 +28,11 @@ std::vector<std::string> texts(const plinth::validate::ValidationResult& r) {
     return out;
 }
 
+// How a problem names where its item was declared: the line of tests/broken/`file` marked `// marker`.
+std::string declared_at(const std::string& file, const std::string& marker) {
+    return " (declared at " + file + ":" + std::to_string(plinth::test::marked_line(file, marker)) + ")";
+}
+
 // The single problem's text, without the file path that starts it.
 std::string only_problem(const std::string& file) {
     auto result = validate_with_core({file});
@@ -62,45 +67,59 @@ TEST_CASE("the shipped plugins are valid, with defaults filled in") {
 TEST_CASE("one message per way a declaration can be wrong") {
     CHECK(only_problem("invalid_long_identifier.so") ==
           "plugin \"long-identifier\": table \"widgets\": column \"a_column_name_that_is_much_too_long_for_postgresql_identifiers_x\": "
-          "name is 64 bytes long; PostgreSQL identifiers are at most 63 bytes");
+          "name is 64 bytes long; PostgreSQL identifiers are at most 63 bytes" +
+              declared_at("invalid_long_identifier.cpp", "@column"));
     CHECK(only_problem("invalid_table_name.so") ==
           "plugin \"bad-table-name\": table \"Widgets-2\": table name is not a valid identifier: use lower-case letters, "
-          "digits and _, not starting with a digit");
+          "digits and _, not starting with a digit" +
+              declared_at("invalid_table_name.cpp", "@table"));
     CHECK(only_problem("invalid_duplicate_column.so") ==
-          "plugin \"duplicate-column\": table \"widgets\": column \"label\": is declared twice");
+          "plugin \"duplicate-column\": table \"widgets\": column \"label\": is declared twice" +
+              declared_at("invalid_duplicate_column.cpp", "@column"));
     CHECK(only_problem("invalid_no_primary_key.so") ==
           "plugin \"no-primary-key\": table \"widgets\": has no primary key: mark a column primary_key() or declare a "
-          "composite key");
+          "composite key" +
+              declared_at("invalid_no_primary_key.cpp", "@table"));
     CHECK(only_problem("invalid_index_column.so") ==
-          "plugin \"index-column\": table \"widgets\": index \"widgets_colour_idx\": column \"colour\" does not exist in the table");
+          "plugin \"index-column\": table \"widgets\": index \"widgets_colour_idx\": column \"colour\" does not exist in the table" +
+              declared_at("invalid_index_column.cpp", "@index"));
     CHECK(only_problem("invalid_fk_missing_table.so") ==
           "plugin \"fk-missing-table\": table \"widgets\": foreign key \"widgets_owner_id_fkey\": references table "
-          "public.owners, which no plugin declares");
+          "public.owners, which no plugin declares" +
+              declared_at("invalid_fk_missing_table.cpp", "@fk"));
     CHECK(only_problem("invalid_fk_type.so") ==
           "plugin \"fk-type\": table \"widgets\": foreign key \"widgets_agent_id_fkey\": column \"agent_id\" is text but "
-          "referenced column public.agents.id is uuid");
+          "referenced column public.agents.id is uuid" +
+              declared_at("invalid_fk_type.cpp", "@fk"));
     CHECK(only_problem("invalid_fk_not_required.so") ==
           "plugin \"fk-not-required\": table \"widgets\": foreign key \"widgets_agent_id_fkey\": references table "
-          "public.agents of plugin \"core\", which this plugin does not require: add requires_plugin(\"core\")");
+          "public.agents of plugin \"core\", which this plugin does not require: add requires_plugin(\"core\")" +
+              declared_at("invalid_fk_not_required.cpp", "@fk"));
     CHECK(only_problem("invalid_fk_not_unique.so") ==
           "plugin \"fk-not-unique\": table \"widgets\": foreign key \"widgets_agent_name_fkey\": referenced columns (name) "
-          "of public.agents are neither its primary key nor a unique constraint");
+          "of public.agents are neither its primary key nor a unique constraint" +
+              declared_at("invalid_fk_not_unique.cpp", "@fk"));
     CHECK(only_problem("invalid_set_null.so") ==
-          "plugin \"set-null\": table \"widgets\": foreign key \"widgets_agent_id_fkey\": uses SET NULL but column \"agent_id\" is NOT NULL");
+          "plugin \"set-null\": table \"widgets\": foreign key \"widgets_agent_id_fkey\": uses SET NULL but column \"agent_id\" is NOT NULL" +
+              declared_at("invalid_set_null.cpp", "@fk"));
     CHECK(only_problem("invalid_missing_required.so") ==
           "plugin \"missing-required\": requires plugin \"billing\", which is not loaded");
     CHECK(only_problem("invalid_duplicate_table.so") ==
-          "plugin \"duplicate-table\": table \"agents\": table public.agents is also declared by plugin \"core\"");
+          "plugin \"duplicate-table\": table \"agents\": table public.agents is also declared by plugin \"core\"" +
+              declared_at("invalid_duplicate_table.cpp", "@table"));
     CHECK(only_problem("invalid_generated_name.so") ==
           "plugin \"generated-name\": table \"widgets_with_a_long_name\": index \"first_long_column_name, "
           "second_long_column_name\": generated name \"widgets_with_a_long_name_first_long_column_name_second_long_column_name_idx\" "
-          "is 75 bytes; PostgreSQL would truncate it to 63: give this constraint a shorter name");
+          "is 75 bytes; PostgreSQL would truncate it to 63: give this constraint a shorter name" +
+              declared_at("invalid_generated_name.cpp", "@index"));
     CHECK(only_problem("invalid_statement.so") ==
           "plugin \"statement\": table \"widgets\": column \"label\": default contains ';' outside a quoted string: declare "
-          "one expression, not statements");
+          "one expression, not statements" +
+              declared_at("invalid_statement.cpp", "@column"));
     CHECK(only_problem("invalid_type.so") ==
           "plugin \"bad-type\": table \"widgets\": column \"label\": type \"text not null\" is not a type name PostgreSQL "
-          "would accept (e.g. text, varchar(64), timestamptz, text[])");
+          "would accept (e.g. text, varchar(64), timestamptz, text[])" +
+              declared_at("invalid_type.cpp", "@column"));
 }
 
 TEST_CASE("every problem of a plugin is reported, not only the first") {
@@ -113,6 +132,12 @@ TEST_CASE("every problem of a plugin is reported, not only the first") {
                           "column \"size\": type \"\" is empty",
                           "check \"\": name is empty",
                       });
+    // The schema is the plugin's, which has no location; each other item has its own.
+    const auto columns = "invalid_many.cpp:" + std::to_string(plinth::test::marked_line("invalid_many.cpp", "@columns"));
+    const auto check = "invalid_many.cpp:" + std::to_string(plinth::test::marked_line("invalid_many.cpp", "@check"));
+    std::vector<std::string> locations;
+    for (const auto& p : result.problems) locations.push_back(p.location);
+    CHECK(locations == std::vector<std::string>{"", columns, columns, check});
     REQUIRE(result.skipped.size() == 1);
     CHECK(result.skipped[0].reason == "4 problems in its declaration");
 }
@@ -156,4 +181,65 @@ TEST_CASE("index names share one namespace per schema across plugins") {
     CHECK(result.problems[0].text() ==
           "other.so: plugin \"other\": table \"gadgets\": primary key \"widgets_pkey\": name \"widgets_pkey\" is already "
           "taken in schema public by the primary key \"widgets_pkey\" of table public.widgets (plugin \"minimal\")");
+}
+
+TEST_CASE("a located problem ends with where its item was declared: the file's base name and the line") {
+    auto plugin = load(plinth::test::broken_dir() / "minimal_valid.so");
+    plugin.file = "notes.so";
+    auto& table = plugin.tables[0];
+    table.source = plinth::model::SourceLocation{"../plugins/notes/notes.cpp", 50};
+    plinth::model::UniqueConstraint unique;
+    unique.columns = {"body"};
+    unique.source = plinth::model::SourceLocation{"../plugins/notes/notes.cpp", 56};
+    table.uniques.push_back(unique);
+    plinth::model::Check check{"widgets_check", "label <> ''", plinth::model::SourceLocation{"/src/notes.cpp", 0}};
+    table.checks.push_back(check);
+    table.checks.push_back(check);
+    auto result = plinth::validate::validate({plugin});
+    CHECK(texts(result) == std::vector<std::string>{
+                               "notes.so: plugin \"minimal\": table \"widgets\": unique constraint \"widgets_body_key\": column "
+                               "\"body\" does not exist in the table (declared at notes.cpp:56)",
+                               // A location without a line names the file alone.
+                               "notes.so: plugin \"minimal\": table \"widgets\": check \"widgets_check\": has the same name "
+                               "as a check of this table (declared at notes.cpp)",
+                           });
+    CHECK(result.problems[0].location == "notes.cpp:56");
+}
+
+TEST_CASE("a problem of a plugin built before ABI 1.2 reads exactly as it did then") {
+    auto result = plinth::validate::validate({load(plinth::test::broken_dir() / "abi_1_1.so")});
+    CHECK(texts(result) == std::vector<std::string>{
+                               (plinth::test::broken_dir() / "abi_1_1.so").string() +
+                               ": plugin \"abi-1-1\": table \"widgets\": index \"widgets_colour_idx\": column \"colour\" "
+                               "does not exist in the table",
+                           });
+}
+
+TEST_CASE("a name one slip away from a known one gets a suggestion") {
+    auto result = validate_with_core({"invalid_misspelled.so"});
+    std::vector<std::string> messages;
+    for (const auto& p : result.problems) messages.push_back((p.item.empty() ? "" : p.item + ": ") + p.message);
+    CHECK(messages == std::vector<std::string>{
+                          "unique constraint \"widgets_lable_key\": column \"lable\" does not exist in the table; did you "
+                          "mean \"label\"?",
+                          "index \"widgets_labels_idx\": column \"labels\" does not exist in the table; did you mean \"label\"?",
+                          "requires plugin \"croe\", which is not loaded; did you mean \"core\"?",
+                          "foreign key \"widgets_agent_id_fkey\": references table public.agnets, which no plugin declares; "
+                          "did you mean \"agents\"?",
+                          "foreign key \"widgets_parent_label_fkey\": referenced column public.widgets.lable does not exist; "
+                          "did you mean \"label\"?",
+                      });
+    // The suggestion belongs to the message; the location still comes last.
+    REQUIRE(result.problems.size() == 5);
+    CHECK(result.problems[3].text() ==
+          (plinth::test::broken_dir() / "invalid_misspelled.so").string() +
+              ": plugin \"misspelled\": table \"widgets\": foreign key \"widgets_agent_id_fkey\": references table "
+              "public.agnets, which no plugin declares; did you mean \"agents\"?" +
+              declared_at("invalid_misspelled.cpp", "@agent"));
+    CHECK(result.problems[0].location ==
+          "invalid_misspelled.cpp:" + std::to_string(plinth::test::marked_line("invalid_misspelled.cpp", "@unique")));
+    CHECK(result.problems[1].location ==
+          "invalid_misspelled.cpp:" + std::to_string(plinth::test::marked_line("invalid_misspelled.cpp", "@index")));
+    CHECK(result.problems[4].location ==
+          "invalid_misspelled.cpp:" + std::to_string(plinth::test::marked_line("invalid_misspelled.cpp", "@parent")));
 }

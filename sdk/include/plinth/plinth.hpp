@@ -13,6 +13,10 @@
 //   }
 //   PLINTH_PLUGIN(describe)
 //
+// Each builder that starts a declaration (a table, a column, an index, a unique constraint, a
+// foreign key, a check) takes a last source_location argument that defaults to its caller's place,
+// so plinth's messages can name the line, e.g. "(declared at notes.cpp:56)". Never pass it.
+//
 // Lifecycle methods use the host (logging, configuration, database) through plinth::host, declared
 // in host.hpp. Nothing here throws across the ABI: the exported entry point and every lifecycle
 // thunk catch.
@@ -21,16 +25,43 @@
 #include <plinth/host.hpp>
 #include <plinth/plinth_plugin.h>
 
+#include <charconv>
+#include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <deque>
 #include <exception>
 #include <memory>
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace plinth {
+
+// Where a declaration was written: std::source_location, or the same made of the compiler builtins
+// it is built on where the standard library lacks it (clang before 15 over libstdc++).
+#if defined(__cpp_lib_source_location)
+using source_location = std::source_location;
+#else
+class source_location {
+public:
+    static constexpr source_location current(const char* file = __builtin_FILE(),
+                                             std::uint_least32_t line = __builtin_LINE()) noexcept {
+        source_location here;
+        here.file_ = file;
+        here.line_ = line;
+        return here;
+    }
+    constexpr const char* file_name() const noexcept { return file_; }
+    constexpr std::uint_least32_t line() const noexcept { return line_; }
+
+private:
+    const char* file_ = "";
+    std::uint_least32_t line_ = 0;
+};
+#endif
 
 enum class fk_action : std::uint32_t {
     no_action = PLINTH_FK_NO_ACTION,
@@ -51,11 +82,36 @@ inline std::string sql_literal(std::string_view text) {
     return out;
 }
 
+namespace detail {
+// Character types are text, not numbers: default_value('a') would otherwise mean 97.
+template <class T>
+concept character = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
+                    std::same_as<T, char16_t> || std::same_as<T, char32_t>;
+
+// A number as an SQL literal, exactly: to_chars writes the shortest text that reads back as the same
+// value of its type.
+template <class T> std::string sql_number(T value) {
+    if constexpr (std::same_as<T, bool>) {
+        return value ? "true" : "false";
+    } else {
+        if constexpr (std::floating_point<T>) {
+            // PostgreSQL's spellings; to_chars would write nan and inf, which SQL reads as names.
+            if (std::isnan(value)) return "'NaN'";
+            if (std::isinf(value)) return value > 0 ? "'Infinity'" : "'-Infinity'";
+        }
+        char text[64];
+        const auto written = std::to_chars(text, text + sizeof text, value);
+        return std::string(text, written.ptr);
+    }
+}
+}  // namespace detail
+
 class foreign_key {
 public:
     foreign_key(std::vector<std::string> columns, std::string ref_table,
-                std::vector<std::string> ref_columns = {})
-        : columns_(std::move(columns)), ref_columns_(std::move(ref_columns)) {
+                std::vector<std::string> ref_columns = {},
+                source_location source = source_location::current())
+        : columns_(std::move(columns)), ref_columns_(std::move(ref_columns)), source_(source) {
         // "schema.table" names another schema's table; a bare name is the plugin's own schema.
         if (auto dot = ref_table.find('.'); dot != std::string::npos) {
             ref_schema_ = ref_table.substr(0, dot);
@@ -77,17 +133,23 @@ private:
     std::vector<std::string> ref_columns_;
     fk_action on_delete_ = fk_action::no_action;
     fk_action on_update_ = fk_action::no_action;
+    source_location source_;
 };
 
 class column {
 public:
-    column(std::string name, std::string type) : name_(std::move(name)), type_(std::move(type)) {}
+    column(std::string name, std::string type, source_location source = source_location::current())
+        : name_(std::move(name)), type_(std::move(type)), source_(source) {}
 
     column& not_null() { not_null_ = true; return *this; }
     // Part of the table's primary key (several such columns make a composite key). Implies NOT NULL.
     column& primary_key() { primary_key_ = true; not_null_ = true; return *this; }
     // A single-column unique constraint named "<table>_<column>_key".
-    column& unique() { unique_ = true; return *this; }
+    column& unique(source_location source = source_location::current()) {
+        unique_ = true;
+        unique_source_ = source;
+        return *this;
+    }
     // Turns the type into an array of it: text -> text[].
     column& array() { type_ += "[]"; return *this; }
 
@@ -96,9 +158,10 @@ public:
     // A default given as a value, quoted as an SQL literal: default_value("active") -> 'active'.
     column& default_value(std::string_view text) { default_ = sql_literal(text); return *this; }
     column& default_value(const char* text) { return default_value(std::string_view(text)); }
-    column& default_value(bool value) { default_ = value ? "true" : "false"; return *this; }
-    column& default_value(int value) { default_ = std::to_string(value); return *this; }
-    column& default_value(long long value) { default_ = std::to_string(value); return *this; }
+    // A number or a bool, written exactly: 5, -3, 0.5, 1e+20, true. Any integer or floating-point type.
+    template <class T>
+        requires(std::integral<T> || std::floating_point<T>) && (!detail::character<T>)
+    column& default_value(T value) { default_ = detail::sql_number(value); return *this; }
     column& default_random() { return default_sql("gen_random_uuid()"); }
     column& default_now() { return default_sql("now()"); }
     // For json/jsonb columns: '{}' and '[]'.
@@ -108,9 +171,10 @@ public:
     // A foreign key from this column; `table` may be "schema.table" for another schema's table.
     column& references(std::string table, std::string ref_column = "id",
                        fk_action on_delete = fk_action::no_action,
-                       fk_action on_update = fk_action::no_action) {
+                       fk_action on_update = fk_action::no_action,
+                       source_location source = source_location::current()) {
         references_.emplace_back(std::vector<std::string>{name_}, std::move(table),
-                                 std::vector<std::string>{std::move(ref_column)});
+                                 std::vector<std::string>{std::move(ref_column)}, source);
         references_.back().on_delete(on_delete).on_update(on_update);
         return *this;
     }
@@ -124,40 +188,72 @@ private:
     bool not_null_ = false;
     bool primary_key_ = false;
     bool unique_ = false;
+    source_location source_;
+    source_location unique_source_;
     std::vector<foreign_key> references_;
 };
 
 namespace columns {
-inline column uuid(std::string name) { return {std::move(name), "uuid"}; }
-inline column text(std::string name) { return {std::move(name), "text"}; }
-inline column varchar(std::string name, int length) {
-    return {std::move(name), "varchar(" + std::to_string(length) + ")"};
+inline column uuid(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "uuid", source};
 }
-inline column boolean(std::string name) { return {std::move(name), "boolean"}; }
-inline column smallint(std::string name) { return {std::move(name), "smallint"}; }
-inline column integer(std::string name) { return {std::move(name), "integer"}; }
-inline column bigint(std::string name) { return {std::move(name), "bigint"}; }
-inline column real(std::string name) { return {std::move(name), "real"}; }
-inline column double_precision(std::string name) { return {std::move(name), "double precision"}; }
-inline column numeric(std::string name, int precision, int scale) {
-    return {std::move(name), "numeric(" + std::to_string(precision) + "," + std::to_string(scale) + ")"};
+inline column text(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "text", source};
 }
-inline column jsonb(std::string name) { return {std::move(name), "jsonb"}; }
-inline column json(std::string name) { return {std::move(name), "json"}; }
-inline column date(std::string name) { return {std::move(name), "date"}; }
-inline column timestamp(std::string name) { return {std::move(name), "timestamp"}; }
-inline column timestamptz(std::string name) { return {std::move(name), "timestamptz"}; }
-inline column bytea(std::string name) { return {std::move(name), "bytea"}; }
+inline column varchar(std::string name, int length, source_location source = source_location::current()) {
+    return {std::move(name), "varchar(" + std::to_string(length) + ")", source};
+}
+inline column boolean(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "boolean", source};
+}
+inline column smallint(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "smallint", source};
+}
+inline column integer(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "integer", source};
+}
+inline column bigint(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "bigint", source};
+}
+inline column real(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "real", source};
+}
+inline column double_precision(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "double precision", source};
+}
+inline column numeric(std::string name, int precision, int scale,
+                      source_location source = source_location::current()) {
+    return {std::move(name), "numeric(" + std::to_string(precision) + "," + std::to_string(scale) + ")", source};
+}
+inline column jsonb(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "jsonb", source};
+}
+inline column json(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "json", source};
+}
+inline column date(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "date", source};
+}
+inline column timestamp(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "timestamp", source};
+}
+inline column timestamptz(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "timestamptz", source};
+}
+inline column bytea(std::string name, source_location source = source_location::current()) {
+    return {std::move(name), "bytea", source};
+}
 // A pgvector column; on servers without pgvector the migrator falls back to real[] of that length.
-inline column vector(std::string name, int dimensions) {
-    return {std::move(name), "vector(" + std::to_string(dimensions) + ")"};
+inline column vector(std::string name, int dimensions, source_location source = source_location::current()) {
+    return {std::move(name), "vector(" + std::to_string(dimensions) + ")", source};
 }
 }  // namespace columns
 
 class index {
 public:
     // Each key is a column name, or an SQL expression in parentheses: "(metadata->>'type')".
-    explicit index(std::vector<std::string> keys) : keys_(std::move(keys)) {}
+    explicit index(std::vector<std::string> keys, source_location source = source_location::current())
+        : keys_(std::move(keys)), source_(source) {}
     index& named(std::string name) { name_ = std::move(name); return *this; }
     index& unique() { unique_ = true; return *this; }
     index& using_method(std::string method) { method_ = std::move(method); return *this; }
@@ -170,12 +266,14 @@ private:
     std::vector<std::string> keys_;
     std::string predicate_;
     bool unique_ = false;
+    source_location source_;
 };
 
 class table {
 public:
-    table(std::string name, std::vector<column> columns)
-        : name_(std::move(name)), columns_(std::move(columns)) {}
+    table(std::string name, std::vector<column> columns,
+          source_location source = source_location::current())
+        : name_(std::move(name)), columns_(std::move(columns)), source_(source) {}
 
     // A (composite) primary key; replaces any column-level primary_key() marks.
     table& primary_key(std::vector<std::string> columns, std::string name = {}) {
@@ -183,23 +281,26 @@ public:
         primary_key_name_ = std::move(name);
         return *this;
     }
-    table& unique(std::vector<std::string> columns, std::string name = {}) {
-        uniques_.push_back({std::move(name), std::move(columns)});
+    table& unique(std::vector<std::string> columns, std::string name = {},
+                  source_location source = source_location::current()) {
+        uniques_.push_back({std::move(name), std::move(columns), source});
         return *this;
     }
     table& add(index idx) { indexes_.push_back(std::move(idx)); return *this; }
     table& add(foreign_key fk) { foreign_keys_.push_back(std::move(fk)); return *this; }
-    table& check(std::string name, std::string expression) {
-        checks_.push_back({std::move(name), std::move(expression)});
+    table& check(std::string name, std::string expression,
+                 source_location source = source_location::current()) {
+        checks_.push_back({std::move(name), std::move(expression), source});
         return *this;
     }
 
 private:
     friend class built_plugin;
-    struct unique_def { std::string name; std::vector<std::string> columns; };
-    struct check_def { std::string name; std::string expression; };
+    struct unique_def { std::string name; std::vector<std::string> columns; source_location source; };
+    struct check_def { std::string name; std::string expression; source_location source; };
     std::string name_;
     std::vector<column> columns_;
+    source_location source_;
     std::vector<std::string> primary_key_;
     std::string primary_key_name_;
     std::vector<unique_def> uniques_;
@@ -297,6 +398,12 @@ public:
 private:
     static const char* optional_c_str(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
 
+    // file_name() points to a string literal, which lives as long as the library.
+    template <class Abi> static void locate(Abi& out, const source_location& source) {
+        out.source_file = source.file_name();
+        out.source_line = source.line();
+    }
+
     const char* const* names(const std::vector<std::string>& list) {
         std::vector<const char*> pointers;
         pointers.reserve(list.size());
@@ -315,6 +422,18 @@ private:
         out.ref_columns = fk.ref_columns_.empty() ? nullptr : names(fk.ref_columns_);
         out.on_delete = static_cast<std::uint32_t>(fk.on_delete_);
         out.on_update = static_cast<std::uint32_t>(fk.on_update_);
+        locate(out, fk.source_);
+        return out;
+    }
+
+    plinth_unique make_unique(const std::vector<std::string>& columns, const std::string& name,
+                              const source_location& source) {
+        plinth_unique out{};
+        out.struct_size = sizeof(plinth_unique);
+        out.column_count = static_cast<std::uint32_t>(columns.size());
+        out.name = optional_c_str(name);
+        out.columns = names(columns);
+        locate(out, source);
         return out;
     }
 
@@ -332,17 +451,16 @@ private:
             pc.name = c.name_.c_str();
             pc.type = c.type_.c_str();
             pc.default_sql = c.has_default() ? c.default_.c_str() : nullptr;
+            locate(pc, c.source_);
             cols.push_back(pc);
             if (c.primary_key_ && t.primary_key_.empty()) pk.push_back(c.name_);
             if (c.unique_) {
                 auto& one = owned_strings_.emplace_back(std::vector<std::string>{c.name_});
-                uniques.push_back({sizeof(plinth_unique), 1u, nullptr, names(one)});
+                uniques.push_back(make_unique(one, {}, c.unique_source_));
             }
             for (const auto& fk : c.references_) fks.push_back(make_fk(fk));
         }
-        for (const auto& u : t.uniques_)
-            uniques.push_back({sizeof(plinth_unique), static_cast<std::uint32_t>(u.columns.size()),
-                               optional_c_str(u.name), names(u.columns)});
+        for (const auto& u : t.uniques_) uniques.push_back(make_unique(u.columns, u.name, u.source));
         for (const auto& idx : t.indexes_) {
             plinth_index pi{};
             pi.struct_size = sizeof(plinth_index);
@@ -352,11 +470,18 @@ private:
             pi.keys = names(idx.keys_);
             pi.key_count = static_cast<std::uint32_t>(idx.keys_.size());
             pi.predicate = optional_c_str(idx.predicate_);
+            locate(pi, idx.source_);
             indexes.push_back(pi);
         }
         for (const auto& fk : t.foreign_keys_) fks.push_back(make_fk(fk));
-        for (const auto& ch : t.checks_)
-            checks.push_back({sizeof(plinth_check), 0u, ch.name.c_str(), ch.expression.c_str()});
+        for (const auto& ch : t.checks_) {
+            plinth_check pc{};
+            pc.struct_size = sizeof(plinth_check);
+            pc.name = ch.name.c_str();
+            pc.expression = ch.expression.c_str();
+            locate(pc, ch.source);
+            checks.push_back(pc);
+        }
 
         plinth_table out{};
         out.struct_size = sizeof(plinth_table);
@@ -374,6 +499,7 @@ private:
         out.foreign_keys = fks_.emplace_back(std::move(fks)).data();
         out.check_count = static_cast<std::uint32_t>(checks.size());
         out.checks = checks_.emplace_back(std::move(checks)).data();
+        locate(out, t.source_);
         return out;
     }
 

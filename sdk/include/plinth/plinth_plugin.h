@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define PLINTH_ABI_MAJOR 1
-#define PLINTH_ABI_MINOR 1
+#define PLINTH_ABI_MINOR 2
 
 /* The entry symbol carries the major version: a host looks only for the one it understands,
  * and can name the version of a plugin built for another major. */
@@ -52,6 +52,18 @@ typedef enum plinth_fk_action {
     PLINTH_FK_SET_DEFAULT = 4
 } plinth_fk_action;
 
+/*
+ * Source locations (ABI 1.2). Each declared object (table, column, unique constraint, index,
+ * foreign key, check) ends with where the plugin's author declared it, so that plinth's messages
+ * can name the line. The C++ SDK fills them from std::source_location; a plain-C plugin may leave
+ * them zero. The host reads them only when the element's struct_size covers them, so plugins built
+ * against 1.0 or 1.1 keep loading, without locations.
+ *   const char *source_file;  NULL: not known; else the path as the compiler saw it, owned by the
+ *                             plugin like every descriptor string (a string literal in practice)
+ *   uint32_t source_line;     0: not known; else 1-based
+ *   uint32_t source_reserved; 0; makes the padding at the end of the struct explicit
+ */
+
 /* plinth_column.flags */
 #define PLINTH_COLUMN_NOT_NULL 0x1u
 
@@ -64,6 +76,10 @@ typedef struct plinth_column {
     const char *name;        /* required */
     const char *type;        /* required; SQL type as written in DDL: "uuid", "varchar(64)", "text[]", "vector(384)" */
     const char *default_sql; /* NULL: no default; else an SQL expression: "now()", "'{}'::jsonb" */
+    /* ABI 1.2: where the author declared it; see "Source locations" above */
+    const char *source_file; /* NULL: not known */
+    uint32_t source_line;    /* 0: not known */
+    uint32_t source_reserved; /* 0 */
 } plinth_column;
 
 typedef struct plinth_unique {
@@ -71,6 +87,10 @@ typedef struct plinth_unique {
     uint32_t column_count;
     const char *name;                /* NULL: "<table>_<columns>_key" */
     const char *const *columns;      /* column_count column names */
+    /* ABI 1.2: where the author declared it; see "Source locations" above */
+    const char *source_file;         /* NULL: not known */
+    uint32_t source_line;            /* 0: not known */
+    uint32_t source_reserved;        /* 0 */
 } plinth_unique;
 
 typedef struct plinth_index {
@@ -82,6 +102,10 @@ typedef struct plinth_index {
     const char *predicate;           /* NULL: not partial; else the WHERE expression */
     uint32_t key_count;
     uint32_t reserved;
+    /* ABI 1.2: where the author declared it; see "Source locations" above */
+    const char *source_file;         /* NULL: not known */
+    uint32_t source_line;            /* 0: not known */
+    uint32_t source_reserved;        /* 0 */
 } plinth_index;
 
 typedef struct plinth_foreign_key {
@@ -94,6 +118,10 @@ typedef struct plinth_foreign_key {
     const char *const *ref_columns;  /* NULL: the referenced table's primary key */
     uint32_t on_delete;              /* plinth_fk_action */
     uint32_t on_update;              /* plinth_fk_action */
+    /* ABI 1.2: where the author declared it; see "Source locations" above */
+    const char *source_file;         /* NULL: not known */
+    uint32_t source_line;            /* 0: not known */
+    uint32_t source_reserved;        /* 0 */
 } plinth_foreign_key;
 
 typedef struct plinth_check {
@@ -101,6 +129,10 @@ typedef struct plinth_check {
     uint32_t reserved;
     const char *name;                /* required */
     const char *expression;          /* required; a boolean SQL expression */
+    /* ABI 1.2: where the author declared it; see "Source locations" above */
+    const char *source_file;         /* NULL: not known */
+    uint32_t source_line;            /* 0: not known */
+    uint32_t source_reserved;        /* 0 */
 } plinth_check;
 
 typedef struct plinth_table {
@@ -120,6 +152,10 @@ typedef struct plinth_table {
     uint32_t foreign_key_count;
     uint32_t check_count;
     uint32_t reserved;
+    /* ABI 1.2: where the author declared it; see "Source locations" above */
+    const char *source_file;                    /* NULL: not known */
+    uint32_t source_line;                       /* 0: not known */
+    uint32_t source_reserved;                   /* 0 */
 } plinth_table;
 
 /* Log levels understood by plinth_host.log. */

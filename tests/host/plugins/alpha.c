@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const plinth_column columns[] = {
-    {sizeof(plinth_column), PLINTH_COLUMN_NOT_NULL, "id", "integer", NULL},
+    {.struct_size = sizeof(plinth_column), .flags = PLINTH_COLUMN_NOT_NULL, .name = "id", .type = "integer"},
 };
 static const char *const primary_key[] = {"id"};
 static const plinth_table tables[] = {{
