@@ -208,13 +208,6 @@ const plan::Hazard locks_customers{
     HazardKind::locks_existing_table,
     "locks public.customers (SHARE ROW EXCLUSIVE) until the migration commits: its writers wait"};
 
-std::vector<HazardKind> hazard_kinds(const plan::Plan& p) {
-    std::vector<HazardKind> out;
-    for (const auto& op : p.operations)
-        for (const auto& h : op.hazards) out.push_back(h.kind);
-    return out;
-}
-
 Strings reasons(const plan::Plan& p) {
     Strings out;
     for (const auto& nd : p.not_done) out.push_back(nd.reason);
