@@ -581,6 +581,6 @@ TEST_CASE("writers of a core table barely wait while a plugin with a key into it
     REQUIRE_MESSAGE(failure.empty(), failure);
     MESSAGE("longest insert into agents during the migration of 301 tables: " << longest_ms << " ms (" << inserts
                                                                               << " inserts)");
-    CHECK(longest_ms < 1000);  // generous: the key used to lock agents for the whole transaction
+    CHECK(longest_ms < 2000);  // generous on a noisy machine: with the key early it was 3 to 7 s
     CHECK(db.has_constraint("public.crowd_0", "crowd_0_agent_id_fkey"));
 }
