@@ -14,8 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string fk_action(model::FkAction action) { return model::to_sql(action); }
-
 json table_json(const model::Table& t) {
     json columns = json::array();
     for (const auto& c : t.columns)
@@ -32,8 +30,8 @@ json table_json(const model::Table& t) {
     json fks = json::array();
     for (const auto& f : t.foreign_keys)
         fks.push_back({{"name", f.name}, {"columns", f.columns}, {"references", f.ref_schema + "." + f.ref_table},
-                       {"ref_columns", f.ref_columns}, {"on_delete", fk_action(f.on_delete)},
-                       {"on_update", fk_action(f.on_update)}});
+                       {"ref_columns", f.ref_columns}, {"on_delete", model::to_sql(f.on_delete)},
+                       {"on_update", model::to_sql(f.on_update)}});
     json checks = json::array();
     for (const auto& c : t.checks) checks.push_back({{"name", c.name}, {"expression", c.expression}});
     return {{"name", t.qualified_name()}, {"columns", columns},

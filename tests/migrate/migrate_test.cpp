@@ -119,6 +119,27 @@ plinth::test::CommandResult run_plinth_with_errors(const std::string& args) {
 }
 
 // A session holding a lock on `table` in an open transaction, as another application would.
+// Inserts into agents from a connection of its own until `done`, pausing `pause` between inserts;
+// how long the slowest insert took, and how many there were.
+struct InsertStall {
+    double longest_ms = 0;
+    int inserts = 0;
+};
+InsertStall insert_into_agents_until(const std::string& conninfo, const std::atomic<bool>& done,
+                                     std::chrono::milliseconds pause) {
+    auto writer = plinth::pg::Connection::open(conninfo);
+    InsertStall stall;
+    while (!done) {
+        const auto t0 = std::chrono::steady_clock::now();
+        writer.exec("INSERT INTO agents (name) VALUES ('writer')");
+        stall.longest_ms =
+            std::max(stall.longest_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        ++stall.inserts;
+        std::this_thread::sleep_for(pause);
+    }
+    return stall;
+}
+
 struct LockHolder {
     plinth::pg::Connection connection;
     std::string pid;
@@ -499,19 +520,11 @@ TEST_CASE("a migration waiting for a lock never queues writers for long, and giv
     });
     // Writers of agents queue behind the migration's waiting lock request: never for longer than about
     // the lock timeout (0.2 s by default; it was 5 s).
-    auto writer = plinth::pg::Connection::open(db.conninfo);
-    double longest_ms = 0;
-    int inserts = 0;
-    while (!done) {
-        const auto t0 = std::chrono::steady_clock::now();
-        writer.exec("INSERT INTO agents (name) VALUES ('writer')");
-        longest_ms = std::max(longest_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        ++inserts;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    const auto stall = insert_into_agents_until(db.conninfo, done, std::chrono::milliseconds(5));
     migration.join();
-    MESSAGE("longest insert into agents while the migration retried: " << longest_ms << " ms (" << inserts << " inserts)");
-    CHECK(longest_ms < 2000);
+    MESSAGE("longest insert into agents while the migration retried: " << stall.longest_ms << " ms (" << stall.inserts
+                                                                       << " inserts)");
+    CHECK(stall.longest_ms < 2000);
     CHECK(result.exit_code == 1);
     CHECK_MESSAGE(result.out.find("migration gave up after ") != std::string::npos, result.out);
     CHECK_MESSAGE(result.out.find("plugin \"notes\", table public.notes: add foreign key notes_agent_id_fkey on public.notes") !=
@@ -568,19 +581,11 @@ TEST_CASE("writers of a core table barely wait while a plugin with a key into it
         }
         done = true;
     });
-    auto writer = plinth::pg::Connection::open(db.conninfo);
-    double longest_ms = 0;
-    int inserts = 0;
-    while (!done) {
-        const auto t0 = std::chrono::steady_clock::now();
-        writer.exec("INSERT INTO agents (name) VALUES ('writer')");
-        longest_ms = std::max(longest_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        ++inserts;
-    }
+    const auto stall = insert_into_agents_until(db.conninfo, done, std::chrono::milliseconds(0));
     migration.join();
     REQUIRE_MESSAGE(failure.empty(), failure);
-    MESSAGE("longest insert into agents during the migration of 301 tables: " << longest_ms << " ms (" << inserts
-                                                                              << " inserts)");
-    CHECK(longest_ms < 2000);  // generous on a noisy machine: with the key early it was 3 to 7 s
+    MESSAGE("longest insert into agents during the migration of 301 tables: " << stall.longest_ms << " ms ("
+                                                                              << stall.inserts << " inserts)");
+    CHECK(stall.longest_ms < 2000);  // generous on a noisy machine: with the key early it was 3 to 7 s
     CHECK(db.has_constraint("public.crowd_0", "crowd_0_agent_id_fkey"));
 }
