@@ -2,13 +2,14 @@
 // columns. Each problem suggests the name meant.
 #include "sdk_base.hpp"
 static plinth::plugin describe() {
-    return plinth::plugin("misspelled", "1.0.0").requires_plugin("croe").table(plinth::table("widgets", {
+    plinth::table widgets("widgets", {
         uuid("id").primary_key(),
         text("label"),
         uuid("agent_id").references("agnets"),                 // @agent
         text("parent_label").references("widgets", "lable"),  // @parent
-    })
-        .unique({"lable"})          // @unique
-        .add(index({"labels"})));  // @index
+    });
+    widgets.unique({"lable"});        // @unique
+    widgets.add(index({"labels"}));  // @index
+    return plinth::plugin("misspelled", "1.0.0").requires_plugin("croe").table(widgets);
 }
 PLINTH_PLUGIN(describe)

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -20,16 +21,19 @@ inline std::filesystem::path plugins_dir() { return env_path("PLINTH_TEST_PLUGIN
 inline std::filesystem::path plinth_exe() { return env_path("PLINTH_EXE"); }
 inline std::filesystem::path broken_source_dir() { return env_path("PLINTH_TEST_BROKEN_SOURCE_DIR"); }
 
-// The number of the one line of tests/broken/`file` that ends with the comment `// <marker>`, so that
-// a test names a source line without a number that shifts when the file is edited.
+// The number of the one line of tests/broken/`file` whose trailing comment `// @a @b` names `marker`,
+// so that a test names a source line without a number that shifts when the file is edited.
 inline unsigned marked_line(const std::string& file, const std::string& marker) {
     std::ifstream in(broken_source_dir() / file);
     if (!in) throw std::runtime_error("cannot read tests/broken/" + file);
-    const std::string suffix = "// " + marker;
     unsigned found = 0, number = 0;
     for (std::string line; std::getline(in, line);) {
         ++number;
-        if (line.ends_with(suffix)) {
+        const auto comment = line.rfind("// ");
+        if (comment == std::string::npos) continue;
+        std::istringstream words(line.substr(comment + 3));
+        for (std::string word; words >> word;) {
+            if (word != marker) continue;
             if (found) throw std::runtime_error(file + " has the marker " + marker + " twice");
             found = number;
         }

@@ -113,10 +113,10 @@ TEST_CASE("each builder that starts a declaration records where it was written")
     auto code = text("code").unique();                // line + 2
     auto other = uuid("other_id").references("t");    // line + 3
     plinth::table t("t", {id, code, other});          // line + 4
-    t.add(plinth::index({"code"}))                    // line + 5
-        .add(plinth::foreign_key({"other_id"}, "t"))  // line + 6
-        .unique({"code", "other_id"})                 // line + 7
-        .check("t_code_check", "code <> ''");         // line + 8
+    t.add(plinth::index({"code"}));                   // line + 5
+    t.add(plinth::foreign_key({"other_id"}, "t"));    // line + 6
+    t.unique({"code", "other_id"});                   // line + 7
+    t.check("t_code_check", "code <> ''");            // line + 8
     plinth::built_plugin built(plinth::plugin("x", "1").table(t));
     const plinth_table& d = built.descriptor()->tables[0];
     CHECK(std::string_view(d.source_file).ends_with("tests/unit/test_sdk.cpp"));
