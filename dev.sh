@@ -6,12 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# `run` builds as a release would (the project's default, optimised, with debug information);
-# `test` builds for development, without optimisation or debug information, in half the time:
-# what the tests prove does not depend on the optimiser.
+# `run` builds as a release would (GCC, the project's default, optimised, with debug information);
+# `test` builds for development with clang, without optimisation or debug information: clang at -O0
+# compiles this code in about 60% of GCC's time, and what the tests prove does not depend on the
+# optimiser. It also compiles four source files of a target as one (meson's unity build), which
+# parses the shared headers once instead of four times. The SDK's own build test still compiles
+# plugins with g++, meson and CMake, and `run` builds every file on its own, so a missing include
+# still fails there.
 RUN_BUILD_DIR=${PLINTH_BUILD_DIR:-build}
 TEST_BUILD_DIR=${PLINTH_TEST_BUILD_DIR:-build-test}
-PACKAGES=(g++ meson ninja-build pkg-config cmake python3 libboost-dev libpq-dev libspdlog-dev doctest-dev
+PACKAGES=(g++ clang meson ninja-build pkg-config cmake python3 libboost-dev libpq-dev libspdlog-dev doctest-dev
           libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev postgresql-15 pgbouncer)
 
 install_dependencies() {
@@ -54,7 +58,7 @@ case "${1:-}" in
         ;;
     test)
         install_dependencies
-        build "$TEST_BUILD_DIR" -Doptimization=0 -Ddebug=false
+        CC=${CC:-clang} CXX=${CXX:-clang++} build "$TEST_BUILD_DIR" -Doptimization=0 -Ddebug=false -Dunity=on -Dunity_size=4
         status=0
         # Two test programs at a time: they mostly wait on their PostgreSQL servers.
         meson test -C "$TEST_BUILD_DIR" --num-processes "${PLINTH_TEST_PROCESSES:-2}" --print-errorlogs || status=$?
