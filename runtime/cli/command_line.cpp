@@ -1,19 +1,27 @@
 #include "cli/command_line.hpp"
 
 #include <cmath>
+#include <cstdlib>
+#include <iostream>
 #include <exception>
 #include <filesystem>
 #include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <plinth/plinth_plugin.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "host/logging.hpp"
 #include "host/runner.hpp"
 
 namespace plinth::cli {
 namespace {
+
+// The one exit status of every usage error (unknown command or option, bad value), as sysexits.h's
+// EX_USAGE, apart from the statuses the commands give (0, 1, 2, 3).
+constexpr int kUsageError = 64;
 
 std::chrono::milliseconds seconds_to_ms(double seconds) {
     return std::chrono::milliseconds(std::llround(seconds * 1000));
@@ -97,7 +105,8 @@ struct RunOptions {
     hosting::RunSettings settings;
 };
 
-void add_run_command(CLI::App& app, int& exit_code) {
+// `color` is set once parsing is complete, before the command runs.
+void add_run_command(CLI::App& app, int& exit_code, const hosting::ColorMode& color) {
     auto options = std::make_shared<RunOptions>();
     auto* cmd = app.add_subcommand(
         "run", "Migrate the schema the plugins declare, then run the plugins until SIGINT, SIGTERM or SIGHUP");
@@ -137,7 +146,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
         ->type_name("SECONDS")
         ->check(CLI::NonNegativeNumber)
         ->default_str("30");
-    cmd->callback([options, &exit_code] {
+    cmd->callback([options, &exit_code, &color] {
+        options->settings.log_color = color;
         options->settings.plugins_dirs = plugin_folders(options->plugins);
         options->settings.strict = options->plugins.strict;
         exit_code = hosting::run(options->settings);
@@ -184,21 +194,65 @@ void add_database_options(CLI::App& cmd, database::DatabaseOptions& opts) {
         ->default_str(opts.data_dir.string());
 }
 
+namespace {
+
+// `plinth help [COMMAND...]`: the help of plinth, or of the command named.
+void add_help_command(CLI::App& app, int& exit_code) {
+    auto names = std::make_shared<std::vector<std::string>>();
+    auto* cmd = app.add_subcommand("help", "Show the help of plinth, or of a command: plinth help db start");
+    cmd->add_option("command", *names, "The command")->type_name("COMMAND");
+    cmd->callback([&app, names, &exit_code] {
+        const CLI::App* target = &app;
+        for (const auto& name : *names) {
+            const CLI::App* next = nullptr;
+            for (const auto* sub : target->get_subcommands([](const CLI::App*) { return true; }))
+                if (sub->get_name() == name) next = sub;
+            if (!next) {
+                std::cerr << "plinth help: no command \"" << name << "\"; see plinth help\n";
+                exit_code = kUsageError;
+                return;
+            }
+            target = next;
+        }
+        // App::help() would describe the command being run (help itself); the formatter does not.
+        std::cout << target->get_formatter()->make_help(target, target->get_name(), CLI::AppFormatMode::Normal);
+        exit_code = 0;
+    });
+}
+
+}  // namespace
+
 int run_command_line(int argc, char** argv) {
     CLI::App app{"plinth: a plugin host that migrates the PostgreSQL schema its plugins declare, then runs them"};
-    app.set_version_flag("--version", std::string("plinth ") + PLINTH_VERSION);
+    app.set_version_flag("--version", std::string("plinth ") + PLINTH_VERSION + " (plugin ABI " +
+                                          std::to_string(PLINTH_ABI_MAJOR) + "." + std::to_string(PLINTH_ABI_MINOR) + ")");
     app.require_subcommand(1);
+    // Global options are accepted after the command too: plinth plan --color never.
+    app.fallthrough();
+    std::string color = "auto";
+    app.add_option("--color", color, "Colour text logs: auto (a terminal, unless $NO_COLOR is set), always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}))
+        ->capture_default_str();
     int exit_code = 0;
     add_check_command(app, exit_code);
     add_describe_command(app, exit_code);
     add_new_command(app, exit_code);
     add_migrate_commands(app, exit_code);
-    add_run_command(app, exit_code);
+    hosting::ColorMode color_mode = hosting::ColorMode::automatic;
+    add_run_command(app, exit_code, color_mode);
     add_db_command(app, exit_code);
+    add_help_command(app, exit_code);
+    // Runs before the command's callback, so that every command logs the same way.
+    app.parse_complete_callback([&color, &color_mode] {
+        color_mode = hosting::parse_color_mode(color, std::getenv("NO_COLOR"));
+        spdlog::set_default_logger(
+            hosting::Logging({spdlog::level::info, hosting::LogFormat::text, color_mode}).command_logger());
+    });
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // --help and --version end parsing with status 0; every usage error gets one documented status.
+        return app.exit(e) == 0 ? 0 : kUsageError;
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         return 1;

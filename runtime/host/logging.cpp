@@ -41,6 +41,17 @@ public:
     std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 };
 
+// ISO 8601 with milliseconds and the zone's offset, so lines from hosts in other zones sort and compare.
+constexpr const char* kTimestamp = "[%Y-%m-%dT%H:%M:%S.%e%z]";
+
+spdlog::sink_ptr stdout_sink(const LogOptions& options) {
+    if (options.format == LogFormat::json) return std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    const auto mode = options.color == ColorMode::always  ? spdlog::color_mode::always
+                      : options.color == ColorMode::never ? spdlog::color_mode::never
+                                                          : spdlog::color_mode::automatic;
+    return std::make_shared<spdlog::sinks::stdout_color_sink_mt>(mode);
+}
+
 }  // namespace
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {
@@ -52,15 +63,19 @@ spdlog::level::level_enum parse_log_level(const std::string& name) {
     throw std::invalid_argument("unknown log level \"" + name + "\" (trace, debug, info, warn, error)");
 }
 
-std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format) {
-    if (format == LogFormat::json) return std::make_unique<JsonFormatter>();
-    return std::make_unique<spdlog::pattern_formatter>("[%Y-%m-%d %H:%M:%S.%e] [%n] [%^%l%$] %v");
+ColorMode parse_color_mode(const std::string& flag, const char* no_color) {
+    if (flag == "always") return ColorMode::always;
+    if (flag == "never") return ColorMode::never;
+    if (flag == "auto") return no_color && *no_color ? ColorMode::never : ColorMode::automatic;
+    throw std::invalid_argument("unknown colour mode \"" + flag + "\" (auto, always, never)");
 }
 
-Logging::Logging(const LogOptions& options)
-    : Logging(options, options.format == LogFormat::json
-                           ? spdlog::sink_ptr(std::make_shared<spdlog::sinks::stdout_sink_mt>())
-                           : spdlog::sink_ptr(std::make_shared<spdlog::sinks::stdout_color_sink_mt>())) {}
+std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format) {
+    if (format == LogFormat::json) return std::make_unique<JsonFormatter>();
+    return std::make_unique<spdlog::pattern_formatter>(std::string(kTimestamp) + " [%n] [%^%l%$] %v");
+}
+
+Logging::Logging(const LogOptions& options) : Logging(options, stdout_sink(options)) {}
 
 Logging::Logging(const LogOptions& options, spdlog::sink_ptr sink) : options_(options), sink_(std::move(sink)) {
     sink_->set_formatter(make_formatter(options_.format));
@@ -71,6 +86,17 @@ std::shared_ptr<spdlog::logger> Logging::logger(const std::string& name) const {
     logger->set_level(options_.level);
     // Lines reach a pipe or file at once, so a supervisor (or a test) sees them as they happen.
     logger->flush_on(spdlog::level::trace);
+    return logger;
+}
+
+std::shared_ptr<spdlog::logger> Logging::command_logger() const {
+    auto sink = stdout_sink(options_);
+    if (options_.format == LogFormat::text)
+        sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(std::string(kTimestamp) + " [%^%l%$] %v"));
+    else
+        sink->set_formatter(make_formatter(options_.format));
+    auto logger = std::make_shared<spdlog::logger>("", std::move(sink));
+    logger->set_level(options_.level);
     return logger;
 }
 

@@ -16,15 +16,23 @@ namespace plinth::hosting {
 
 enum class LogFormat { text, json };
 
+// Colour of text logs: `automatic` colours a terminal only.
+enum class ColorMode { automatic, always, never };
+
 struct LogOptions {
     spdlog::level::level_enum level = spdlog::level::info;
     LogFormat format = LogFormat::text;
+    ColorMode color = ColorMode::automatic;
 };
+
+// --color auto|always|never, where "auto" honours the NO_COLOR convention (no-color.org): set and
+// not empty means never. Throws std::invalid_argument for another word.
+ColorMode parse_color_mode(const std::string& flag, const char* no_color);
 
 // "trace", "debug", "info", "warn", "error" -> the level; throws std::invalid_argument otherwise.
 spdlog::level::level_enum parse_log_level(const std::string& name);
 
-// text: "[2024-05-01 12:00:00.123] [core] [info] message"
+// text: "[2024-05-01T12:00:00.123+00:00] [core] [info] message" (local time with its zone)
 // json: {"time":"2024-05-01T12:00:00.123Z","level":"info","logger":"core","message":"message"}
 std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format);
 
@@ -37,6 +45,8 @@ public:
 
     // A new logger writing to this sink at the configured level; not registered globally.
     std::shared_ptr<spdlog::logger> logger(const std::string& name) const;
+    // The logger of the commands other than `run`: text lines without a logger name.
+    std::shared_ptr<spdlog::logger> command_logger() const;
 
 private:
     LogOptions options_;

@@ -40,7 +40,7 @@ int run(const RunSettings& options) {
     // First, before any thread exists, so that every later thread inherits the blocked signals.
     signals::StopRequests signals;
     Logging logging({parse_log_level(options.log_level),
-                           options.log_format == "json" ? LogFormat::json : LogFormat::text});
+                     options.log_format == "json" ? LogFormat::json : LogFormat::text, options.log_color});
     const auto log = logging.logger("plinth");
     spdlog::set_default_logger(log);  // every stage, and libpq notices, log through it
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "database/session.hpp"
+#include "host/logging.hpp"
 
 namespace plinth::hosting {
 
@@ -20,6 +21,7 @@ struct RunSettings {
     std::size_t pool_size = 4;
     std::string log_level = "info";
     std::string log_format = "text";  // "text" or "json"
+    ColorMode log_color = ColorMode::automatic;
     std::string ready_file;           // empty: none
     std::chrono::milliseconds stop_timeout{10000};
     std::chrono::milliseconds lock_timeout{200};

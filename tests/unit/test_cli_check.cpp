@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <regex>
 
 #include <nlohmann/json.hpp>
+#include <plinth/plinth_plugin.h>
 
 #include "../support/processes.hpp"
 #include "paths.hpp"
@@ -79,9 +81,43 @@ TEST_CASE("plinth check --format json gives each problem's location apart, and i
     CHECK(found == 1);
 }
 
-TEST_CASE("plinth --version and --help") {
-    CHECK(run("--version").out.rfind("plinth ", 0) == 0);
+TEST_CASE("plinth --version names the plugin ABI; --help and plinth help show the commands") {
+    const auto version = run("--version");
+    CHECK(version.exit_code == 0);
+    CHECK(version.out.rfind("plinth ", 0) == 0);
+    CHECK(version.out.find("(plugin ABI " + std::to_string(PLINTH_ABI_MAJOR) + "." + std::to_string(PLINTH_ABI_MINOR) +
+                           ")") != std::string::npos);
     auto help = run("--help");
     CHECK(help.exit_code == 0);
     CHECK(help.out.find("check") != std::string::npos);
+    CHECK(run("help").out == help.out);
+    const auto db_start = run("help db start");
+    CHECK(db_start.exit_code == 0);
+    CHECK(db_start.out.find("--data-dir") != std::string::npos);
+}
+
+TEST_CASE("every usage error exits with 64, whatever CLI11 would say") {
+    CHECK(run("").exit_code == 64);                          // no command
+    CHECK(run("frobnicate").exit_code == 64);                // unknown command
+    CHECK(run("plan --no-such-option").exit_code == 64);     // unknown option
+    CHECK(run("check --format xml").exit_code == 64);        // a value not among the choices
+    CHECK(run("run --pool-size 0").exit_code == 64);         // out of range
+    CHECK(run("db").exit_code == 64);                        // a subcommand is required
+    CHECK(run("help no-such-command").exit_code == 64);
+    CHECK(run("--color sometimes check").exit_code == 64);
+}
+
+TEST_CASE("text logs carry an ISO 8601 time with its zone, and colour follows --color") {
+    const std::string unreachable =
+        " plan --plugins " + plinth::test::plugins_dir().string() +
+        " --database-url 'postgresql://127.0.0.1:1/none?connect_timeout=1' --connect-timeout 0";
+    const auto never = run("--color never" + unreachable);
+    CHECK(never.exit_code == 1);
+    CHECK(std::regex_search(never.out, std::regex(R"(^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d\] \[error\] )")));
+    CHECK(never.out.find('\x1b') == std::string::npos);
+    // After the command too, and stronger than NO_COLOR, which only changes what "auto" means.
+    const auto always = plinth::test::run_command("NO_COLOR=1 " + plinth::test::plinth_exe().string() + unreachable +
+                                                  " --color always 2>/dev/null");
+    CHECK(always.out.find("\x1b[") != std::string::npos);
+    CHECK(always.out.find("error") != std::string::npos);
 }
