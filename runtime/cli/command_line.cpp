@@ -1,6 +1,9 @@
 #include "cli/command_line.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <sstream>
 #include <cstdlib>
 #include <iostream>
 #include <exception>
@@ -220,6 +223,86 @@ void add_help_command(CLI::App& app, int& exit_code) {
     });
 }
 
+// The choices of an option checked with CLI::IsMember, read from its type name ("TEXT:{text,json}").
+std::string choices_of(const CLI::Option& option) {
+    const std::string type = option.get_type_name();
+    const auto open = type.find('{'), close = type.find('}');
+    if (open == std::string::npos || close == std::string::npos || close < open) return "";
+    std::string out = type.substr(open + 1, close - open - 1);
+    std::replace(out.begin(), out.end(), ',', ' ');
+    return out;
+}
+
+void add_completion_words(const CLI::App& command, const std::string& path, std::ostream& paths, std::ostream& values,
+                          std::ostream& cases) {
+    std::string words;
+    for (const auto* option : command.get_options()) {
+        const std::string type = option->get_type_name();
+        const auto choices = choices_of(*option);
+        if (option->get_positional()) {
+            if (!choices.empty()) words += " " + choices;
+            continue;
+        }
+        for (const auto& name : option->get_lnames()) {
+            words += " --" + name;
+            if (option->get_items_expected_max() == 0) continue;  // a flag
+            std::string action = "COMPREPLY=()";
+            if (type.rfind("DIR", 0) == 0) action = "COMPREPLY=($(compgen -d -- \"$cur\"))";
+            else if (type.rfind("FILE", 0) == 0 || type.rfind("PATH", 0) == 0)
+                action = "COMPREPLY=($(compgen -f -- \"$cur\"))";
+            else if (!choices.empty()) action = "COMPREPLY=($(compgen -W '" + choices + "' -- \"$cur\"))";
+            values << "        \"" << path << "\"/--" << name << ") " << action << "; return ;;\n";
+        }
+    }
+    const auto subcommands = command.get_subcommands([](const CLI::App*) { return true; });
+    for (const auto* sub : subcommands) {
+        words += " " + sub->get_name();
+        const std::string sub_path = path + " " + sub->get_name();
+        paths << "            \"" << path << "\"/" << sub->get_name() << ") path=\"" << sub_path << "\" ;;\n";
+        add_completion_words(*sub, sub_path, paths, values, cases);
+    }
+    if (path == " help")
+        for (const auto* sub : command.get_parent()->get_subcommands([](const CLI::App*) { return true; }))
+            words += " " + sub->get_name();
+    cases << "        \"" << path << "\") words=\"" << words.substr(words.empty() ? 0 : 1) << "\" ;;\n";
+}
+
+// A bash completion script made from the commands and options defined above, so it cannot fall
+// behind them; the build writes it to share/bash-completion/completions/plinth.
+std::string bash_completion(const CLI::App& app) {
+    std::ostringstream paths, values, cases;
+    add_completion_words(app, "", paths, values, cases);
+    std::ostringstream out;
+    out << "# bash completion for plinth; made by `plinth completion bash`, do not edit.\n"
+           "_plinth() {\n"
+           "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path=\"\" words i\n"
+           "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
+           "        case \"$path/${COMP_WORDS[i]}\" in\n"
+        << paths.str()
+        << "        esac\n"
+           "    done\n"
+           "    case \"$path/$prev\" in\n"
+        << values.str()
+        << "    esac\n"
+           "    case \"$path\" in\n"
+        << cases.str()
+        << "    esac\n"
+           "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
+           "}\n"
+           "complete -F _plinth plinth\n";
+    return out.str();
+}
+
+void add_completion_command(CLI::App& app, int& exit_code) {
+    auto* cmd = app.add_subcommand("completion", "Print a completion script: plinth completion bash");
+    auto shell = std::make_shared<std::string>();
+    cmd->add_option("shell", *shell, "The shell")->required()->check(CLI::IsMember({"bash"}));
+    cmd->callback([&app, &exit_code] {
+        std::cout << bash_completion(app);
+        exit_code = 0;
+    });
+}
+
 }  // namespace
 
 int run_command_line(int argc, char** argv) {
@@ -242,6 +325,7 @@ int run_command_line(int argc, char** argv) {
     add_run_command(app, exit_code, color_mode);
     add_db_command(app, exit_code);
     add_help_command(app, exit_code);
+    add_completion_command(app, exit_code);
     // Runs before the command's callback, so that every command logs the same way.
     app.parse_complete_callback([&color, &color_mode] {
         color_mode = hosting::parse_color_mode(color, std::getenv("NO_COLOR"));

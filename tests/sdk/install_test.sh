@@ -28,6 +28,8 @@ grep -q '^prefix=${pcfiledir}' "$PC_DIR/plinth-sdk.pc" ||
 [ -f "$(pkg-config --variable=exportmap plinth-sdk)" ] || fail "pkg-config's exportmap does not exist"
 PLUGIN_DIR=$(pkg-config --variable=plugindir plinth-sdk)
 [ -f "$PLUGIN_DIR/core.so" ] || fail "pkg-config's plugindir $PLUGIN_DIR has no core.so"
+COMPLETION=$PREFIX/share/bash-completion/completions/plinth
+bash -n "$COMPLETION" || fail "the installed bash completion $COMPLETION is missing or not valid bash"
 
 step "plinth new notes"
 cd "$WORK"
