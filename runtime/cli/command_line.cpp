@@ -1,6 +1,7 @@
 #include "cli/command_line.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "host/config.hpp"
 #include "host/logging.hpp"
 #include "host/runner.hpp"
 
@@ -108,6 +110,38 @@ struct RunOptions {
     hosting::RunSettings settings;
 };
 
+// The [plinth] table of the --config file sets the options neither the command line nor the
+// environment gave: command line, then environment, then file. A key that names no option, or a
+// value the option refuses, is a usage error that names the file, line and key.
+void apply_file_settings(CLI::App& run, const std::string& config_file) {
+    if (config_file.empty()) return;
+    std::map<std::string, hosting::Setting> settings;
+    try {
+        settings = hosting::load_plinth_settings(config_file);
+    } catch (const hosting::ConfigError& e) {
+        throw CLI::ValidationError(e.what());
+    }
+    for (const auto& [key, setting] : settings) {
+        std::string name = key;
+        std::replace(name.begin(), name.end(), '_', '-');
+        CLI::Option* option = name == "help" || name == "config" ? nullptr : run.get_option_no_throw("--" + name);
+        if (!option || option->get_positional())
+            throw CLI::ValidationError(setting.where + ": [plinth] " + key + " is not an option of plinth run (" +
+                                       "see plinth help run; write --pool-size as pool_size)");
+        if (option->count() > 0) continue;
+        // The plugin folders of the environment beat the file's too.
+        if (name == "plugins" && (std::getenv("PLINTH_PLUGINS_PATH") || std::getenv("PLINTH_PLUGINS_DIR"))) continue;
+        if (setting.values.size() != 1 && option->get_items_expected_max() <= 1)
+            throw CLI::ValidationError(setting.where + ": [plinth] " + key + " takes one value, not an array");
+        try {
+            for (const auto& value : setting.values) option->add_result(value);
+            option->run_callback();
+        } catch (const CLI::Error& e) {
+            throw CLI::ValidationError(setting.where + ": [plinth] " + key + ": " + e.what());
+        }
+    }
+}
+
 // `color` is set once parsing is complete, before the command runs.
 void add_run_command(CLI::App& app, int& exit_code, const hosting::ColorMode& color) {
     auto options = std::make_shared<RunOptions>();
@@ -149,7 +183,17 @@ void add_run_command(CLI::App& app, int& exit_code, const hosting::ColorMode& co
         ->type_name("SECONDS")
         ->check(CLI::NonNegativeNumber)
         ->default_str("30");
-    cmd->callback([options, &exit_code, &color] {
+    // Every option but --help and --plugins (which has $PLINTH_PLUGINS_PATH) also reads
+    // PLINTH_<OPTION>: --pool-size from PLINTH_POOL_SIZE.
+    for (auto* option : cmd->get_options()) {
+        const auto& names = option->get_lnames();
+        if (names.empty() || names[0] == "help" || names[0] == "plugins" || !option->get_envname().empty()) continue;
+        std::string variable = "PLINTH_" + names[0];
+        for (char& c : variable) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        option->envname(variable);
+    }
+    cmd->callback([cmd, options, &exit_code, &color] {
+        apply_file_settings(*cmd, options->settings.config_file);
         options->settings.log_color = color;
         options->settings.plugins_dirs = plugin_folders(options->plugins);
         options->settings.strict = options->plugins.strict;

@@ -25,6 +25,27 @@ std::string where(const std::filesystem::path& file, const toml::source_region& 
     return file.string() + ":" + std::to_string(source.begin.line);
 }
 
+toml::table parse(const std::filesystem::path& file) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec))
+        throw ConfigError("configuration file " + file.string() + " does not exist or is not a file");
+    try {
+        return toml::parse_file(file.string());
+    } catch (const toml::parse_error& e) {
+        throw ConfigError(where(file, e.source()) + ": " + std::string(e.description()));
+    }
+}
+
+// A scalar as text: strings as they are; numbers, booleans, dates and times as their TOML text.
+std::string scalar_text(const toml::node& node) {
+    if (const auto* text = node.as_string()) return text->get();
+    std::ostringstream os;
+    node.visit([&os](auto&& value) {
+        if constexpr (toml::is_value<decltype(value)>) os << value;
+    });
+    return os.str();
+}
+
 // Flattens a plugin's table into dotted keys.
 void collect(const std::filesystem::path& file, const std::string& plugin, const toml::table& table,
              const std::string& prefix, std::map<std::string, std::string>& out) {
@@ -35,14 +56,8 @@ void collect(const std::filesystem::path& file, const std::string& plugin, const
         } else if (node.is_array()) {
             throw ConfigError(where(file, node.source()) + ": [" + plugin + "] key \"" + name +
                               "\": arrays are not supported; give each value its own key");
-        } else if (const auto* text = node.as_string()) {
-            out[name] = text->get();
         } else {
-            std::ostringstream os;
-            node.visit([&os](auto&& value) {
-                if constexpr (toml::is_value<decltype(value)>) os << value;
-            });
-            out[name] = os.str();
+            out[name] = scalar_text(node);
         }
     }
 }
@@ -67,18 +82,11 @@ const std::string* PluginConfig::get(std::string_view key) const {
 
 Config Config::load(const std::filesystem::path& file, const std::vector<std::string>& plugins,
                     spdlog::logger& log) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec))
-        throw ConfigError("configuration file " + file.string() + " does not exist or is not a file");
-    toml::table root;
-    try {
-        root = toml::parse_file(file.string());
-    } catch (const toml::parse_error& e) {
-        throw ConfigError(where(file, e.source()) + ": " + std::string(e.description()));
-    }
+    const toml::table root = parse(file);
     Config config;
     for (auto&& [key, node] : root) {
         const std::string name(key.str());
+        if (name == "plinth") continue;  // plinth's own settings
         const auto* table = node.as_table();
         if (!table) {
             log.warn("{}: key \"{}\" is outside any plugin's table and is ignored", where(file, node.source()), name);
@@ -89,6 +97,35 @@ Config Config::load(const std::filesystem::path& file, const std::vector<std::st
         collect(file, name, *table, "", config.tables_[name]);
     }
     return config;
+}
+
+std::map<std::string, Setting> load_plinth_settings(const std::filesystem::path& file) {
+    const toml::table root = parse(file);
+    std::map<std::string, Setting> out;
+    const auto* node = root.get("plinth");
+    if (!node) return out;
+    const auto* table = node->as_table();
+    if (!table) throw ConfigError(where(file, node->source()) + ": plinth must be a table: [plinth]");
+    for (auto&& [key, value] : *table) {
+        Setting setting{{}, where(file, value.source())};
+        const std::string name(key.str());
+        const auto refuse = [&] {
+            throw ConfigError(setting.where + ": [plinth] " + name + ": give a string, number or boolean" +
+                              (name == "plugins" ? " (or an array of strings)" : ""));
+        };
+        if (const auto* array = value.as_array()) {
+            for (auto&& element : *array) {
+                if (element.is_table() || element.is_array()) refuse();
+                setting.values.push_back(scalar_text(element));
+            }
+        } else if (value.is_table()) {
+            refuse();
+        } else {
+            setting.values.push_back(scalar_text(value));
+        }
+        out.emplace(name, std::move(setting));
+    }
+    return out;
 }
 
 PluginConfig Config::for_plugin(const std::string& plugin) const {

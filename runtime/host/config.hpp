@@ -51,7 +51,8 @@ class Config {
 public:
     // No file: environment variables only.
     Config() = default;
-    // Parses `file` (a missing file is an error). Tables not named after one of `plugins`, and keys
+    // Parses `file` (a missing file is an error). The [plinth] table is plinth's own (see
+    // load_plinth_settings). Other tables not named after one of `plugins`, and keys
     // outside any table, are reported as warnings on `log`: most likely a typo. Strings are taken
     // as they are; numbers, booleans, dates and times as their TOML text; arrays are refused.
     // Throws ConfigError.
@@ -64,5 +65,16 @@ public:
 private:
     std::map<std::string, std::map<std::string, std::string>> tables_;
 };
+
+// One key of the [plinth] table: plinth's own settings, the `run` options by their long names with
+// underscores (pool_size = 8, log_format = "json", plugins = ["a", "b"]).
+struct Setting {
+    std::vector<std::string> values;  // one, or an array's elements, as text
+    std::string where;                // "file:line"
+};
+
+// The [plinth] table of `file` (none: empty). Throws ConfigError for a file that cannot be read or
+// parsed, and for a nested table or a value that is not a string, number or boolean.
+std::map<std::string, Setting> load_plinth_settings(const std::filesystem::path& file);
 
 }  // namespace plinth::hosting

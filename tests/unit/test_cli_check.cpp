@@ -1,9 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 #include <plinth/plinth_plugin.h>
 
 #include "../support/processes.hpp"
@@ -120,4 +123,58 @@ TEST_CASE("text logs carry an ISO 8601 time with its zone, and colour follows --
                                                   " --color always 2>/dev/null");
     CHECK(always.out.find("\x1b[") != std::string::npos);
     CHECK(always.out.find("error") != std::string::npos);
+}
+
+namespace {
+
+std::string write_config(const std::string& name, const std::string& text) {
+    const auto path = std::filesystem::temp_directory_path() / ("plinth-test-" + std::to_string(::getpid()) + "-" + name);
+    std::ofstream(path) << text;
+    return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("run options come from the command line, then PLINTH_<OPTION>, then the config file's [plinth] table") {
+    // Nothing reaches a database: the run fails to connect, logging in the format chosen.
+    const auto config = write_config("settings.toml",
+                                     "[plinth]\n"
+                                     "log_format = \"json\"\n"
+                                     "database_url = \"postgresql://127.0.0.1:1/none?connect_timeout=1\"\n"
+                                     "connect_timeout = 0\n"
+                                     "plugins = [\"" + plinth::test::plugins_dir().string() + "\"]\n");
+    const auto plinth = plinth::test::plinth_exe().string();
+    const auto from_file = plinth::test::run_command(plinth + " run --config " + config + " 2>&1");
+    CHECK(from_file.exit_code == 1);
+    CHECK(from_file.out.rfind("{\"level\":\"info\"", 0) == 0);
+    CHECK(from_file.out.find("2 plugins from " + plinth::test::plugins_dir().string()) != std::string::npos);
+    CHECK(from_file.out.find("could not connect to postgresql://127.0.0.1:1/none") != std::string::npos);
+
+    const auto from_environment =
+        plinth::test::run_command("PLINTH_LOG_FORMAT=text " + plinth + " run --config " + config + " 2>&1");
+    CHECK(from_environment.out.rfind("[", 0) == 0);
+    const auto from_command_line = plinth::test::run_command("PLINTH_LOG_FORMAT=text " + plinth + " run --config " +
+                                                             config + " --log-format json 2>&1");
+    CHECK(from_command_line.out.rfind("{", 0) == 0);
+    std::filesystem::remove(config);
+}
+
+TEST_CASE("a [plinth] key that names no option, or a value the option refuses, is a usage error naming file and line") {
+    const auto plinth = plinth::test::plinth_exe().string();
+    const auto typo = write_config("typo.toml", "[plinth]\nlog_level = \"info\"\npool_sise = 3\n");
+    auto r = plinth::test::run_command(plinth + " run --config " + typo + " 2>&1");
+    CHECK(r.exit_code == 64);
+    CHECK(r.out.find(typo + ":3: [plinth] pool_sise is not an option of plinth run") != std::string::npos);
+    const auto range = write_config("range.toml", "[plinth]\npool_size = 0\n");
+    r = plinth::test::run_command(plinth + " run --config " + range + " 2>&1");
+    CHECK(r.exit_code == 64);
+    CHECK(r.out.find(range + ":2: [plinth] pool_size: ") != std::string::npos);
+    const auto array = write_config("array.toml", "[plinth]\nlog_level = [\"info\", \"debug\"]\n");
+    r = plinth::test::run_command(plinth + " run --config " + array + " 2>&1");
+    CHECK(r.exit_code == 64);
+    CHECK(r.out.find("[plinth] log_level takes one value, not an array") != std::string::npos);
+    r = plinth::test::run_command("PLINTH_POOL_SIZE=0 " + plinth + " run 2>&1");
+    CHECK(r.exit_code == 64);
+    CHECK(r.out.find("--pool-size") != std::string::npos);
+    for (const auto& file : {typo, range, array}) std::filesystem::remove(file);
 }
