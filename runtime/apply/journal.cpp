@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS plinth.journal (
   duration_ms double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_plugin_idx ON plinth.journal (plugin, id);
+ALTER TABLE plinth.migrations ADD COLUMN IF NOT EXISTS after_commit jsonb NOT NULL DEFAULT '[]';
 CREATE TABLE IF NOT EXISTS plinth.state (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   desired_hash text NOT NULL,
@@ -82,6 +83,63 @@ void Journal::record_plugin(std::int64_t migration_id, const model::Plugin& plug
         "INSERT INTO plinth.journal (migration_id, plugin, version, schema_hash, statements, duration_ms) "
         "VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
         {std::to_string(migration_id), plugin.name, plugin.version, schema_hash, list.dump(), std::to_string(total)});
+}
+
+void Journal::record_after_commit(std::int64_t migration_id, const std::vector<AfterCommitRecord>& work) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& w : work)
+        list.push_back({{"plugin", w.plugin}, {"table", w.table}, {"summary", w.summary}, {"sql", w.sql}, {"ms", w.ms},
+                        {"error", w.error.empty() ? nlohmann::json() : nlohmann::json(w.error)}});
+    connection_.exec_params("UPDATE plinth.migrations SET after_commit = $2::jsonb WHERE id = $1",
+                            {std::to_string(migration_id), list.dump()});
+}
+
+std::vector<MigrationRecord> Journal::history(const std::string& plugin, int limit) {
+    // to_jsonb(m) reads after_commit where the column exists, so a journal written by an older plinth
+    // (before the column) reads too, without changing it.
+    const auto r = connection_.exec_params(R"SQL(
+WITH parts AS (
+  SELECT migration_id, id, plugin, version, schema_hash, statements,
+         lag(version) OVER (PARTITION BY plugin ORDER BY id) AS previous_version
+  FROM plinth.journal
+)
+SELECT m.id, to_char(m.applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), m.plinth_version,
+       m.statements, m.duration_ms, m.notes::text, COALESCE(to_jsonb(m) -> 'after_commit', '[]')::text,
+       COALESCE((SELECT jsonb_agg(jsonb_build_object('plugin', p.plugin, 'version', p.version,
+                                                     'previous_version', p.previous_version,
+                                                     'schema_hash', p.schema_hash, 'statements', p.statements)
+                                  ORDER BY p.id)
+                 FROM parts p WHERE p.migration_id = m.id AND ($1 = '' OR p.plugin = $1)), '[]')::text
+FROM plinth.migrations m
+WHERE $1 = '' OR EXISTS (SELECT 1 FROM plinth.journal j WHERE j.migration_id = m.id AND j.plugin = $1)
+ORDER BY m.id DESC
+LIMIT $2)SQL",
+                                           {plugin, std::to_string(limit)});
+    std::vector<MigrationRecord> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        MigrationRecord m;
+        m.id = std::stoll(r.text(i, 0));
+        m.applied_at = r.text(i, 1);
+        m.plinth_version = r.text(i, 2);
+        m.statements = std::stoll(r.text(i, 3));
+        m.duration_ms = std::stod(r.text(i, 4));
+        m.notes = nlohmann::json::parse(r.text(i, 5)).get<std::vector<std::string>>();
+        for (const auto& w : nlohmann::json::parse(r.text(i, 6))) {
+            if (!plugin.empty() && w.value("plugin", "") != plugin) continue;
+            m.after_commit.push_back({w.value("plugin", ""), w.value("table", ""), w.value("summary", ""),
+                                      w.value("sql", ""), w.value("ms", 0.0),
+                                      w.contains("error") && w["error"].is_string() ? w["error"].get<std::string>() : ""});
+        }
+        for (const auto& p : nlohmann::json::parse(r.text(i, 7))) {
+            MigrationRecord::Plugin part{p["plugin"], p["version"],
+                                        p["previous_version"].is_string() ? p["previous_version"].get<std::string>() : "",
+                                        p["schema_hash"], {}};
+            for (const auto& st : p["statements"]) part.statements.push_back({st["sql"], st.value("ms", 0.0)});
+            m.plugins.push_back(std::move(part));
+        }
+        out.push_back(std::move(m));
+    }
+    return out;
 }
 
 void Journal::save_state(const std::string& desired_hash, const std::string& fingerprint) {

@@ -21,6 +21,35 @@ struct StatementRecord {
     double ms = 0;
 };
 
+// Work after a migration's commit (a concurrent index build, a validation) and how it ended.
+struct AfterCommitRecord {
+    std::string plugin;
+    std::string table;
+    std::string summary;
+    std::string sql;
+    double ms = 0;
+    std::string error;  // empty: it succeeded
+};
+
+// One migration as `plinth history` shows it.
+struct MigrationRecord {
+    std::int64_t id = 0;
+    std::string applied_at;      // ISO 8601, UTC
+    std::string plinth_version;
+    std::int64_t statements = 0;
+    double duration_ms = 0;
+    std::vector<std::string> notes;
+    struct Plugin {
+        std::string name;
+        std::string version;
+        std::string previous_version;  // empty: first recorded here
+        std::string schema_hash;
+        std::vector<StatementRecord> statements;
+    };
+    std::vector<Plugin> plugins;
+    std::vector<AfterCommitRecord> after_commit;  // empty in journals older than this record
+};
+
 struct JournalState {
     std::string desired_hash;
     std::string catalog_fingerprint;  // empty while work after a commit is unfinished
@@ -46,6 +75,10 @@ public:
                                   const std::vector<std::string>& notes);
     void record_plugin(std::int64_t migration_id, const model::Plugin& plugin, const std::string& schema_hash,
                        const std::vector<StatementRecord>& statements);
+    void record_after_commit(std::int64_t migration_id, const std::vector<AfterCommitRecord>& work);
+    // The newest `limit` migrations, newest first; with `plugin`, only those that recorded it, and
+    // of each only that plugin's part.
+    std::vector<MigrationRecord> history(const std::string& plugin, int limit);
     void save_state(const std::string& desired_hash, const std::string& fingerprint);
 
 private:

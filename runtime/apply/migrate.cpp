@@ -183,9 +183,11 @@ private:
         outcome.warnings = warnings_of(plan);
         for (const auto& w : outcome.warnings) log_.warn("will not do: {}", w);
         for (const auto& note : plan.notes) log_.info("{}", note);
+        outcome.notes = plan.notes;
 
         journal.create();
         std::map<std::string, std::vector<StatementRecord>> applied;  // by plugin
+        std::vector<AppliedStatement> ran;
         std::vector<plan::Operation> after_commit;
         std::size_t statements = 0;
         for (const auto& op : plan.operations) {
@@ -196,11 +198,13 @@ private:
             const auto t0 = Clock::now();
             execute(op);
             applied[op.plugin].push_back({op.sql, ms_since(t0)});
+            ran.push_back({op.plugin, op.table, op.summary, op.sql, ms_since(t0), false, {}});
             ++statements;
         }
+        std::int64_t id = 0;
         if (statements > 0 || after_commit.size() > 0 || !journal.state()) {
             const auto previous = journal.latest_per_plugin();
-            const auto id = journal.record_migration(desired_, statements, ms_since(started), plan.notes);
+            id = journal.record_migration(desired_, statements, ms_since(started), plan.notes);
             for (const auto& p : plugins_) {
                 const auto hash = plan::schema_hash(p);
                 auto last = previous.find(p.name);
@@ -216,6 +220,8 @@ private:
         journal.save_state(desired_, after_commit.empty() ? fingerprint() : std::string());
         tx.commit();
         outcome.statements_applied += statements;
+        outcome.migration_id = id;
+        outcome.statements = std::move(ran);
         return after_commit;
     }
 
@@ -258,6 +264,7 @@ private:
         std::size_t failures = 0;
         for (const auto& op : ops) {
             const auto t0 = Clock::now();
+            AppliedStatement done{op.plugin, op.table, op.summary, op.sql, 0, true, {}};
             try {
                 log_.info("{} (after the commit)", op.summary);
                 connection_.exec_params(op.sql, {});
@@ -265,10 +272,21 @@ private:
                 log_.debug("{} took {:.1f} ms", op.summary, ms_since(t0));
             } catch (const pg::Error& e) {
                 ++failures;
+                done.error = e.what();
                 outcome.after_commit_failures.push_back("plugin \"" + op.plugin + "\", table " + op.table + ": " +
                                                         op.summary + " failed; it is retried on the next start\n  " + e.what());
                 log_.error("{}", outcome.after_commit_failures.back());
             }
+            done.ms = ms_since(t0);
+            outcome.statements.push_back(std::move(done));
+        }
+        // Its own statement, outside any transaction: what ran after the commit stays recorded
+        // whether or not the rest succeeded.
+        if (outcome.migration_id != 0) {
+            std::vector<AfterCommitRecord> records;
+            for (const auto& s : outcome.statements)
+                if (s.after_commit) records.push_back({s.plugin, s.table, s.summary, s.sql, s.ms, s.error});
+            Journal(connection_).record_after_commit(outcome.migration_id, records);
         }
         if (failures > 0) return;
         pg::Transaction tx(connection_);

@@ -70,10 +70,10 @@ void add_new_command(CLI::App& app, int& exit_code) {
     cmd->callback([options, &exit_code] { exit_code = new_plugin(*options); });
 }
 
-void add_database_command_options(CLI::App& cmd, DatabaseCommandOptions& o, bool with_format) {
+void add_database_command_options(CLI::App& cmd, DatabaseCommandOptions& o, const std::vector<std::string>& formats) {
     add_plugin_options(cmd, o.plugins);
     add_database_options(cmd, o.database);
-    if (with_format) cmd.add_option("--format", o.format, "Output format")->check(CLI::IsMember({"text", "json"}));
+    cmd.add_option("--format", o.format, "Output format")->check(CLI::IsMember(formats));
     cmd.add_option("--lock-timeout", o.lock_timeout_s,
                    "Seconds one statement or catalog read may wait for a table lock (0: no limit); while it waits, "
                    "the table's writers queue behind it")
@@ -86,12 +86,12 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
     auto plan_options = std::make_shared<DatabaseCommandOptions>();
     auto* plan_cmd = app.add_subcommand(
         "plan", "Print what migrate would do (SQL, hazards, what it will not do); exit 0 up to date, 2 pending, 1 error");
-    add_database_command_options(*plan_cmd, *plan_options, true);
+    add_database_command_options(*plan_cmd, *plan_options, {"text", "json", "sql"});
     plan_cmd->callback([plan_options, &exit_code] { exit_code = plan(*plan_options); });
 
     auto migrate_options = std::make_shared<DatabaseCommandOptions>();
     auto* migrate_cmd = app.add_subcommand("migrate", "Apply the plan in one transaction under an advisory lock, then exit");
-    add_database_command_options(*migrate_cmd, *migrate_options, false);
+    add_database_command_options(*migrate_cmd, *migrate_options, {"text", "json"});
     migrate_cmd->add_option("--lock-budget", migrate_options->lock_budget_s,
                             "Seconds attempts that failed on a lock are retried, with jittered backoff, before giving up")
         ->type_name("SECONDS")
@@ -101,8 +101,20 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
 
     auto status_options = std::make_shared<DatabaseCommandOptions>();
     auto* status_cmd = app.add_subcommand("status", "Show per plugin its version, schema hash, last application and drift");
-    add_database_command_options(*status_cmd, *status_options, true);
+    add_database_command_options(*status_cmd, *status_options, {"text", "json"});
     status_cmd->callback([status_options, &exit_code] { exit_code = status(*status_options); });
+}
+
+void add_history_command(CLI::App& app, int& exit_code) {
+    auto options = std::make_shared<HistoryOptions>();
+    auto* cmd = app.add_subcommand(
+        "history", "List the migrations the journal recorded, newest first: plugins, versions, statements, after-commit work");
+    add_database_options(*cmd, options->database);
+    cmd->add_option("--plugin", options->plugin, "Only the migrations that recorded this plugin, and only its part")
+        ->type_name("PLUGIN");
+    cmd->add_option("--limit", options->limit, "How many migrations to show")->check(CLI::PositiveNumber)->capture_default_str();
+    cmd->add_option("--format", options->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+    cmd->callback([options, &exit_code] { exit_code = history(*options); });
 }
 
 struct RunOptions {
@@ -365,16 +377,22 @@ int run_command_line(int argc, char** argv) {
     add_describe_command(app, exit_code);
     add_new_command(app, exit_code);
     add_migrate_commands(app, exit_code);
+    add_history_command(app, exit_code);
     hosting::ColorMode color_mode = hosting::ColorMode::automatic;
     add_run_command(app, exit_code, color_mode);
     add_db_command(app, exit_code);
     add_help_command(app, exit_code);
     add_completion_command(app, exit_code);
     // Runs before the command's callback, so that every command logs the same way.
-    app.parse_complete_callback([&color, &color_mode] {
+    app.parse_complete_callback([&app, &color, &color_mode] {
         color_mode = hosting::parse_color_mode(color, std::getenv("NO_COLOR"));
+        // A command whose output is JSON or SQL keeps stdout for it; its logs go to stderr.
+        bool machine_output = false;
+        for (const auto* command : app.get_subcommands())
+            if (const auto* format = command->get_option_no_throw("--format"); format && format->count() > 0)
+                machine_output = machine_output || format->as<std::string>() != "text";
         spdlog::set_default_logger(
-            hosting::Logging({spdlog::level::info, hosting::LogFormat::text, color_mode}).command_logger());
+            hosting::Logging({spdlog::level::info, hosting::LogFormat::text, color_mode, machine_output}).command_logger());
     });
     try {
         app.parse(argc, argv);

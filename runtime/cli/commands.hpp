@@ -46,6 +46,16 @@ int plan(const DatabaseCommandOptions& options);
 int migrate(const DatabaseCommandOptions& options);
 int status(const DatabaseCommandOptions& options);
 
+// `plinth history`: the journal, newest first: when, which plugins and versions (and the versions
+// before), the statements, durations, work after the commit and how it ended. Loads no plugins.
+struct HistoryOptions {
+    database::DatabaseOptions database;
+    std::string plugin;           // empty: every plugin
+    std::string format = "text";  // "text" or "json"
+    int limit = 20;
+};
+int history(const HistoryOptions& options);
+
 // `plinth new NAME [--dir DIR]`: writes a working out-of-tree plugin (source, meson.build,
 // CMakeLists.txt, README.md) into DIR (default ./NAME), which must not exist or be empty.
 struct NewPluginOptions {

@@ -40,6 +40,33 @@ nlohmann::json plan_json(const plan::Plan& p) {
     return out;
 }
 
+// "up_to_date" (nothing to do), "applied", or "after_commit_failed" (the transaction committed, some
+// work after it failed and is retried on the next start); a refusal or failure is "failed".
+nlohmann::json migrate_json(const apply::MigrateOutcome& outcome) {
+    using nlohmann::json;
+    json statements = json::array(), after = json::array();
+    for (const auto& st : outcome.statements) {
+        json entry{{"plugin", st.plugin}, {"table", st.table}, {"summary", st.summary}, {"sql", st.sql}, {"ms", st.ms}};
+        if (!st.after_commit) {
+            statements.push_back(entry);
+            continue;
+        }
+        entry["outcome"] = st.error.empty() ? "done" : "failed";
+        entry["error"] = st.error.empty() ? json() : json(st.error);
+        after.push_back(entry);
+    }
+    const char* result = !outcome.after_commit_failures.empty() ? "after_commit_failed"
+                         : outcome.statements.empty()           ? "up_to_date"
+                                                                : "applied";
+    return {{"outcome", result},
+            {"fast_path", outcome.up_to_date_fast},
+            {"migration_id", outcome.migration_id == 0 ? json() : json(outcome.migration_id)},
+            {"statements", statements},
+            {"after_commit", after},
+            {"warnings", outcome.warnings},
+            {"notes", outcome.notes}};
+}
+
 }  // namespace
 
 int plan(const DatabaseCommandOptions& o) {
@@ -47,10 +74,18 @@ int plan(const DatabaseCommandOptions& o) {
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)));
-    if (o.format == "json")
+    if (o.format == "json") {
         std::cout << plan_json(p).dump(2) << "\n";
-    else
+    } else if (o.format == "sql") {
+        if (p.blocked()) {
+            // No script that cannot run: the reasons go where the logs go, as in migrate.
+            spdlog::error("no script: migrate would refuse this plan\n{}", p.text());
+            return 1;
+        }
+        std::cout << p.sql_script();
+    } else {
         std::cout << p.text();
+    }
     return p.blocked() ? 1 : p.has_operations() ? 2 : 0;
 }
 
@@ -66,9 +101,12 @@ int migrate(const DatabaseCommandOptions& o) {
         const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0)
             spdlog::info("schema up to date; nothing applied");
+        if (o.format == "json") std::cout << migrate_json(outcome).dump(2) << "\n";
         return outcome.after_commit_failures.empty() ? 0 : 1;
     } catch (const apply::MigrationError& e) {
         spdlog::error("{}", e.what());
+        if (o.format == "json")
+            std::cout << nlohmann::json{{"outcome", "failed"}, {"error", e.what()}}.dump(2) << "\n";
         return 1;
     }
 }

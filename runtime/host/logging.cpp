@@ -45,10 +45,14 @@ public:
 constexpr const char* kTimestamp = "[%Y-%m-%dT%H:%M:%S.%e%z]";
 
 spdlog::sink_ptr stdout_sink(const LogOptions& options) {
-    if (options.format == LogFormat::json) return std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    if (options.format == LogFormat::json) {
+        if (options.to_stderr) return std::make_shared<spdlog::sinks::stderr_sink_mt>();
+        return std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    }
     const auto mode = options.color == ColorMode::always  ? spdlog::color_mode::always
                       : options.color == ColorMode::never ? spdlog::color_mode::never
                                                           : spdlog::color_mode::automatic;
+    if (options.to_stderr) return std::make_shared<spdlog::sinks::stderr_color_sink_mt>(mode);
     return std::make_shared<spdlog::sinks::stdout_color_sink_mt>(mode);
 }
 

@@ -23,6 +23,7 @@ struct LogOptions {
     spdlog::level::level_enum level = spdlog::level::info;
     LogFormat format = LogFormat::text;
     ColorMode color = ColorMode::automatic;
+    bool to_stderr = false;  // stdout unless a command's output (JSON, SQL) owns it
 };
 
 // --color auto|always|never, where "auto" honours the NO_COLOR convention (no-color.org): set and

@@ -89,6 +89,10 @@ struct Plan {
     bool blocked() const;
     // The whole plan as text; the same input gives the same bytes.
     std::string text() const;
+    // The plan as a script a person can review and run with `psql -1 -f`: every statement in order,
+    // the work plinth does after its commit made plain (one transaction cannot build an index
+    // CONCURRENTLY), what plinth will not do and the notes as comments. Same input, same bytes.
+    std::string sql_script() const;
 };
 
 // `plugins` are the valid plugins and `ordering` their order (from order::order). Tables of plugins

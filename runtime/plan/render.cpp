@@ -90,4 +90,50 @@ std::string Plan::text() const {
     return out.str();
 }
 
+namespace {
+
+// A statement plinth runs after its commit, as it must run inside the script's one transaction:
+// CREATE [UNIQUE] INDEX CONCURRENTLY and DROP INDEX CONCURRENTLY lose the CONCURRENTLY.
+std::string in_one_transaction(std::string sql) {
+    const std::string concurrently = "INDEX CONCURRENTLY ";
+    for (auto at = sql.find(concurrently); at != std::string::npos; at = sql.find(concurrently, at))
+        sql.replace(at, concurrently.size(), "INDEX ");
+    return sql;
+}
+
+// Each line of `text` as an SQL comment.
+std::string commented(const std::string& text) {
+    std::string out;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) out += "-- " + line + "\n";
+    return out;
+}
+
+}  // namespace
+
+std::string Plan::sql_script() const {
+    std::ostringstream out;
+    out << "-- plinth plan as one script; review it, then run: psql -1 -v ON_ERROR_STOP=1 -f THIS_FILE\n"
+           "-- It does not write plinth's journal: the next plinth migrate finds the schema in place and records it.\n";
+    if (operations.empty()) out << "-- the database is up to date: nothing to apply\n";
+    std::size_t n = 0;
+    for (const auto& op : operations) {
+        out << "\n-- " << ++n << ". [" << op.plugin << "] " << op.summary << "\n";
+        if (op.phase == Phase::after_commit)
+            out << "-- plinth runs this after its commit, CONCURRENTLY where it builds an index; in this one\n"
+                   "-- transaction it holds a lock that blocks writes to the table until the end.\n";
+        for (const auto& h : op.hazards) out << "-- hazard: " << h.text << "\n";
+        out << (op.phase == Phase::after_commit ? in_one_transaction(op.sql) : op.sql) << ";\n";
+    }
+    if (!not_done.empty()) {
+        out << "\n-- will not do (left for a person):\n";
+        for (const auto& nd : not_done) out << commented(render_not_done(nd, NotDoneStyle::plan_entry));
+    }
+    if (!notes.empty()) {
+        out << "\n-- notes:\n";
+        for (const auto& note : notes) out << commented("- " + note);
+    }
+    return out.str();
+}
+
 }  // namespace plinth::plan
