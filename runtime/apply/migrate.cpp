@@ -184,9 +184,10 @@ private:
         auto refused = judge_declared_sql(connection_, set_, log_, options_.strict);
         if (!refused.empty()) {
             if (options_.strict)
-                throw MigrationError("--strict: the server rejected declared SQL of " +
-                                     std::to_string(refused.skipped.size()) +
-                                     " plugin(s) (see above); nothing was applied");
+                throw MigrationError("--strict: " + std::to_string(refused.skipped.size()) +
+                                     (refused.skipped.size() == 1 ? " plugin" : " plugins") +
+                                     " refused after the server's judgement of their declared SQL (see above); "
+                                     "nothing was applied");
             schemas_ = plan::owned_schemas(plugins_);
             desired_ = plan::desired_hash(plugins_);
             schemas_param_ = introspect::text_array(schemas_);

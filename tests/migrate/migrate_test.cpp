@@ -390,7 +390,8 @@ TEST_CASE("a plugin requiring a refused plugin is skipped with it; --strict refu
     plinth::apply::MigrateOptions strict;
     strict.strict = true;
     CHECK_THROWS_WITH_AS(plinth::apply::migrate(strict_db.connection, strict_set, strict, quiet()),
-                         "--strict: the server rejected declared SQL of 1 plugin(s) (see above); nothing was applied",
+                         "--strict: 1 plugin refused after the server's judgement of their declared SQL (see above); nothing "
+                         "was applied",
                          plinth::apply::MigrationError);
     CHECK_FALSE(table_exists(strict_db, "public.agents"));
 }
