@@ -43,6 +43,8 @@ nlohmann::json plan_json(const plan::Plan& p) {
 // The server judges the declared SQL (logged as it is found); with --strict a refused plugin ends
 // the command.
 apply::Refusals judge(pg::Connection& connection, pipeline::PluginSet& set, const DatabaseCommandOptions& o) {
+    // Bounded like the catalog reads that follow: a type naming a locked table must not hang it.
+    connection.exec("SET lock_timeout = '" + std::to_string(std::llround(o.lock_timeout_s * 1000)) + "ms'");
     auto refused = apply::judge_declared_sql(connection, set, *spdlog::default_logger(), o.plugins.strict);
     if (o.plugins.strict && !refused.empty())
         throw std::runtime_error("--strict: the server rejected declared SQL of some plugins (see above)");

@@ -116,10 +116,17 @@ private:
     void judge_table(std::size_t plugin, const model::Table& t) {
         probe_ = "pg_temp.plinth_judge_" + std::to_string(tables_++);
         const std::string table = probe_;
-        connection_.exec("CREATE TEMPORARY TABLE " + table + " ()");
-        // The columns, each on its own so that a rejected type names its column.
-        std::vector<std::string> columns;
+        // All columns at once, which is what passes nearly always; when the server rejects that,
+        // each column on its own, so that a rejected type names its column.
+        std::vector<std::string> columns, definitions;
+        for (const auto& c : t.columns) definitions.push_back(model::quote_ident(c.name) + " " + type_of(c));
+        const bool together = attempt("CREATE TEMPORARY TABLE " + table + " (" + model::join(definitions, ", ") + ")").empty();
+        if (!together) connection_.exec("CREATE TEMPORARY TABLE " + table + " ()");
         for (const auto& c : t.columns) {
+            if (together) {
+                columns.push_back(c.name);
+                continue;
+            }
             const auto error = attempt("ALTER TABLE " + table + " ADD COLUMN " + model::quote_ident(c.name) + " " + type_of(c));
             if (error.empty())
                 columns.push_back(c.name);
