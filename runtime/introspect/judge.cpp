@@ -1,6 +1,7 @@
 #include "introspect/judge.hpp"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include <libpq-fe.h>
@@ -28,8 +29,7 @@ public:
         connection_.exec(in_transaction ? "SAVEPOINT plinth_judge" : "BEGIN");
         try {
             prepare_vector();
-            for (std::size_t i = 0; i < plugins_.size(); ++i)
-                for (const auto& t : plugins_[i].tables) judge_table(i, t);
+            for (std::size_t i = 0; i < plugins_.size(); ++i) judge_plugin(i);
         } catch (...) {
             connection_.exec(in_transaction ? "ROLLBACK TO SAVEPOINT plinth_judge" : "ROLLBACK");
             throw;
@@ -63,9 +63,10 @@ private:
         return model::vector_dimensions(type) && !vector_ ? "real[]" : type;
     }
 
-    // Runs one statement in a savepoint of its own and keeps its effect only when the probe table
-    // then has the shape `expected` (when given); the server's error or the mismatch, else empty.
-    std::string attempt(const std::string& sql, const std::optional<Shape>& expected = std::nullopt) {
+    // Runs one statement in a savepoint of its own; when `verify` names a probe table, the effect is
+    // kept only if that table then has the shape `expected`. The server's error or the mismatch,
+    // else empty.
+    std::string attempt(const std::string& sql, const std::string& verify = {}, const Shape& expected = {}) {
         connection_.exec("SAVEPOINT plinth_judge_step");
         try {
             connection_.exec_params(sql, {});
@@ -74,7 +75,7 @@ private:
             connection_.exec("ROLLBACK TO SAVEPOINT plinth_judge_step");
             return "rejected by the server: ERROR " + e.sqlstate() + ": " + e.message();
         }
-        if (expected && shape() != *expected) {
+        if (!verify.empty() && shapes({verify}).at(verify) != expected) {
             connection_.exec("ROLLBACK TO SAVEPOINT plinth_judge_step");
             return "is not one expression: it changes more than what it declares";
         }
@@ -82,86 +83,137 @@ private:
         return {};
     }
 
-    Shape shape() {
+    // The shapes of probe tables (by oid), in one query: planning a catalog query costs more than
+    // running it, and DDL in between keeps the plan from being cached.
+    std::map<std::string, Shape> shapes(const std::vector<std::string>& oids) {
         auto r = connection_.exec_params(
-            "SELECT "
+            "SELECT r.oid::text, "
             "(SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) "
-            " FROM pg_catalog.pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped), "
+            " FROM pg_catalog.pg_attribute WHERE attrelid = r.oid AND attnum > 0 AND NOT attisdropped), "
             "(SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attrdef d "
-            " JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = $1::regclass), "
+            " JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = r.oid), "
             "(SELECT string_agg(conname || ' ' || contype::text || ' ' || convalidated || ' ' || connoinherit, ', ' "
-            " ORDER BY conname COLLATE \"C\") FROM pg_catalog.pg_constraint WHERE conrelid = $1::regclass), "
+            " ORDER BY conname COLLATE \"C\") FROM pg_catalog.pg_constraint WHERE conrelid = r.oid), "
             "(SELECT string_agg(c.relname || ' ' || am.amname || ' ' || ix.indisunique || ' ' || ix.indnatts || ' ' || "
             " ix.indnkeyatts || ' ' || (ix.indpred IS NOT NULL) || ' ' || (c.reloptions IS NOT NULL) || ' ' || "
             " (c.reltablespace <> 0), ', ' ORDER BY c.relname COLLATE \"C\") "
             " FROM pg_catalog.pg_index ix JOIN pg_catalog.pg_class c ON c.oid = ix.indexrelid "
-            " JOIN pg_catalog.pg_am am ON am.oid = c.relam WHERE ix.indrelid = $1::regclass)",
-            {probe_});
-        auto text = [&](int column) { return r.is_null(0, column) ? std::string() : r.text(0, column); };
-        return {text(0), text(1), text(2), text(3)};
+            " JOIN pg_catalog.pg_am am ON am.oid = c.relam WHERE ix.indrelid = r.oid) "
+            "FROM unnest($1::oid[]) AS r(oid)",
+            {"{" + model::join(oids, ",") + "}"});
+        std::map<std::string, Shape> out;
+        for (int row = 0; row < r.rows(); ++row) {
+            auto text = [&](int column) { return r.is_null(row, column) ? std::string() : r.text(row, column); };
+            out[r.text(row, 0)] = {text(1), text(2), text(3), text(4)};
+        }
+        return out;
     }
 
-    // One fragment: its statement must succeed and change the probe table from `base` into
-    // `expected`, which becomes the new base.
-    void judge(std::size_t plugin, const model::Table& t, const std::string& item, const std::string& what,
-               const std::string& sql, Shape& base, const Shape& expected,
-               const std::optional<model::SourceLocation>& source) {
-        const auto error = attempt(sql, expected);
-        if (error.empty())
-            base = expected;
-        else
-            rejections_.push_back({plugin, t.name, item, what + " " + error, source ? source->text() : ""});
+    // A table of a plugin on its probe copy: the columns the server accepted.
+    struct Probe {
+        const model::Table* table;
+        std::string name, oid;
+        std::vector<std::string> columns;
+        Shape shape;  // what it has, then what it should have
+    };
+
+    void reject(std::size_t plugin, const model::Table& t, std::string item, std::string message,
+                const std::optional<model::SourceLocation>& source) {
+        rejections_.push_back({plugin, t.name, std::move(item), std::move(message), source ? source->text() : ""});
     }
 
-    void judge_table(std::size_t plugin, const model::Table& t) {
-        probe_ = "pg_temp.plinth_judge_" + std::to_string(tables_++);
-        const std::string table = probe_;
+    // All tables of a plugin get their columns first. Then every fragment is tried, and the probe
+    // tables are compared, in one query, with what the accepted fragments declare. Only when they
+    // differ (a fragment did more than it declares) is every fragment tried again, each checked on
+    // its own, to name the culprit.
+    void judge_plugin(std::size_t plugin) {
+        std::vector<Probe> probes;
+        for (const auto& t : plugins_[plugin].tables) probes.push_back(create_probe(plugin, t));
+        if (probes.empty()) return;
+        std::vector<std::string> oids;
+        for (const auto& p : probes) oids.push_back(p.oid);
+        const auto base = shapes(oids);
+        for (auto& p : probes) p.shape = base.at(p.oid);
+        connection_.exec("SAVEPOINT plinth_judge_fragments");
+        const auto mark = rejections_.size();
+        auto expected = probes;
+        for (auto& p : expected) judge_fragments(plugin, p, false);
+        const auto after = shapes(oids);
+        bool same = true;
+        for (const auto& p : expected) same = same && after.at(p.oid) == p.shape;
+        if (!same) {
+            rejections_.resize(mark);
+            connection_.exec("ROLLBACK TO SAVEPOINT plinth_judge_fragments");
+            for (auto& p : probes) judge_fragments(plugin, p, true);
+        }
+        connection_.exec("RELEASE SAVEPOINT plinth_judge_fragments");
+    }
+
+    Probe create_probe(std::size_t plugin, const model::Table& t) {
+        Probe probe{&t, "pg_temp.plinth_judge_" + std::to_string(tables_++), {}, {}, {}};
         // All columns at once, which is what passes nearly always; when the server rejects that,
         // each column on its own, so that a rejected type names its column.
-        std::vector<std::string> columns, definitions;
+        std::vector<std::string> definitions;
         for (const auto& c : t.columns) definitions.push_back(model::quote_ident(c.name) + " " + type_of(c));
-        const bool together = attempt("CREATE TEMPORARY TABLE " + table + " (" + model::join(definitions, ", ") + ")").empty();
-        if (!together) connection_.exec("CREATE TEMPORARY TABLE " + table + " ()");
+        const bool together =
+            attempt("CREATE TEMPORARY TABLE " + probe.name + " (" + model::join(definitions, ", ") + ")").empty();
+        if (!together) connection_.exec("CREATE TEMPORARY TABLE " + probe.name + " ()");
         for (const auto& c : t.columns) {
             if (together) {
-                columns.push_back(c.name);
+                probe.columns.push_back(c.name);
                 continue;
             }
-            const auto error = attempt("ALTER TABLE " + table + " ADD COLUMN " + model::quote_ident(c.name) + " " + type_of(c));
+            const auto error =
+                attempt("ALTER TABLE " + probe.name + " ADD COLUMN " + model::quote_ident(c.name) + " " + type_of(c));
             if (error.empty())
-                columns.push_back(c.name);
+                probe.columns.push_back(c.name);
             else
-                rejections_.push_back({plugin, t.name, "column \"" + c.name + "\"",
-                                       "type " + model::canonical_type(c.type) + " " + error,
-                                       c.source ? c.source->text() : ""});
+                reject(plugin, t, "column \"" + c.name + "\"", "type " + model::canonical_type(c.type) + " " + error,
+                       c.source);
         }
+        probe.oid = connection_.exec_params("SELECT $1::regclass::oid", {probe.name}).text(0, 0);
+        return probe;
+    }
+
+    // One fragment: an accepted one turns the probe's shape into `expected`.
+    void judge(std::size_t plugin, Probe& probe, bool verify, const std::string& item, const std::string& what,
+               const std::string& sql, const Shape& expected, const std::optional<model::SourceLocation>& source) {
+        const auto error = attempt(sql, verify ? probe.oid : std::string(), expected);
+        if (error.empty())
+            probe.shape = expected;
+        else
+            reject(plugin, *probe.table, item, what + " " + error, source);
+    }
+
+    void judge_fragments(std::size_t plugin, Probe& probe, bool verify) {
+        const auto& t = *probe.table;
+        const auto& columns = probe.columns;
         const auto has_column = [&](const std::string& name) {
             return std::find(columns.begin(), columns.end(), name) != columns.end();
         };
-        Shape base = shape();
         std::vector<std::string> with_default;
         for (const auto& c : t.columns) {
             if (!c.default_sql || !has_column(c.name)) continue;
-            Shape expected = base;
+            Shape expected = probe.shape;
             std::vector<std::string> defaults;
             for (const auto& name : columns)
                 if (name == c.name || std::find(with_default.begin(), with_default.end(), name) != with_default.end())
                     defaults.push_back(name);
             expected.defaults = model::join(defaults, ", ");
-            const auto before = base;
-            judge(plugin, t, "column \"" + c.name + "\"", "default",
-                  "ALTER TABLE " + table + " ALTER COLUMN " + model::quote_ident(c.name) + " SET DEFAULT (" +
+            judge(plugin, probe, verify, "column \"" + c.name + "\"", "default",
+                  "ALTER TABLE " + probe.name + " ALTER COLUMN " + model::quote_ident(c.name) + " SET DEFAULT (" +
                       *c.default_sql + ")",
-                  base, expected, c.source);
-            if (!(base == before)) with_default.push_back(c.name);
+                  expected, c.source);
+            if (probe.shape == expected) with_default.push_back(c.name);
         }
+        const std::string prefix = probe.name.substr(std::string("pg_temp.").size());
         for (std::size_t k = 0; k < t.checks.size(); ++k) {
             const auto& ch = t.checks[k];
-            const std::string name = "plinth_judge_" + std::to_string(tables_) + "_c" + std::to_string(k);
-            Shape expected = base;
-            expected.constraints = sorted_append(base.constraints, name + " c true false");
-            judge(plugin, t, "check \"" + ch.name + "\"", "check expression",
-                  "ALTER TABLE " + table + " ADD CONSTRAINT " + name + " CHECK (" + ch.expression + ")", base, expected,
+            const std::string name = prefix + "_c" + std::to_string(k);
+            Shape expected = probe.shape;
+            expected.constraints = sorted_append(probe.shape.constraints, name + " c true false");
+            judge(plugin, probe, verify, "check \"" + ch.name + "\"", "check expression",
+                  "ALTER TABLE " + probe.name + " ADD CONSTRAINT " + name + " CHECK (" + ch.expression + ")", expected,
                   ch.source);
         }
         for (std::size_t k = 0; k < t.indexes.size(); ++k) {
@@ -170,20 +222,21 @@ private:
             for (const auto& key : idx.keys)
                 if (!model::is_expression_key(key) && !has_column(key)) columns_there = false;
             if (!columns_there) continue;  // a key column's type was rejected: already reported
-            const std::string name = "plinth_judge_" + std::to_string(tables_) + "_i" + std::to_string(k);
+            const std::string name = prefix + "_i" + std::to_string(k);
             std::vector<std::string> keys;
             for (const auto& key : idx.keys)
                 keys.push_back(model::is_expression_key(key) ? "(" + key + ")" : model::quote_ident(key));
             const auto n = std::to_string(idx.keys.size());
-            Shape expected = base;
-            expected.indexes = sorted_append(base.indexes, name + " " + idx.method + " " + (idx.unique ? "true" : "false") +
-                                                               " " + n + " " + n + " " + (idx.predicate ? "true" : "false") +
-                                                               " false false");
-            judge(plugin, t, "index \"" + idx.name + "\"", "index",
-                  std::string("CREATE ") + (idx.unique ? "UNIQUE " : "") + "INDEX " + name + " ON " + table + " USING " +
-                      idx.method + " (" + model::join(keys, ", ") + ")" +
+            Shape expected = probe.shape;
+            expected.indexes = sorted_append(probe.shape.indexes, name + " " + idx.method + " " +
+                                                                      (idx.unique ? "true" : "false") + " " + n + " " + n +
+                                                                      " " + (idx.predicate ? "true" : "false") +
+                                                                      " false false");
+            judge(plugin, probe, verify, "index \"" + idx.name + "\"", "index",
+                  std::string("CREATE ") + (idx.unique ? "UNIQUE " : "") + "INDEX " + name + " ON " + probe.name +
+                      " USING " + idx.method + " (" + model::join(keys, ", ") + ")" +
                       (idx.predicate ? " WHERE (" + *idx.predicate + ")" : ""),
-                  base, expected, idx.source);
+                  expected, idx.source);
         }
     }
 
@@ -210,7 +263,6 @@ private:
     pg::Connection& connection_;
     const std::vector<model::Plugin>& plugins_;
     std::vector<Rejection> rejections_;
-    std::string probe_;
     std::size_t tables_ = 0;
     bool vector_ = false;
 };
