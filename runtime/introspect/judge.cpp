@@ -15,7 +15,7 @@ namespace {
 // What the probe table holds: columns, defaults, constraints, indexes. A fragment must change it by
 // exactly what it declares.
 struct Shape {
-    std::string columns, defaults, constraints, indexes;
+    std::string columns, defaults, constraints, indexes, table;
     bool operator==(const Shape&) const = default;
 };
 
@@ -88,7 +88,8 @@ private:
     std::map<std::string, Shape> shapes(const std::vector<std::string>& oids) {
         auto r = connection_.exec_params(
             "SELECT r.oid::text, "
-            "(SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) "
+            "(SELECT string_agg(concat_ws(' ', attname, format_type(atttypid, atttypmod), attnotnull, attidentity, "
+            " attgenerated, attstattarget, attstorage, attcompression, attcollation, attoptions), ', ' ORDER BY attnum) "
             " FROM pg_catalog.pg_attribute WHERE attrelid = r.oid AND attnum > 0 AND NOT attisdropped), "
             "(SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attrdef d "
             " JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = r.oid), "
@@ -96,15 +97,20 @@ private:
             " ORDER BY conname COLLATE \"C\") FROM pg_catalog.pg_constraint WHERE conrelid = r.oid), "
             "(SELECT string_agg(c.relname || ' ' || am.amname || ' ' || ix.indisunique || ' ' || ix.indnatts || ' ' || "
             " ix.indnkeyatts || ' ' || (ix.indpred IS NOT NULL) || ' ' || (c.reloptions IS NOT NULL) || ' ' || "
-            " (c.reltablespace <> 0), ', ' ORDER BY c.relname COLLATE \"C\") "
+            " (c.reltablespace <> 0) || ' ' || ix.indisclustered || ' ' || ix.indisreplident, ', ' "
+            " ORDER BY c.relname COLLATE \"C\") "
             " FROM pg_catalog.pg_index ix JOIN pg_catalog.pg_class c ON c.oid = ix.indexrelid "
-            " JOIN pg_catalog.pg_am am ON am.oid = c.relam WHERE ix.indrelid = r.oid) "
+            " JOIN pg_catalog.pg_am am ON am.oid = c.relam WHERE ix.indrelid = r.oid), "
+            // The table itself: whatever else an ALTER TABLE could change about it.
+            "(SELECT concat_ws(' ', relowner, relam, reltablespace, reloftype, relrowsecurity, relforcerowsecurity, "
+            " relreplident, reloptions, (SELECT count(*) FROM pg_catalog.pg_inherits WHERE inhrelid = r.oid)) "
+            " FROM pg_catalog.pg_class WHERE oid = r.oid) "
             "FROM unnest($1::oid[]) AS r(oid)",
             {"{" + model::join(oids, ",") + "}"});
         std::map<std::string, Shape> out;
         for (int row = 0; row < r.rows(); ++row) {
             auto text = [&](int column) { return r.is_null(row, column) ? std::string() : r.text(row, column); };
-            out[r.text(row, 0)] = {text(1), text(2), text(3), text(4)};
+            out[r.text(row, 0)] = {text(1), text(2), text(3), text(4), text(5)};
         }
         return out;
     }
@@ -231,7 +237,7 @@ private:
             expected.indexes = sorted_append(probe.shape.indexes, name + " " + idx.method + " " +
                                                                       (idx.unique ? "true" : "false") + " " + n + " " + n +
                                                                       " " + (idx.predicate ? "true" : "false") +
-                                                                      " false false");
+                                                                      " false false false false");
             judge(plugin, probe, verify, "index \"" + idx.name + "\"", "index",
                   std::string("CREATE ") + (idx.unique ? "UNIQUE " : "") + "INDEX " + name + " ON " + probe.name +
                       " USING " + idx.method + " (" + model::join(keys, ", ") + ")" +

@@ -410,6 +410,7 @@ TEST_CASE("the server judges what slips past validation: every breakout from its
     t.primary_key = {"id"};
     t.checks = {{"sneaks_evil_check", "true), evil_col text, CHECK (true"},
                 {"sneaks_alter_check", "true), ADD COLUMN evil text, ADD CHECK (true"},
+                {"sneaks_options_check", "true), SET (fillfactor = 50"},
                 {"sneaks_fine_check", "label <> ''"}};
     t.indexes = {{"sneaks_include_idx", false, "btree", {"(label)) INCLUDE (id"}, std::nullopt},
                  {"sneaks_fine_idx", false, "btree", {"(lower(label))"}, "label IS NOT NULL"}};
@@ -421,7 +422,7 @@ TEST_CASE("the server judges what slips past validation: every breakout from its
     const auto rejections = plinth::introspect::judge_declared_sql(db.connection, {p});
     std::vector<std::string> texts;
     for (const auto& r : rejections) texts.push_back(r.item + ": " + r.message);
-    REQUIRE(texts.size() == 6);
+    REQUIRE(texts.size() == 7);
     CHECK(texts[0] == "column \"label\": default rejected by the server: ERROR 42601: syntax error at or near \"text\"");
     CHECK(texts[1].rfind("column \"hidden\": default rejected by the server: ERROR 42601: ", 0) == 0);
     CHECK(texts[2] == "column \"opened\": default rejected by the server: ERROR 42601: syntax error at end of input");
@@ -429,7 +430,9 @@ TEST_CASE("the server judges what slips past validation: every breakout from its
                       "or near \"evil_col\"");
     CHECK(texts[4] == "check \"sneaks_alter_check\": check expression is not one expression: it changes more than what it "
                       "declares");
-    CHECK(texts[5].rfind("index \"sneaks_include_idx\": index rejected by the server: ERROR ", 0) == 0);
+    CHECK(texts[5] == "check \"sneaks_options_check\": check expression is not one expression: it changes more than what "
+                      "it declares");
+    CHECK(texts[6].rfind("index \"sneaks_include_idx\": index rejected by the server: ERROR ", 0) == 0);
     // Nothing is left behind, and the connection is idle again.
     CHECK(db.scalar("SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()") == "0");
     CHECK(db.scalar("SELECT 1") == "1");
