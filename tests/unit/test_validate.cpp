@@ -137,6 +137,18 @@ TEST_CASE("names, versions and type modifiers are checked where they are read") 
           "plugin \"parenthesis\": table \"widgets\": check \"widgets_check\": expression closes a parenthesis it did "
           "not open: declare one expression" +
               declared_at("invalid_parenthesis.cpp", "@check"));
+    CHECK(only_problem("invalid_hidden_semicolon.so") ==
+          "plugin \"hidden-semicolon\": table \"widgets\": column \"label\": default contains ';' outside a quoted "
+          "string: declare one expression, not statements" +
+              declared_at("invalid_hidden_semicolon.cpp", "@column"));
+    CHECK(only_problem("invalid_open_call.so") ==
+          "plugin \"open-call\": table \"widgets\": column \"seen\": default leaves a parenthesis open: declare one "
+          "expression" +
+              declared_at("invalid_open_call.cpp", "@column"));
+    CHECK(only_problem("invalid_include_key.so") ==
+          "plugin \"include-key\": table \"widgets\": index \"widgets_sneaky_idx\": key closes a parenthesis it did "
+          "not open: declare one expression" +
+              declared_at("invalid_include_key.cpp", "@index"));
     CHECK_FALSE(plinth::validate::check_version("2.0.0-β"));
     CHECK(plinth::validate::check_version("1.0\n") == "contains a control character");
     CHECK_FALSE(plinth::validate::check_type("varchar(2147483647)"));
