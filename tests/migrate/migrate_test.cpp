@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "apply/journal.hpp"
@@ -526,6 +527,13 @@ TEST_CASE("plinth plan shows the plugins the server refuses; migrate skips them 
                                 "server: ERROR 42601") != std::string::npos,
                   plan.out);
     CHECK(plan.out.find("gadgets\" (") == std::string::npos);  // no statement for the refused plugin
+    // The CLI logs to standard output for now (the warnings above), so the JSON starts after them.
+    const auto json_text = run_plinth("plan --format json" + args).out;
+    const auto json = nlohmann::json::parse(json_text.substr(json_text.find("\n{") + 1));
+    REQUIRE(json["refused"].size() == 2);
+    CHECK(json["refused"][1].get<std::string>() ==
+          (plugins.path() / "bad_default.so").string() +
+              ": plugin \"bad-default\" skipped: 1 problem in its declared SQL, found by the server");
     const auto strict = run_plinth_with_errors("migrate --strict" + args);
     CHECK(strict.exit_code == 1);
     CHECK_FALSE(table_exists(db, "public.agents"));
