@@ -29,24 +29,28 @@ std::map<DeclaredDefinition, std::optional<std::string>> ask_definitions(
     std::map<DeclaredDefinition, std::optional<std::string>> answers;
     for (const auto& d : definitions) answers[d] = std::nullopt;
     if (definitions.empty()) return answers;
-    // One statement for all of them: a DO block that copies each table's columns into a temporary
-    // table and declares every check and index there, each in its own exception block so one
-    // rejected definition leaves the others. Declared SQL never contains '$' (validation refuses it),
-    // so it cannot end the dollar-quoted body.
-    std::map<std::string, std::size_t> table_index;
-    std::string body;
-    for (std::size_t i = 0; i < definitions.size(); ++i) {
-        const auto& d = definitions[i];
-        auto [it, fresh] = table_index.emplace(d.table, table_index.size());
-        const std::string probe = "plinth_probe_t" + std::to_string(it->second);
-        if (fresh) body += "EXECUTE " + model::quote_literal("CREATE TEMPORARY TABLE " + probe + " (LIKE " + model::qualified(d.table) + ")") + ";\n";
-        const std::string statement =
-            d.kind == 'c' ? "ALTER TABLE " + probe + " ADD CONSTRAINT plinth_probe_d" + std::to_string(i) + " CHECK (" + d.sql + ")"
-                          : "CREATE INDEX plinth_probe_d" + std::to_string(i) + " ON " + probe + " " + d.sql;
-        body += "BEGIN EXECUTE " + model::quote_literal(statement) + "; EXCEPTION WHEN OTHERS THEN NULL; END;\n";
-    }
+    // Each statement sent alone with the extended protocol, in a savepoint of its own, so that one
+    // rejected definition leaves the others. Never through a PL/pgSQL EXECUTE, which would run
+    // every statement a string holds.
     rolled_back(connection, [&] {
-        connection.exec_params("DO $plinth_probe$ BEGIN\n" + body + "END $plinth_probe$", {});
+        std::map<std::string, std::size_t> table_index;
+        for (std::size_t i = 0; i < definitions.size(); ++i) {
+            const auto& d = definitions[i];
+            auto [it, fresh] = table_index.emplace(d.table, table_index.size());
+            const std::string probe = "plinth_probe_t" + std::to_string(it->second);
+            if (fresh) connection.exec("CREATE TEMPORARY TABLE " + probe + " (LIKE " + model::qualified(d.table) + ")");
+            const std::string statement =
+                d.kind == 'c' ? "ALTER TABLE " + probe + " ADD CONSTRAINT plinth_probe_d" + std::to_string(i) + " CHECK (" + d.sql + ")"
+                              : "CREATE INDEX plinth_probe_d" + std::to_string(i) + " ON " + probe + " " + d.sql;
+            connection.exec("SAVEPOINT plinth_probe_step");
+            try {
+                connection.exec_params(statement, {});
+                connection.exec("RELEASE SAVEPOINT plinth_probe_step");
+            } catch (const pg::Error& e) {
+                if (e.is_connection_lost()) throw;
+                connection.exec("ROLLBACK TO SAVEPOINT plinth_probe_step");
+            }
+        }
         auto r = connection.exec(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
             "WHERE connamespace = pg_my_temp_schema() AND conname LIKE 'plinth\\_probe\\_d%' "
