@@ -11,6 +11,7 @@
 
 #include "apply/journal.hpp"
 #include "introspect/catalog.hpp"
+#include "introspect/judge.hpp"
 #include "introspect/probe.hpp"
 
 namespace plinth::apply {
@@ -59,7 +60,7 @@ std::string lock_holders_report(pg::Connection& connection, const plan::Operatio
 
 class Migration {
 public:
-    Migration(pg::Connection& connection, const pipeline::PluginSet& set, const MigrateOptions& options, spdlog::logger& log)
+    Migration(pg::Connection& connection, pipeline::PluginSet& set, const MigrateOptions& options, spdlog::logger& log)
         : connection_(connection), set_(set), options_(options), log_(log),
           plugins_(set.validation.plugins), schemas_(plan::owned_schemas(plugins_)),
           desired_(plan::desired_hash(plugins_)),
@@ -176,6 +177,22 @@ private:
                 tx.commit();
                 return {};
             }
+        }
+
+        // The server judges the declared SQL before anything is planned: a plugin it refuses leaves
+        // the set, with its dependents, and the rest is planned and recorded without it.
+        auto refused = judge_declared_sql(connection_, set_, log_, options_.strict);
+        if (!refused.empty()) {
+            if (options_.strict)
+                throw MigrationError("--strict: " + std::to_string(refused.skipped.size()) +
+                                     (refused.skipped.size() == 1 ? " plugin" : " plugins") +
+                                     " refused after the server's judgement of their declared SQL (see above); "
+                                     "nothing was applied");
+            schemas_ = plan::owned_schemas(plugins_);
+            desired_ = plan::desired_hash(plugins_);
+            schemas_param_ = introspect::text_array(schemas_);
+            for (auto& p : refused.problems) outcome.refused.problems.push_back(std::move(p));
+            for (auto& s : refused.skipped) outcome.refused.skipped.push_back(std::move(s));
         }
 
         const auto plan = current_plan(connection_, set_);
@@ -296,7 +313,7 @@ private:
     }
 
     pg::Connection& connection_;
-    const pipeline::PluginSet& set_;
+    pipeline::PluginSet& set_;
     const MigrateOptions& options_;
     spdlog::logger& log_;
     const std::vector<model::Plugin>& plugins_;
@@ -312,6 +329,22 @@ private:
 std::string commit_status(pg::Connection& connection, const std::string& transaction_id) {
     const auto r = connection.exec_params("SELECT pg_xact_status($1::xid8)", {transaction_id});
     return r.is_null(0, 0) ? std::string() : r.text(0, 0);
+}
+
+Refusals judge_declared_sql(pg::Connection& connection, pipeline::PluginSet& set, spdlog::logger& log, bool strict) {
+    const auto& plugins = set.validation.plugins;
+    std::vector<validate::Problem> problems;
+    for (auto& r : introspect::judge_declared_sql(connection, plugins)) {
+        const auto& p = plugins.at(r.plugin);
+        problems.push_back({p.file, p.name, r.table, r.item, r.message, r.location});
+    }
+    Refusals refusals;
+    refusals.problems = problems;
+    refusals.skipped = pipeline::refuse(set, std::move(problems));
+    const auto level = strict ? spdlog::level::err : spdlog::level::warn;
+    for (const auto& p : refusals.problems) log.log(level, "{}", p.text());
+    for (const auto& s : refusals.skipped) log.log(level, "{}", s.text());
+    return refusals;
 }
 
 plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set) {
@@ -336,7 +369,7 @@ plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& s
     }
 }
 
-MigrateOutcome migrate(pg::Connection& connection, const pipeline::PluginSet& set, const MigrateOptions& options,
+MigrateOutcome migrate(pg::Connection& connection, pipeline::PluginSet& set, const MigrateOptions& options,
                        spdlog::logger& log) {
     return Migration(connection, set, options, log).run();
 }

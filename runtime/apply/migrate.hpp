@@ -32,6 +32,16 @@ struct MigrateOptions {
     // Opens a new connection to the same database: used to learn the outcome of a COMMIT whose
     // connection broke. Empty: that outcome is reported as unknown.
     std::function<pg::Connection()> reconnect;
+    // A plugin whose declared SQL the server rejects ends the migration before any statement runs,
+    // instead of being skipped with its dependents.
+    bool strict = false;
+};
+
+// Plugins refused after validation because the server rejected some of their declared SQL.
+struct Refusals {
+    std::vector<validate::Problem> problems;
+    std::vector<validate::Skip> skipped;  // the plugins with problems, then those that need them
+    bool empty() const { return skipped.empty(); }
 };
 
 // One statement of the plan as it ran.
@@ -54,6 +64,8 @@ struct MigrateOutcome {
     std::vector<std::string> notes;     // the plan's notes (the pgvector fallback, say)
     // Work after the commit (concurrent index builds, validations) that failed; retried next start.
     std::vector<std::string> after_commit_failures;
+    // Plugins the server's judgement refused; they are out of the set given to migrate too.
+    Refusals refused;
 };
 
 // A failed migration: nothing of the transaction stayed, except after a connection lost during
@@ -65,11 +77,20 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// Brings the database to the schema the valid plugins of `set` declare. Throws MigrationError
+// Asks the server to judge every SQL fragment the valid plugins of `set` declare
+// (introspect::judge_declared_sql, rolled back) and refuses each plugin with a rejected fragment,
+// with every plugin that needs it (pipeline::refuse): `set` keeps the others, ordered again.
+// Logs each problem and skip as a warning (an error with `strict`).
+Refusals judge_declared_sql(pg::Connection& connection, pipeline::PluginSet& set, spdlog::logger& log,
+                            bool strict = false);
+
+// Brings the database to the schema the valid plugins of `set` declare. On the slow path it first
+// has the server judge their declared SQL (judge_declared_sql): a plugin refused there leaves
+// `set`, and MigrateOutcome::refused names it. Throws MigrationError
 // when it cannot, or pg::Error when talking to the server fails outside a plan statement (a lost
 // connection, a journal write); either way the transaction is rolled back (see MigrationError for
 // a connection lost during COMMIT).
-MigrateOutcome migrate(pg::Connection& connection, const pipeline::PluginSet& set, const MigrateOptions& options,
+MigrateOutcome migrate(pg::Connection& connection, pipeline::PluginSet& set, const MigrateOptions& options,
                        spdlog::logger& log);
 
 // "committed", "aborted" or "in progress" for a transaction id (pg_current_xact_id() as text), or

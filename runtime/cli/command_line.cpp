@@ -85,7 +85,8 @@ void add_database_command_options(CLI::App& cmd, DatabaseCommandOptions& o, cons
 void add_migrate_commands(CLI::App& app, int& exit_code) {
     auto plan_options = std::make_shared<DatabaseCommandOptions>();
     auto* plan_cmd = app.add_subcommand(
-        "plan", "Print what migrate would do (SQL, hazards, what it will not do); exit 0 up to date, 2 pending, 1 error");
+        "plan", "Print what migrate would do (SQL, hazards, what it will not do); exit 0 in sync, 2 work pending, "
+        "3 nothing to do but the database differs in ways plinth leaves alone, 1 error or blocked");
     add_database_command_options(*plan_cmd, *plan_options, {"text", "json", "sql"});
     plan_cmd->callback([plan_options, &exit_code] { exit_code = plan(*plan_options); });
 
@@ -100,7 +101,7 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
     migrate_cmd->callback([migrate_options, &exit_code] { exit_code = migrate(*migrate_options); });
 
     auto status_options = std::make_shared<DatabaseCommandOptions>();
-    auto* status_cmd = app.add_subcommand("status", "Show per plugin its version, schema hash, last application and drift");
+    auto* status_cmd = app.add_subcommand("status", "Show per plugin its version, schema hash, last application and drift; exit codes as plan's");
     add_database_command_options(*status_cmd, *status_options, {"text", "json"});
     status_cmd->callback([status_options, &exit_code] { exit_code = status(*status_options); });
 }

@@ -55,6 +55,9 @@ nlohmann::json migrate_json(const apply::MigrateOutcome& outcome) {
         entry["error"] = st.error.empty() ? json() : json(st.error);
         after.push_back(entry);
     }
+    json refused = json::array();
+    for (const auto& problem : outcome.refused.problems) refused.push_back(problem.text());
+    for (const auto& skip : outcome.refused.skipped) refused.push_back(skip.text());
     const char* result = !outcome.after_commit_failures.empty() ? "after_commit_failed"
                          : outcome.statements.empty()           ? "up_to_date"
                                                                 : "applied";
@@ -64,18 +67,45 @@ nlohmann::json migrate_json(const apply::MigrateOutcome& outcome) {
             {"statements", statements},
             {"after_commit", after},
             {"warnings", outcome.warnings},
-            {"notes", outcome.notes}};
+            {"notes", outcome.notes},
+            {"refused", refused}};
+}
+
+// The server judges the declared SQL (logged as it is found); with --strict a refused plugin ends
+// the command.
+apply::Refusals judge(pg::Connection& connection, pipeline::PluginSet& set, const DatabaseCommandOptions& o) {
+    // Bounded like the catalog reads that follow: a type naming a locked table must not hang it.
+    connection.exec("SET lock_timeout = '" + std::to_string(std::llround(o.lock_timeout_s * 1000)) + "ms'");
+    auto refused = apply::judge_declared_sql(connection, set, *spdlog::default_logger(), o.plugins.strict);
+    if (o.plugins.strict && !refused.empty())
+        throw std::runtime_error("--strict: the server rejected declared SQL of some plugins (see above)");
+    return refused;
+}
+
+// The documented exit codes of plan and status: 1 blocked, 2 work pending, 3 in sync as far as
+// plinth goes but the database differs in ways it leaves alone, 0 in sync.
+int plan_exit_code(const plan::Plan& p) {
+    if (p.blocked()) return 1;
+    if (p.has_operations()) return 2;
+    return p.not_done.empty() ? 0 : 3;
 }
 
 }  // namespace
 
 int plan(const DatabaseCommandOptions& o) {
-    const pipeline::PluginSet set = prepare(o);
+    pipeline::PluginSet set = prepare(o);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
+    const auto refused = judge(connection, set, o);
     const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)));
     if (o.format == "json") {
-        std::cout << plan_json(p).dump(2) << "\n";
+        auto out = plan_json(p);
+        if (!refused.empty()) {
+            out["refused"] = nlohmann::json::array();
+            for (const auto& problem : refused.problems) out["refused"].push_back(problem.text());
+            for (const auto& skip : refused.skipped) out["refused"].push_back(skip.text());
+        }
+        std::cout << out.dump(2) << "\n";
     } else if (o.format == "sql") {
         if (p.blocked()) {
             // No script that cannot run: the reasons go where the logs go, as in migrate.
@@ -85,18 +115,24 @@ int plan(const DatabaseCommandOptions& o) {
         std::cout << p.sql_script();
     } else {
         std::cout << p.text();
+        if (!refused.empty()) {
+            std::cout << "\nrefused by the server's judgement of their SQL:\n";
+            for (const auto& problem : refused.problems) std::cout << "- " << problem.text() << "\n";
+            for (const auto& skip : refused.skipped) std::cout << "- " << skip.text() << "\n";
+        }
     }
-    return p.blocked() ? 1 : p.has_operations() ? 2 : 0;
+    return plan_exit_code(p);
 }
 
 int migrate(const DatabaseCommandOptions& o) {
-    const pipeline::PluginSet set = prepare(o);
+    pipeline::PluginSet set = prepare(o);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     apply::MigrateOptions options;
     options.lock_timeout = std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000));
     options.lock_budget = std::chrono::milliseconds(std::llround(o.lock_budget_s * 1000));
     options.reconnect = [&session] { return session.connect(); };
+    options.strict = o.plugins.strict;
     try {
         const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0)
@@ -112,9 +148,10 @@ int migrate(const DatabaseCommandOptions& o) {
 }
 
 int status(const DatabaseCommandOptions& o) {
-    const pipeline::PluginSet set = prepare(o);
+    pipeline::PluginSet set = prepare(o);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
+    judge(connection, set, o);
     apply::Journal journal(connection);
     const bool has_journal = journal.exists();
     const auto applied = has_journal ? journal.latest_per_plugin() : std::map<std::string, apply::PluginRecord>{};
@@ -155,9 +192,11 @@ int status(const DatabaseCommandOptions& o) {
             if (e["drift"].empty()) std::cout << "  no drift\n";
             for (const auto& d : e["drift"]) std::cout << "  drift: " << d.get<std::string>() << "\n";
         }
-        std::cout << (p.has_operations() ? "changes are pending: run plinth migrate\n" : "the database is up to date\n");
+        std::cout << (p.has_operations()      ? "changes are pending: run plinth migrate\n"
+                      : !p.not_done.empty() ? plan::differences_headline(p.not_done.size()) + "\n"
+                                            : "the database is up to date\n");
     }
-    return 0;
+    return plan_exit_code(p);
 }
 
 }  // namespace plinth::cli

@@ -47,7 +47,7 @@ int run(const RunSettings& options) {
     std::error_code ignored;
     if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);  // a stale one
 
-    const pipeline::PluginSet set = pipeline::load_plugin_set(options.plugins_dirs);
+    pipeline::PluginSet set = pipeline::load_plugin_set(options.plugins_dirs);
     pipeline::log_plugin_issues(set, options.strict);
     if (options.strict && !set.all_valid()) {
         log->error("not running: --strict, and some plugins are refused, invalid or skipped");
@@ -64,12 +64,8 @@ int run(const RunSettings& options) {
     std::optional<database::DatabaseSession> session(database::DatabaseSession::open(options.database, *log));
     auto pool = std::make_shared<ConnectionPool>(session->conninfo(), options.pool_size,
                                                        options.database.connect_timeout, log);
-    std::vector<std::shared_ptr<PluginContext>> contexts;
-    for (const auto& p : plugins)
-        contexts.push_back(
-            std::make_shared<PluginContext>(p.name, logging.logger(p.name), config.for_plugin(p.name), pool));
-    Lifecycle lifecycle(plugins, set.ordering.plugins, std::move(contexts),
-                              {options.strict, options.stop_timeout}, log);
+    // Built after the migration, which may refuse plugins whose declared SQL the server rejects.
+    std::optional<Lifecycle> lifecycle;
     // A stop request (SIGINT, SIGTERM, SIGHUP) taken from the pending signals is kept here, so
     // whoever asks later still sees it.
     std::optional<int> signal;
@@ -85,26 +81,37 @@ int run(const RunSettings& options) {
         // Asked while waiting for another instance's migration and between attempts.
         migrate_options.should_stop = stop_requested;
         migrate_options.reconnect = [&session] { return session->connect(); };
+        migrate_options.strict = options.strict;
         try {
             apply::migrate(conn, set, migrate_options, *log);
         } catch (const apply::MigrationError& e) {
-            if (!signal) throw;
+            if (!signal) {
+                if (!options.strict) throw;
+                log->error("not running: {}", e.what());
+                return 1;
+            }
             // A requested stop, like one during start-up: nothing was changed and nothing ran, so
             // it ends like any requested stop, with 0.
             log->info("received {}; stopping: {}", signals::signal_name(*signal), e.what());
             return 0;
         }
-        if (lifecycle.disable_missing_tables(conn) > 0 && options.strict) {
+        std::vector<std::shared_ptr<PluginContext>> contexts;
+        for (const auto& p : plugins)
+            contexts.push_back(
+                std::make_shared<PluginContext>(p.name, logging.logger(p.name), config.for_plugin(p.name), pool));
+        lifecycle.emplace(plugins, set.ordering.plugins, std::move(contexts),
+                          LifecycleOptions{options.strict, options.stop_timeout}, log);
+        if (lifecycle->disable_missing_tables(conn) > 0 && options.strict) {
             log->error("not running: --strict, and some plugins lack their tables");
             return 1;
         }
     }
 
     int exit_code = 0;
-    switch (lifecycle.start(stop_requested)) {
+    switch (lifecycle->start(stop_requested)) {
         case StartOutcome::ready: {
-            const auto running = lifecycle.running();
-            const auto disabled = lifecycle.disabled();
+            const auto running = lifecycle->running();
+            const auto disabled = lifecycle->disabled();
             std::string line = "plinth is ready: " + std::to_string(running.size()) + " plugin" +
                                (running.size() == 1 ? "" : "s") + " running";
             if (!running.empty()) line += " (" + model::join(running, ", ") + ")";
@@ -123,7 +130,7 @@ int run(const RunSettings& options) {
             log->info("received {} while starting; stopping", signals::signal_name(*signal));
             break;
     }
-    const auto abandoned = lifecycle.stop();
+    const auto abandoned = lifecycle->stop();
     if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);
     if (!abandoned.empty()) {
         // Their threads may still run plugin code: unloading a library or running static

@@ -29,24 +29,28 @@ std::map<DeclaredDefinition, std::optional<std::string>> ask_definitions(
     std::map<DeclaredDefinition, std::optional<std::string>> answers;
     for (const auto& d : definitions) answers[d] = std::nullopt;
     if (definitions.empty()) return answers;
-    // One statement for all of them: a DO block that copies each table's columns into a temporary
-    // table and declares every check and index there, each in its own exception block so one
-    // rejected definition leaves the others. Declared SQL never contains '$' (validation refuses it),
-    // so it cannot end the dollar-quoted body.
-    std::map<std::string, std::size_t> table_index;
-    std::string body;
-    for (std::size_t i = 0; i < definitions.size(); ++i) {
-        const auto& d = definitions[i];
-        auto [it, fresh] = table_index.emplace(d.table, table_index.size());
-        const std::string probe = "plinth_probe_t" + std::to_string(it->second);
-        if (fresh) body += "EXECUTE " + model::quote_literal("CREATE TEMPORARY TABLE " + probe + " (LIKE " + model::qualified(d.table) + ")") + ";\n";
-        const std::string statement =
-            d.kind == 'c' ? "ALTER TABLE " + probe + " ADD CONSTRAINT plinth_probe_d" + std::to_string(i) + " CHECK (" + d.sql + ")"
-                          : "CREATE INDEX plinth_probe_d" + std::to_string(i) + " ON " + probe + " " + d.sql;
-        body += "BEGIN EXECUTE " + model::quote_literal(statement) + "; EXCEPTION WHEN OTHERS THEN NULL; END;\n";
-    }
+    // Each statement sent alone with the extended protocol, in a savepoint of its own, so that one
+    // rejected definition leaves the others. Never through a PL/pgSQL EXECUTE, which would run
+    // every statement a string holds.
     rolled_back(connection, [&] {
-        connection.exec_params("DO $plinth_probe$ BEGIN\n" + body + "END $plinth_probe$", {});
+        std::map<std::string, std::size_t> table_index;
+        for (std::size_t i = 0; i < definitions.size(); ++i) {
+            const auto& d = definitions[i];
+            auto [it, fresh] = table_index.emplace(d.table, table_index.size());
+            const std::string probe = "plinth_probe_t" + std::to_string(it->second);
+            if (fresh) connection.exec("CREATE TEMPORARY TABLE " + probe + " (LIKE " + model::qualified(d.table) + ")");
+            const std::string statement =
+                d.kind == 'c' ? "ALTER TABLE " + probe + " ADD CONSTRAINT plinth_probe_d" + std::to_string(i) + " CHECK (" + d.sql + ")"
+                              : "CREATE INDEX plinth_probe_d" + std::to_string(i) + " ON " + probe + " " + d.sql;
+            connection.exec("SAVEPOINT plinth_probe_step");
+            try {
+                connection.exec_params(statement, {});
+                connection.exec("RELEASE SAVEPOINT plinth_probe_step");
+            } catch (const pg::Error& e) {
+                if (e.is_connection_lost()) throw;
+                connection.exec("ROLLBACK TO SAVEPOINT plinth_probe_step");
+            }
+        }
         auto r = connection.exec(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
             "WHERE connamespace = pg_my_temp_schema() AND conname LIKE 'plinth\\_probe\\_d%' "
@@ -70,7 +74,7 @@ std::map<DeclaredDefault, std::optional<std::string>> ask_server(pg::Connection&
     rolled_back(connection, [&] {
         std::string columns;
         for (std::size_t i = 0; i < defaults.size(); ++i)
-            columns += (i ? ", c" : "c") + std::to_string(i) + " " + defaults[i].first + " DEFAULT " + defaults[i].second;
+            columns += (i ? ", c" : "c") + std::to_string(i) + " " + defaults[i].first + " DEFAULT (" + defaults[i].second + ")";
         // One statement only (extended protocol), like every statement built from declarations.
         connection.exec_params("CREATE TEMPORARY TABLE plinth_default_probe (" + columns + ")", {});
         auto r = connection.exec(
@@ -79,6 +83,33 @@ std::map<DeclaredDefault, std::optional<std::string>> ask_server(pg::Connection&
             "WHERE d.adrelid = 'pg_temp.plinth_default_probe'::regclass");
         for (int row = 0; row < r.rows(); ++row)
             answers[defaults.at(std::stoul(r.text(row, 0)) - 1)] = r.text(row, 1);
+    });
+    return answers;
+}
+
+// PostgreSQL stores a non-volatile default of a new column once, as the column's missing value
+// (pg_attribute.atthasmissing), and computes a volatile one for every row, rewriting the table. So
+// each default is added to an empty scratch table of its own (empty: a volatile default is never
+// computed), and the flag says which it is. A table rewrite clears every flag of its table, hence
+// one table per default. Anything unanswered counts as volatile: the careful side.
+std::map<DeclaredDefault, bool> ask_volatility(pg::Connection& connection, const std::vector<DeclaredDefault>& defaults) {
+    std::map<DeclaredDefault, bool> answers;
+    for (const auto& d : defaults) answers[d] = true;
+    if (defaults.empty()) return answers;
+    rolled_back(connection, [&] {
+        std::string tables;
+        for (std::size_t i = 0; i < defaults.size(); ++i)
+            tables += "CREATE TEMPORARY TABLE plinth_volatility_" + std::to_string(i) + " (k integer);\n";
+        connection.exec(tables);
+        for (std::size_t i = 0; i < defaults.size(); ++i)
+            connection.exec_params("ALTER TABLE pg_temp.plinth_volatility_" + std::to_string(i) + " ADD COLUMN c " +
+                                       defaults[i].first + " DEFAULT (" + defaults[i].second + ")",
+                                   {});
+        auto r = connection.exec(
+            "SELECT substr(c.relname, length('plinth_volatility_') + 1), a.atthasmissing "
+            "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'c' "
+            "WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'plinth\\_volatility\\_%'");
+        for (int row = 0; row < r.rows(); ++row) answers[defaults.at(std::stoul(r.text(row, 0)))] = r.text(row, 1) != "t";
     });
     return answers;
 }
@@ -108,6 +139,9 @@ model::DatabaseProbe database_probe(pg::Connection& connection) {
     };
     probe.server_definitions = [&connection](const std::vector<DeclaredDefinition>& definitions) {
         return ask_definitions(connection, definitions);
+    };
+    probe.volatile_defaults = [&connection](const std::vector<DeclaredDefault>& defaults) {
+        return ask_volatility(connection, defaults);
     };
     return probe;
 }

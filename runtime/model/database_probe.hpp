@@ -41,6 +41,10 @@ struct DatabaseProbe {
     // a definition the server rejects maps to nullopt.
     std::function<std::map<DeclaredDefinition, std::optional<std::string>>(const std::vector<DeclaredDefinition>&)>
         server_definitions;
+    // Whether each default is volatile, i.e. whether ADD COLUMN with it would compute it for every
+    // existing row (rewriting the table) instead of storing one value in the catalog. The server
+    // decides (pg_attribute.atthasmissing on a scratch table), never a list of function names.
+    std::function<std::map<DeclaredDefault, bool>(const std::vector<DeclaredDefault>&)> volatile_defaults;
 };
 
 }  // namespace plinth::model

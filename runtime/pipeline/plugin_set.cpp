@@ -1,5 +1,9 @@
 #include "pipeline/plugin_set.hpp"
 
+#include <algorithm>
+#include <map>
+#include <set>
+
 #include <spdlog/spdlog.h>
 
 #include "model/text.hpp"
@@ -40,6 +44,51 @@ PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders) {
     set.loaded.plugins.clear();
     set.ordering = order::order(set.validation.plugins);
     return set;
+}
+
+std::vector<validate::Skip> refuse(PluginSet& set, std::vector<validate::Problem> problems) {
+    std::vector<validate::Skip> added;
+    if (problems.empty()) return added;
+    auto& plugins = set.validation.plugins;
+    std::map<std::string, std::size_t> count;  // by plugin name: valid plugins have unique names
+    for (const auto& p : problems) ++count[p.plugin];
+    const auto tables_of = [](const model::Plugin& p) {
+        std::vector<std::string> names;
+        for (const auto& t : p.tables) names.push_back(t.qualified_name());
+        return names;
+    };
+    std::set<std::string> refused;
+    for (const auto& p : plugins)
+        if (auto n = count[p.name]) {
+            added.push_back({p.file, p.name, std::to_string(n) + (n == 1 ? " problem" : " problems") +
+                                                 " in its declared SQL, found by the server", tables_of(p)});
+            refused.insert(p.name);
+        }
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (const auto& p : plugins) {
+            if (refused.count(p.name)) continue;
+            for (const auto& r : p.requires_plugins)
+                if (refused.count(r)) {
+                    added.push_back({p.file, p.name, "requires plugin \"" + r + "\", which was skipped", tables_of(p)});
+                    refused.insert(p.name);
+                    changed = true;
+                    break;
+                }
+        }
+    }
+    std::vector<model::Plugin> kept;
+    for (auto& p : plugins)
+        if (!refused.count(p.name)) kept.push_back(std::move(p));
+    plugins = std::move(kept);
+    for (auto& p : problems) set.validation.problems.push_back(std::move(p));
+    std::stable_sort(set.validation.problems.begin(), set.validation.problems.end(),
+                     [](const validate::Problem& a, const validate::Problem& b) {
+                         return a.plugin != b.plugin ? a.plugin < b.plugin : a.file < b.file;
+                     });
+    for (const auto& skip : added) set.validation.skipped.push_back(skip);
+    set.ordering = order::order(plugins);
+    return added;
 }
 
 std::string describe_folders(const PluginSet& set) {

@@ -25,6 +25,13 @@ struct PluginSet {
     }
 };
 
+// Refuses the valid plugins that `problems` are about (found after validation, by the server's
+// judgement of their SQL): each is moved to validation.skipped with its problem count, as a plugin
+// failing validation would be, and so is every plugin that requires one of them, directly or not.
+// The problems join validation.problems, and the rest is ordered again. Returns the skips added,
+// in the order validation would give them.
+std::vector<validate::Skip> refuse(PluginSet& set, std::vector<validate::Problem> problems);
+
 // The plugins folder beside the executable's folder (the build tree's layout: build/runtime/plinth
 // and build/plugins/*.so), else the folder the shipped plugins were installed in:
 // <libdir>/plinth/plugins of the install, found from the executable's own folder.

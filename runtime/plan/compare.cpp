@@ -31,12 +31,6 @@ std::string normalize_default(const std::string& sql) {
     return out;
 }
 
-bool volatile_default(const std::string& sql) {
-    for (const char* fn : {"gen_random_uuid", "random", "clock_timestamp", "timeofday", "uuid_generate", "nextval"})
-        if (sql.find(fn) != std::string::npos) return true;
-    return false;
-}
-
 bool safe_type_change(const std::string& from, const std::string& to) {
     static const std::regex varchar(R"(^character varying(\((\d+)\))?$)");
     static const std::regex numeric(R"(^numeric\((\d+),(\d+)\)$)");

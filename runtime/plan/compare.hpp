@@ -12,9 +12,6 @@ namespace plinth::plan {
 // '-1'::integer -> -1, '{}'::jsonb -> '{}', NOW() -> now(). Outside quoted text, case does not matter.
 std::string normalize_default(const std::string& sql);
 
-// Functions whose default makes ADD COLUMN fill (rewrite) every existing row.
-bool volatile_default(const std::string& sql);
-
 // A type change PostgreSQL makes without rewriting the table or losing data.
 bool safe_type_change(const std::string& from, const std::string& to);
 

@@ -17,10 +17,12 @@ std::string column_list(const std::vector<std::string>& columns) {
 
 std::string column_sql(const model::Column& column) {
     std::string out = quote_ident(column.name) + " " + model::canonical_type(column.type);
-    if (column.default_sql) out += " DEFAULT " + *column.default_sql;
+    if (column.default_sql) out += " DEFAULT " + default_expression(*column.default_sql);
     if (column.not_null) out += " NOT NULL";
     return out;
 }
+
+std::string default_expression(const std::string& sql) { return "(" + sql + ")"; }
 
 std::string primary_key_sql(const std::string& name, const std::vector<std::string>& columns) {
     return "CONSTRAINT " + quote_ident(name) + " PRIMARY KEY " + column_list(columns);
@@ -67,9 +69,11 @@ std::string validate_constraint_sql(const model::Table& table, const std::string
 
 std::string index_tail(const model::Index& index) {
     std::vector<std::string> keys;
-    for (const auto& k : index.keys) keys.push_back(model::is_expression_key(k) ? k : quote_ident(k));
+    // Each expression key and the predicate in parentheses of their own: declared SQL never
+    // reaches the statement's own syntax.
+    for (const auto& k : index.keys) keys.push_back(model::is_expression_key(k) ? "(" + k + ")" : quote_ident(k));
     std::string out = "USING " + index.method + " (" + join(keys, ", ") + ")";
-    if (index.predicate) out += " WHERE " + *index.predicate;
+    if (index.predicate) out += " WHERE (" + *index.predicate + ")";
     return out;
 }
 

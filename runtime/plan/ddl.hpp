@@ -12,7 +12,10 @@ namespace plinth::plan {
 // ("a", "b")
 std::string column_list(const std::vector<std::string>& columns);
 
-// "name" type [DEFAULT expr] [NOT NULL]
+// A declared default as it goes into DDL: "(expr)", so that it is one expression whatever it says.
+std::string default_expression(const std::string& sql);
+
+// "name" type [DEFAULT (expr)] [NOT NULL]
 std::string column_sql(const model::Column& column);
 
 // Table constraint clauses: CONSTRAINT "name" PRIMARY KEY / UNIQUE / CHECK / FOREIGN KEY ...

@@ -13,7 +13,7 @@ namespace {
 
 // Bumped whenever the planner would plan differently for the same declarations, so a fast-path
 // start does not trust a fingerprint taken under older rules.
-constexpr const char* kPlannerVersion = "plinth-plan-1";
+constexpr const char* kPlannerVersion = "plinth-plan-2";
 
 }  // namespace
 

@@ -32,6 +32,7 @@ enum class HazardKind {
     invalid_index_dropped,            // an index an interrupted concurrent build left invalid, dropped to be rebuilt
     concurrent_index_rebuild,         // that index built again CONCURRENTLY after the commit
     locks_existing_table,             // a table that existed before is locked until the commit: its writers wait
+    not_null_relaxed,                 // NOT NULL dropped from a column the plugin no longer declares
 };
 
 struct Hazard {
@@ -94,6 +95,10 @@ struct Plan {
     // CONCURRENTLY), what plinth will not do and the notes as comments. Same input, same bytes.
     std::string sql_script() const;
 };
+
+// "the database is in sync as far as plinth goes: nothing to apply; it differs in 2 ways plinth
+// leaves alone (see "will not do")": the headline when there is nothing to apply but drift.
+std::string differences_headline(std::size_t count);
 
 // `plugins` are the valid plugins and `ordering` their order (from order::order). Tables of plugins
 // skipped this run ("schema.table" -> plugin name) are left alone and reported as such.

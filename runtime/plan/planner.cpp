@@ -38,6 +38,7 @@ struct Answers {
     std::function<std::int64_t(const std::string&)> count;
     std::function<std::optional<std::string>(const model::DeclaredDefault&)> server_default;
     std::function<std::optional<std::string>(const model::DeclaredDefinition&)> server_definition;
+    std::function<bool(const model::DeclaredDefault&)> volatile_default;
 };
 
 class Planner {
@@ -171,11 +172,27 @@ private:
             else
                 plan_new_column(p, t, c);
         }
+        plan_undeclared_columns(p, t, have);
         plan_primary_key(p, t, have);
         for (const auto& u : t.uniques) plan_unique(p, t, u, have);
         for (const auto& ch : t.checks) plan_check(p, t, ch, have);
         for (const auto& idx : t.indexes) plan_index(p, t, idx, have);
         for (const auto& fk : t.foreign_keys) plan_foreign_key(p, t, fk, have);
+    }
+
+    // A NOT NULL column without a default that the plugin no longer declares would make each of
+    // its inserts fail: the constraint is dropped (catalog only), the column and its data stay.
+    void plan_undeclared_columns(const model::Plugin& p, const model::Table& t, const model::ActualTable& have) {
+        for (const auto& c : have.columns) {
+            if (t.find_column(c.name) || !c.not_null || c.default_sql) continue;
+            const bool keyed = std::any_of(have.constraints.begin(), have.constraints.end(), [&](const auto& kv) {
+                return kv.second.kind == 'p' &&
+                       std::find(kv.second.columns.begin(), kv.second.columns.end(), c.name) != kv.second.columns.end();
+            });
+            if (keyed) continue;  // the primary key differs: reported as such
+            add(p, t, "drop NOT NULL of " + t.qualified_name() + "." + c.name + " (no longer declared)",
+                alter_column_sql(t, c.name) + " DROP NOT NULL", {hazard(HazardKind::not_null_relaxed, t.qualified_name())});
+        }
     }
 
     void plan_new_column(const model::Plugin& p, const model::Table& t, const model::Column& c) {
@@ -194,15 +211,19 @@ private:
                      true);
             return;
         }
-        if (c.default_sql && volatile_default(*c.default_sql) && answers_.has_rows(name)) {
+        // The server says whether the default is volatile: adding such a column fills (rewrites)
+        // every row, which plinth never does.
+        if (c.default_sql && answers_.volatile_default({model::canonical_type(c.type), *c.default_sql}) &&
+            answers_.has_rows(name)) {
             // Filling existing rows from a volatile default rewrites the table; plinth never does.
             if (c.not_null) {
                 not_done(p.name, name, object,
                          "refused: a NOT NULL column whose default is volatile (" + *c.default_sql +
                              ") would rewrite every row of the table",
                          add_sql + column + " " + model::canonical_type(c.type) + "; UPDATE " + table_sql + " SET " +
-                             column + " = " + *c.default_sql + "; " + alter_column_sql(t, c.name) + " SET DEFAULT " +
-                             *c.default_sql + ", ALTER COLUMN " + column + " SET NOT NULL",
+                             column + " = " + default_expression(*c.default_sql) + "; " + alter_column_sql(t, c.name) +
+                             " SET DEFAULT " + default_expression(*c.default_sql) + ", ALTER COLUMN " + column +
+                             " SET NOT NULL",
                          true);
                 return;
             }
@@ -210,7 +231,7 @@ private:
             without_default.default_sql.reset();
             add(p, t, "add column " + name + "." + c.name, add_sql + column_sql(without_default),
                 {hazard(HazardKind::rows_get_null, name)});
-            add(p, t, "set default of " + name + "." + c.name, alter_column_sql(t, c.name) + " SET DEFAULT " + *c.default_sql);
+            add(p, t, "set default of " + name + "." + c.name, alter_column_sql(t, c.name) + " SET DEFAULT " + default_expression(*c.default_sql));
             return;
         }
         add(p, t, "add column " + name + "." + c.name, add_sql + column_sql(c));
@@ -247,7 +268,7 @@ private:
             not_done(p.name, name, object,
                      "default differs: the database has " + have.default_sql.value_or("no default") +
                          ", the plugin declares " + want.default_sql.value_or("no default"),
-                     alter + (want.default_sql ? " SET DEFAULT " + *want.default_sql : " DROP DEFAULT"));
+                     alter + (want.default_sql ? " SET DEFAULT " + default_expression(*want.default_sql) : " DROP DEFAULT"));
     }
 
     void plan_primary_key(const model::Plugin& p, const model::Table& t, const model::ActualTable& have) {
@@ -450,11 +471,14 @@ Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering&
     std::set<std::string> tables_asked;
     std::set<model::DeclaredDefault> defaults_asked;
     std::set<model::DeclaredDefinition> definitions_asked;
+    std::set<model::DeclaredDefault> volatility_asked;
+    // A default is taken as volatile in the first pass, so that the row question behind it is asked too.
     Planner(plugins, ordering, actual, skipped_tables,
             {[&](const std::string& t) { tables_asked.insert(t); return false; },
              [](const std::string&) { return std::int64_t{0}; },
              [&](const model::DeclaredDefault& d) { defaults_asked.insert(d); return std::optional<std::string>(); },
-             [&](const model::DeclaredDefinition& d) { definitions_asked.insert(d); return std::optional<std::string>(); }})
+             [&](const model::DeclaredDefinition& d) { definitions_asked.insert(d); return std::optional<std::string>(); },
+             [&](const model::DeclaredDefault& d) { volatility_asked.insert(d); return true; }})
         .run();
     std::map<std::string, bool> rows;
     if (!tables_asked.empty()) rows = probe.have_rows({tables_asked.begin(), tables_asked.end()});
@@ -463,10 +487,14 @@ Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering&
     std::map<model::DeclaredDefinition, std::optional<std::string>> definitions;
     if (!definitions_asked.empty())
         definitions = probe.server_definitions({definitions_asked.begin(), definitions_asked.end()});
+    std::map<model::DeclaredDefault, bool> volatility;
+    if (!volatility_asked.empty())
+        volatility = probe.volatile_defaults({volatility_asked.begin(), volatility_asked.end()});
     return Planner(plugins, ordering, actual, skipped_tables,
                    {[&](const std::string& t) { return rows[t]; }, probe.count,
                     [&](const model::DeclaredDefault& d) { return defaults[d]; },
-                    [&](const model::DeclaredDefinition& d) { return definitions[d]; }})
+                    [&](const model::DeclaredDefinition& d) { return definitions[d]; },
+                    [&](const model::DeclaredDefault& d) { return volatility[d]; }})
         .run();
 }
 

@@ -30,6 +30,9 @@ Hazard hazard(HazardKind kind, const std::string& table, const std::string& lock
             return {kind, "the index was left invalid by an interrupted concurrent build and is rebuilt"};
         case HazardKind::concurrent_index_rebuild:
             return {kind, "built CONCURRENTLY after the commit: does not block writes"};
+        case HazardKind::not_null_relaxed:
+            return {kind, "the plugin no longer declares this NOT NULL column without a default: NOT NULL is dropped so "
+                          "that its inserts keep working (catalog only: no row is changed, nothing is lost)"};
         case HazardKind::locks_existing_table:
             return {kind, "locks " + table + " (" + lock_mode + ") until the migration commits: its " +
                               (lock_mode == "ACCESS EXCLUSIVE" ? "readers and writers wait" : "writers wait")};
@@ -62,11 +65,23 @@ std::string render_not_done(const NotDone& item, NotDoneStyle style) {
     return what;
 }
 
+std::string differences_headline(std::size_t count) {
+    return "the database is in sync as far as plinth goes: nothing to apply; it differs in " + std::to_string(count) +
+           (count == 1 ? " way" : " ways") + " plinth leaves alone (see \"will not do\")";
+}
+
 std::string Plan::text() const {
     std::ostringstream out;
     std::size_t in_tx = 0;
     for (const auto& op : operations) in_tx += op.phase == Phase::transaction;
-    if (operations.empty()) {
+    if (operations.empty() && blocked()) {
+        std::size_t blocking = 0;
+        for (const auto& nd : not_done) blocking += nd.blocking;
+        out << "the migration is blocked: " << blocking << " BLOCKING item" << (blocking == 1 ? "" : "s")
+            << " under \"will not do\" must be settled first\n";
+    } else if (operations.empty() && !not_done.empty()) {
+        out << differences_headline(not_done.size()) << "\n";
+    } else if (operations.empty()) {
         out << "the database is up to date: nothing to apply\n";
     } else {
         out << "plan: " << operations.size() << " operation" << (operations.size() == 1 ? "" : "s") << " (" << in_tx

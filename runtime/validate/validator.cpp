@@ -54,7 +54,7 @@ public:
     // Checks one plugin on its own and fills in the names and defaults it left out.
     void check_plugin(model::Plugin& p) {
         if (auto bad = check_plugin_name(p.name)) add(p, "", "", "plugin name " + *bad, std::nullopt);
-        if (p.version.empty()) add(p, "", "", "version is empty", std::nullopt);
+        if (auto bad = check_version(p.version)) add(p, "", "", "version " + *bad, std::nullopt);
         if (auto bad = check_schema_name(p.schema)) add(p, "", "", "schema " + quoted(p.schema) + " " + *bad, std::nullopt);
         std::set<std::string> required;
         for (const auto& r : p.requires_plugins) {
@@ -108,6 +108,9 @@ private:
         for (const auto& c : t.columns) {
             const std::string what = "column " + quoted(c.name);
             if (auto bad = check_identifier(c.name)) add(p, t.name, what, "name " + *bad, c.source);
+            else if (is_system_column(c.name))
+                add(p, t.name, what, "name is a PostgreSQL system column (xmin, xmax, cmin, cmax, ctid, tableoid, oid): choose another name",
+                    c.source);
             else if (!column_names.insert(c.name).second) add(p, t.name, what, "is declared twice", c.source);
             if (auto bad = check_type(c.type)) add(p, t.name, what, "type " + quoted(c.type) + " " + *bad, c.source);
             if (c.default_sql) check_sql(p, t, what, "default", *c.default_sql, c.source);

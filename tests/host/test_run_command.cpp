@@ -207,6 +207,49 @@ TEST_CASE("plinth run: a failing plugin is disabled with its dependents; --stric
     CHECK_FALSE(file_exists(ready));
 }
 
+TEST_CASE("plinth run: a plugin whose declared SQL the server rejects is skipped with its dependents; the others run") {
+    TempDir dir;
+    const auto plugins = dir.path() / "plugins";
+    std::filesystem::create_directory(plugins);
+    const std::filesystem::path shipped(required_env("PLINTH_TEST_PLUGINS_DIR"));
+    const std::filesystem::path scenarios(required_env("PLINTH_TEST_MIGRATE_PLUGINS_DIR"));
+    for (const auto* file : {"core.so", "project-management.so"}) std::filesystem::copy_file(shipped / file, plugins / file);
+    for (const auto* file : {"bad_default.so", "needs_bad.so"}) std::filesystem::copy_file(scenarios / file, plugins / file);
+    const auto ready = dir.path() / "ready";
+    const std::string db = TestCluster::instance().fresh_database();
+    const std::vector<std::string> args{"run", "--plugins", plugins.string(), "--database-url", db,
+                                        "--ready-file", ready.string()};
+    {
+        PlinthProcess plinth(args, {}, dir.path() / "lenient.log");
+        REQUIRE_MESSAGE(eventually([&] { return file_exists(ready); }), plinth.output());
+        plinth.signal(SIGTERM);
+        REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+        const auto out = plinth.output();
+        CHECK_MESSAGE(out.find("plugin \"bad-default\": table \"gadgets\": column \"label\": default rejected by the "
+                               "server: ERROR 42601: syntax error at or near \"text\" (declared at bad_default.cpp:") !=
+                          std::string::npos,
+                      out);
+        CHECK(out.find("plugin \"bad-default\" skipped: 1 problem in its declared SQL, found by the server") !=
+              std::string::npos);
+        CHECK(out.find("plugin \"needs-bad\" skipped: requires plugin \"bad-default\", which was skipped") !=
+              std::string::npos);
+        CHECK_MESSAGE(out.find("plinth is ready: 2 plugins running (core, project-management)") != std::string::npos, out);
+    }
+    auto conn = plinth::pg::Connection::open(db);
+    CHECK(conn.exec("SELECT to_regclass('public.gadgets') IS NULL AND to_regclass('public.needy') IS NULL").text(0, 0) ==
+          "t");
+    auto strict = args;
+    strict.push_back("--strict");
+    const std::string fresh = TestCluster::instance().fresh_database();
+    strict[4] = fresh;
+    PlinthProcess plinth(strict, {}, dir.path() / "strict.log");
+    REQUIRE_MESSAGE(plinth.wait() == 1, plinth.output());
+    CHECK_MESSAGE(plinth.output().find("not running: --strict: 2 plugins refused after the server's judgement of their "
+                                       "declared SQL") != std::string::npos,
+                  plinth.output());
+    CHECK(plinth::pg::Connection::open(fresh).exec("SELECT to_regclass('public.agents') IS NULL").text(0, 0) == "t");
+}
+
 TEST_CASE("plinth run: a plugin hanging in stop is given --stop-timeout, then plinth exits anyway and says so") {
     TempDir dir;
     const auto ready = dir.path() / "ready";

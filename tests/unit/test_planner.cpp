@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -147,7 +148,10 @@ struct FakeDatabase {
     std::map<std::string, std::int64_t> rows;                 // "schema.table" -> row count; absent: none
     std::map<model::DeclaredDefault, std::string> defaults;   // the server's spelling; absent: rejected
     std::map<model::DeclaredDefinition, std::string> definitions;
+    // Declared default expressions the server would call volatile (it decides; the planner never guesses).
+    std::set<std::string> volatile_expressions{"gen_random_uuid()"};
     mutable std::vector<Strings> row_questions;
+    mutable std::vector<std::vector<model::DeclaredDefault>> volatility_questions;
     mutable std::vector<std::vector<model::DeclaredDefault>> default_questions;
     mutable std::vector<std::vector<model::DeclaredDefinition>> definition_questions;
 
@@ -171,6 +175,12 @@ struct FakeDatabase {
             std::map<model::DeclaredDefinition, std::optional<std::string>> answers;
             for (const auto& d : asked)
                 answers[d] = definitions.count(d) ? std::optional(definitions.at(d)) : std::nullopt;
+            return answers;
+        };
+        p.volatile_defaults = [this](const std::vector<model::DeclaredDefault>& asked) {
+            volatility_questions.push_back(asked);
+            std::map<model::DeclaredDefault, bool> answers;
+            for (const auto& d : asked) answers[d] = volatile_expressions.count(d.second) > 0;
             return answers;
         };
         return p;
@@ -250,7 +260,7 @@ TEST_CASE("on an empty database each table is created whole, in creation order, 
                                   "create index orders_customer_id_idx on public.orders"});
     CHECK(statements(p) ==
           Strings{"CREATE TABLE \"public\".\"customers\" (\n"
-                  "  \"id\" uuid DEFAULT gen_random_uuid() NOT NULL,\n"
+                  "  \"id\" uuid DEFAULT (gen_random_uuid()) NOT NULL,\n"
                   "  \"email\" text NOT NULL,\n"
                   "  CONSTRAINT \"customers_pkey\" PRIMARY KEY (\"id\"),\n"
                   "  CONSTRAINT \"customers_email_key\" UNIQUE (\"email\"),\n"
@@ -259,7 +269,7 @@ TEST_CASE("on an empty database each table is created whole, in creation order, 
                   "CREATE TABLE \"public\".\"orders\" (\n"
                   "  \"id\" uuid NOT NULL,\n"
                   "  \"customer_id\" uuid NOT NULL,\n"
-                  "  \"placed_at\" timestamp with time zone DEFAULT now(),\n"
+                  "  \"placed_at\" timestamp with time zone DEFAULT (now()),\n"
                   "  CONSTRAINT \"orders_pkey\" PRIMARY KEY (\"id\"),\n"
                   "  CONSTRAINT \"orders_customer_id_fkey\" FOREIGN KEY (\"customer_id\") REFERENCES \"public\".\"customers\" "
                   "(\"id\") ON DELETE CASCADE\n"
@@ -333,7 +343,7 @@ TEST_CASE("a default present on one side only is drift, with the SQL to set or d
     CHECK(p.not_done[0].table == "public.t");
     CHECK(p.not_done[0].object == "column \"c\"");
     CHECK(p.not_done[0].reason == "default differs: the database has no default, the plugin declares 'x'");
-    CHECK(p.not_done[0].manual_sql == "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"c\" SET DEFAULT 'x'");
+    CHECK(p.not_done[0].manual_sql == "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"c\" SET DEFAULT ('x')");
     CHECK_FALSE(p.not_done[0].blocking);
     CHECK_FALSE(p.blocked());
     p = column_plan(column("c", "text"), {"c", "text", false, "'x'::text"});
@@ -429,7 +439,7 @@ TEST_CASE("a new column on an empty table is added as declared, NOT NULL or vola
     FakeDatabase db;
     const auto p = make(t, have, db);
     CHECK(statements(p) == Strings{"ALTER TABLE \"public\".\"t\" ADD COLUMN \"weight\" integer NOT NULL",
-                                   "ALTER TABLE \"public\".\"t\" ADD COLUMN \"token\" uuid DEFAULT gen_random_uuid() NOT NULL"});
+                                   "ALTER TABLE \"public\".\"t\" ADD COLUMN \"token\" uuid DEFAULT (gen_random_uuid()) NOT NULL"});
     CHECK(summaries(p) == Strings{"add column public.t.weight", "add column public.t.token"});
     CHECK(p.not_done.empty());
     CHECK(db.row_questions == std::vector<Strings>{{"public.t"}});
@@ -471,7 +481,7 @@ TEST_CASE("a NOT NULL column with a volatile default is refused on a table with 
           "refused: a NOT NULL column whose default is volatile (gen_random_uuid()) would rewrite every row of the table");
     CHECK(p.not_done[0].manual_sql ==
           "ALTER TABLE \"public\".\"t\" ADD COLUMN \"token\" uuid; UPDATE \"public\".\"t\" SET \"token\" = "
-          "gen_random_uuid(); ALTER TABLE \"public\".\"t\" ALTER COLUMN \"token\" SET DEFAULT gen_random_uuid(), "
+          "(gen_random_uuid()); ALTER TABLE \"public\".\"t\" ALTER COLUMN \"token\" SET DEFAULT (gen_random_uuid()), "
           "ALTER COLUMN \"token\" SET NOT NULL");
 }
 
@@ -482,8 +492,8 @@ TEST_CASE("hazard rows_get_null: a nullable column with a volatile default is ad
     const auto p = make(t, as_created(table("t")), db);
     CHECK(summaries(p) == Strings{"add column public.t.token", "set default of public.t.token", "add column public.t.seen"});
     CHECK(statements(p) == Strings{"ALTER TABLE \"public\".\"t\" ADD COLUMN \"token\" uuid",
-                                   "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"token\" SET DEFAULT gen_random_uuid()",
-                                   "ALTER TABLE \"public\".\"t\" ADD COLUMN \"seen\" timestamp with time zone DEFAULT now()"});
+                                   "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"token\" SET DEFAULT (gen_random_uuid())",
+                                   "ALTER TABLE \"public\".\"t\" ADD COLUMN \"seen\" timestamp with time zone DEFAULT (now())"});
     CHECK(p.operations[0].hazards ==
           std::vector<plan::Hazard>{
               {HazardKind::rows_get_null, "existing rows get NULL: their values are not generated from the volatile default"},
@@ -696,8 +706,8 @@ TEST_CASE("expression keys and predicates compare as the server spells them") {
     t.indexes.push_back({"t_lower_idx", false, "btree", {"(lower(label))"}, std::nullopt});
     t.indexes.push_back({"t_partial_idx", false, "btree", {"label"}, "label IS NOT NULL"});
     auto have = as_created(t);
-    const model::DeclaredDefinition lower{"public.t", 'i', "USING btree ((lower(label)))"};
-    const model::DeclaredDefinition partial{"public.t", 'i', "USING btree (\"label\") WHERE label IS NOT NULL"};
+    const model::DeclaredDefinition lower{"public.t", 'i', "USING btree (((lower(label))))"};
+    const model::DeclaredDefinition partial{"public.t", 'i', "USING btree (\"label\") WHERE (label IS NOT NULL)"};
     FakeDatabase db;
     db.definitions[lower] = "lower(label)";
     db.definitions[partial] = "label WHERE label IS NOT NULL";
@@ -714,7 +724,7 @@ TEST_CASE("expression keys and predicates compare as the server spells them") {
                                 "''::text)"});
     CHECK(p.not_done[0].manual_sql ==
           "DROP INDEX CONCURRENTLY \"public\".\"t_lower_idx\"; CREATE INDEX CONCURRENTLY IF NOT EXISTS \"t_lower_idx\" ON "
-          "\"public\".\"t\" USING btree ((lower(label)))");
+          "\"public\".\"t\" USING btree (((lower(label))))");
 
     FakeDatabase rejecting;  // the server cannot spell them: only place and presence count
     CHECK(make(t, have, rejecting).not_done.empty());
@@ -730,7 +740,7 @@ TEST_CASE("an expression or partial index under another name does not serve") {
     auto have = as_created(table("t", {column("label", "text")}));
     have.indexes["legacy_lower"] = actual_index("legacy_lower", {"lower(label)"}, "btree", false, true);
     CHECK(statements(make(t, have)) ==
-          Strings{"CREATE INDEX \"t_lower_idx\" ON \"public\".\"t\" USING btree ((lower(label)))"});
+          Strings{"CREATE INDEX \"t_lower_idx\" ON \"public\".\"t\" USING btree (((lower(label))))"});
 }
 
 TEST_CASE("hazard concurrent_index_build: a missing index on a table with rows is built after the commit") {
@@ -743,7 +753,7 @@ TEST_CASE("hazard concurrent_index_build: a missing index on a table with rows i
     CHECK(p.operations[0].summary == "create index t_label_idx on public.t (concurrently)");
     CHECK(p.operations[0].sql ==
           "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"t_label_idx\" ON \"public\".\"t\" USING btree (\"label\") "
-          "WHERE label IS NOT NULL");
+          "WHERE (label IS NOT NULL)");
     CHECK(p.operations[0].phase == plan::Phase::after_commit);
     CHECK(p.operations[0].hazards ==
           std::vector<plan::Hazard>{{HazardKind::concurrent_index_build,
@@ -1114,4 +1124,53 @@ TEST_CASE("hazard locks_existing_table: statements locking tables that existed r
     CHECK(text.find("-- hazard: locks public.agents (ACCESS EXCLUSIVE) until the migration commits: its readers and "
                     "writers wait\n") != std::string::npos);
     CHECK(make(plugins, actual).text() == text);  // deterministic
+}
+
+TEST_CASE("hazard not_null_relaxed: a NOT NULL column without a default no longer declared loses NOT NULL, and stays") {
+    auto declared = table("t", {column("label", "text")});
+    auto have = as_created(table("t", {column("label", "text"), column("weight", "int", true),
+                                       column("size", "int", true, "0"), column("note", "text")}));
+    const auto p = make(declared, have);
+    CHECK(summaries(p) == Strings{"drop NOT NULL of public.t.weight (no longer declared)"});
+    CHECK(statements(p) == Strings{"ALTER TABLE \"public\".\"t\" ALTER COLUMN \"weight\" DROP NOT NULL"});
+    REQUIRE(p.operations.size() == 1);
+    CHECK(p.operations[0].hazards ==
+          std::vector<plan::Hazard>{{HazardKind::not_null_relaxed,
+                                     "the plugin no longer declares this NOT NULL column without a default: NOT NULL is "
+                                     "dropped so that its inserts keep working (catalog only: no row is changed, nothing "
+                                     "is lost)"},
+                                    locks_t});
+    // Every undeclared column is still reported and left alone; the one with a default keeps NOT NULL.
+    CHECK(p.not_done.size() == 3);
+}
+
+TEST_CASE("the headline says whether the database is in sync, differs in ways plinth leaves alone, or is blocked") {
+    auto declared = table("t", {column("label", "text")});
+    CHECK(make(declared, as_created(declared)).text() == "the database is up to date: nothing to apply\n");
+    auto have = as_created(table("t", {column("label", "text"), column("note", "text")}));
+    CHECK(make(declared, have).text().rfind(
+              "the database is in sync as far as plinth goes: nothing to apply; it differs in 1 way plinth leaves alone "
+              "(see \"will not do\")\n",
+              0) == 0);
+    auto wider = table("t", {column("label", "text"), column("weight", "int", true)});
+    FakeDatabase db;
+    db.rows["public.t"] = 2;
+    const auto blocked = make(wider, as_created(declared), db);
+    CHECK(blocked.text().rfind("the migration is blocked: 1 BLOCKING item under \"will not do\" must be settled first\n", 0) == 0);
+}
+
+TEST_CASE("volatility is the server's answer, asked for new columns with a default on existing tables") {
+    auto before = table("t", {column("label", "text")});
+    auto after = table("t", {column("label", "text"), column("kind", "text", true, "'random'"),
+                             column("seen", "timestamptz", true, "clock_timestamp()")});
+    FakeDatabase db;
+    db.rows["public.t"] = 5;
+    db.volatile_expressions = {"clock_timestamp()"};
+    const auto p = make(after, as_created(before), db);
+    CHECK(statements(p) == Strings{"ALTER TABLE \"public\".\"t\" ADD COLUMN \"kind\" text DEFAULT ('random') NOT NULL"});
+    REQUIRE(p.not_done.size() == 1);
+    CHECK(p.not_done[0].reason ==
+          "refused: a NOT NULL column whose default is volatile (clock_timestamp()) would rewrite every row of the table");
+    CHECK(db.volatility_questions ==
+          std::vector<std::vector<model::DeclaredDefault>>{{{"text", "'random'"}, {"timestamp with time zone", "clock_timestamp()"}}});
 }

@@ -4,6 +4,7 @@
 
 #include "load/loader.hpp"
 #include "paths.hpp"
+#include "validate/identifiers.hpp"
 #include "validate/validator.hpp"
 
 namespace {
@@ -120,6 +121,40 @@ TEST_CASE("one message per way a declaration can be wrong") {
           "plugin \"bad-type\": table \"widgets\": column \"label\": type \"text not null\" is not a type name PostgreSQL "
           "would accept (e.g. text, varchar(64), timestamptz, text[])" +
               declared_at("invalid_type.cpp", "@column"));
+}
+
+TEST_CASE("names, versions and type modifiers are checked where they are read") {
+    CHECK(only_problem("invalid_system_column.so") ==
+          "plugin \"system-column\": table \"widgets\": column \"xmin\": name is a PostgreSQL system column (xmin, xmax, "
+          "cmin, cmax, ctid, tableoid, oid): choose another name" +
+              declared_at("invalid_system_column.cpp", "@column"));
+    CHECK(only_problem("invalid_version.so") == "plugin \"bad-version\": version is not valid UTF-8");
+    CHECK(only_problem("invalid_modulus.so") ==
+          "plugin \"bad-modulus\": table \"widgets\": column \"label\": type \"varchar(99999999999)\" has the number "
+          "99999999999, out of range (at most 2147483647, and each type has its own limit)" +
+              declared_at("invalid_modulus.cpp", "@column"));
+    CHECK(only_problem("invalid_parenthesis.so") ==
+          "plugin \"parenthesis\": table \"widgets\": check \"widgets_check\": expression closes a parenthesis it did "
+          "not open: declare one expression" +
+              declared_at("invalid_parenthesis.cpp", "@check"));
+    CHECK(only_problem("invalid_hidden_semicolon.so") ==
+          "plugin \"hidden-semicolon\": table \"widgets\": column \"label\": default contains ';' outside a quoted "
+          "string: declare one expression, not statements" +
+              declared_at("invalid_hidden_semicolon.cpp", "@column"));
+    CHECK(only_problem("invalid_open_call.so") ==
+          "plugin \"open-call\": table \"widgets\": column \"seen\": default leaves a parenthesis open: declare one "
+          "expression" +
+              declared_at("invalid_open_call.cpp", "@column"));
+    CHECK(only_problem("invalid_include_key.so") ==
+          "plugin \"include-key\": table \"widgets\": index \"widgets_sneaky_idx\": key closes a parenthesis it did "
+          "not open: declare one expression" +
+              declared_at("invalid_include_key.cpp", "@index"));
+    CHECK_FALSE(plinth::validate::check_version("2.0.0-β"));
+    CHECK(plinth::validate::check_version("1.0\n") == "contains a control character");
+    CHECK_FALSE(plinth::validate::check_type("varchar(2147483647)"));
+    CHECK_FALSE(plinth::validate::check_type("int4"));
+    CHECK(plinth::validate::check_expression("(a") == "leaves a parenthesis open: declare one expression");
+    CHECK_FALSE(plinth::validate::check_expression("')' || (x)"));
 }
 
 TEST_CASE("every problem of a plugin is reported, not only the first") {
