@@ -23,7 +23,9 @@ complete_words() {
 expect() {  # DESCRIPTION WANTED -- WORDS...
     local what=$1 wanted=$2
     shift 3
-    complete_words "$@" | grep -qx -- "$wanted" || fail "$what: '$wanted' not offered for: plinth $*"
+    local offered  # captured first: grep -q ending a pipe early would fail it under pipefail
+    offered=$(complete_words "$@")
+    grep -qx -- "$wanted" <<<"$offered" || fail "$what: '$wanted' not offered for: plinth $*"
 }
 
 expect "command" plan -- pl

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -829,4 +831,113 @@ TEST_CASE("writers of a core table barely wait while a plugin with a key into it
                                                                               << stall.inserts << " inserts)");
     CHECK(stall.longest_ms < 2000);  // generous on a noisy machine: with the key early it was 3 to 7 s
     CHECK(db.has_constraint("public.crowd_0", "crowd_0_agent_id_fkey"));
+}
+
+namespace {
+
+// The schema of `public` as pg_dump writes it, without comments, blank lines and the \restrict
+// lines that carry a random key.
+std::string dump_public(const std::string& conninfo) {
+    const auto r = plinth::test::run_command("pg_dump --schema-only --schema=public " + quoted_arg(conninfo));
+    REQUIRE(r.exit_code == 0);
+    std::string out;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);)
+        if (!line.empty() && line.rfind("--", 0) != 0 && line.rfind("\\restrict", 0) != 0 &&
+            line.rfind("\\unrestrict", 0) != 0)
+            out += line + "\n";
+    return out;
+}
+
+// Writes `plan --format sql` for `plugins` on `conninfo`, then applies it with psql -1.
+void apply_sql_script(const std::string& plugins, const std::string& conninfo, const fs::path& file) {
+    const auto script = run_plinth("plan --format sql --plugins " + plugins + " --database-url " + quoted_arg(conninfo));
+    REQUIRE(script.exit_code == 2);
+    std::ofstream(file) << script.out;
+    const auto applied = plinth::test::run_command("psql -q -1 -v ON_ERROR_STOP=1 -f " + file.string() + " " +
+                                                   quoted_arg(conninfo) + " 2>&1");
+    CHECK_MESSAGE(applied.exit_code == 0, applied.out);
+}
+
+}  // namespace
+
+TEST_CASE("plan --format sql is a script psql -1 applies to the same catalog migrate gives, after-commit work included") {
+    Database scripted, migrated;
+    plinth::test::TempDir v1, v3, files;
+    for (const auto& dir : {v1.path(), v3.path()}) {
+        fs::copy_file(shipped("core.so"), dir / "core.so");
+        fs::copy_file(shipped("project-management.so"), dir / "project-management.so");
+    }
+    fs::copy_file(scenario("widgets_v1.so"), v1.path() / "widgets.so");
+    fs::copy_file(scenario("widgets_v3.so"), v3.path() / "widgets.so");
+
+    apply_sql_script(v1.path().string(), scripted.conninfo, files.path() / "v1.sql");
+    CHECK(run_plinth("migrate --plugins " + v1.path().string() + " --database-url " + quoted_arg(migrated.conninfo))
+              .exit_code == 0);
+    CHECK(dump_public(scripted.conninfo) == dump_public(migrated.conninfo));
+
+    // With rows, v3's index is built after plinth's commit: concurrently by migrate, plainly in the script.
+    for (auto* db : {&scripted, &migrated})
+        db->connection.exec("INSERT INTO widgets (label) SELECT 'w' || g FROM generate_series(1, 100) g");
+    const auto script = run_plinth("plan --format sql --plugins " + v3.path().string() + " --database-url " +
+                                   quoted_arg(scripted.conninfo));
+    CHECK(script.out.find("CREATE INDEX IF NOT EXISTS \"widgets_label_idx\"") != std::string::npos);
+    CHECK(script.out.find("INDEX CONCURRENTLY") == std::string::npos);
+    apply_sql_script(v3.path().string(), scripted.conninfo, files.path() / "v3.sql");
+    CHECK(run_plinth("migrate --plugins " + v3.path().string() + " --database-url " + quoted_arg(migrated.conninfo))
+              .exit_code == 0);
+    CHECK(dump_public(scripted.conninfo) == dump_public(migrated.conninfo));
+    // The script wrote no journal; plinth finds the schema in place.
+    CHECK(run_plinth("plan --plugins " + v3.path().string() + " --database-url " + quoted_arg(scripted.conninfo))
+              .exit_code == 0);
+}
+
+TEST_CASE("migrate --format json reports what ran; history lists the journal with versions and after-commit work") {
+    Database db;
+    plinth::test::TempDir v1, v3;
+    for (const auto& dir : {v1.path(), v3.path()}) fs::copy_file(shipped("core.so"), dir / "core.so");
+    fs::copy_file(scenario("widgets_v1.so"), v1.path() / "widgets.so");
+    fs::copy_file(scenario("widgets_v3.so"), v3.path() / "widgets.so");
+    const std::string url = " --database-url " + quoted_arg(db.conninfo);
+
+    CHECK(run_plinth("history" + url).out == "no migrations recorded: plinth has not migrated this database\n");
+    const auto first = run_plinth("migrate --format json --plugins " + v1.path().string() + url);
+    CHECK(first.exit_code == 0);
+    const auto applied = nlohmann::json::parse(first.out);  // the logs went to standard error
+    CHECK(applied["outcome"] == "applied");
+    CHECK(applied["statements"].size() > 5);
+    CHECK(applied["statements"][0]["sql"].get<std::string>().rfind("CREATE", 0) == 0);
+    CHECK(applied["after_commit"].empty());
+    const auto again = nlohmann::json::parse(run_plinth("migrate --format json --plugins " + v1.path().string() + url).out);
+    CHECK(again["outcome"] == "up_to_date");
+    CHECK(again["fast_path"] == true);
+    CHECK(again["migration_id"].is_null());
+
+    db.connection.exec("INSERT INTO widgets (label) SELECT 'w' || g FROM generate_series(1, 100) g");
+    const auto upgraded = nlohmann::json::parse(run_plinth("migrate --format json --plugins " + v3.path().string() + url).out);
+    CHECK(upgraded["outcome"] == "applied");
+    REQUIRE(!upgraded["after_commit"].empty());
+    CHECK(upgraded["after_commit"][0]["outcome"] == "done");
+
+    const auto history = nlohmann::json::parse(run_plinth("history --format json" + url).out);
+    REQUIRE(history.size() == 2);
+    CHECK(history[0]["id"] == upgraded["migration_id"]);  // newest first
+    CHECK(history[1]["id"] == applied["migration_id"]);
+    CHECK(history[0]["after_commit"].size() == upgraded["after_commit"].size());
+    CHECK(history[0]["after_commit"][0]["outcome"] == "done");
+    const auto widgets_part = [](const nlohmann::json& migration) {
+        for (const auto& p : migration["plugins"])
+            if (p["name"] == "widgets") return p;
+        return nlohmann::json();
+    };
+    CHECK(widgets_part(history[1])["previous_version"].is_null());
+    CHECK(widgets_part(history[0])["previous_version"] == widgets_part(history[1])["version"]);
+    CHECK(widgets_part(history[0])["version"] != widgets_part(history[1])["version"]);
+
+    const auto core_only = nlohmann::json::parse(run_plinth("history --format json --plugin core" + url).out);
+    REQUIRE(core_only.size() == 1);  // core changed only in the first migration
+    CHECK(core_only[0]["plugins"].size() == 1);
+    const auto text = run_plinth("history" + url).out;
+    CHECK(text.rfind("migration " + upgraded["migration_id"].dump() + " at ", 0) == 0);
+    CHECK(text.find("after the commit, plugin widgets: ") != std::string::npos);
 }
