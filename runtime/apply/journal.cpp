@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "introspect/catalog.hpp"
+
 namespace plinth::apply {
 
 namespace {
@@ -139,6 +141,25 @@ LIMIT $2)SQL",
         }
         out.push_back(std::move(m));
     }
+    return out;
+}
+
+std::map<std::string, std::string> Journal::table_creators(const std::vector<std::string>& tables) {
+    // The planner writes CREATE TABLE "schema"."name" (...): the first such statement recorded for a
+    // name tells who created it.
+    const auto r = connection_.exec_params(R"SQL(
+SELECT DISTINCT ON (n.name) n.name, j.plugin, j.version, j.migration_id
+FROM plinth.journal j
+CROSS JOIN LATERAL jsonb_array_elements(j.statements) s
+CROSS JOIN LATERAL (SELECT regexp_match(s ->> 'sql', '^CREATE TABLE "((?:[^"]|"")+)"\."((?:[^"]|"")+)"')) m(parts)
+CROSS JOIN LATERAL (SELECT replace(m.parts[1], '""', '"') || '.' || replace(m.parts[2], '""', '"')) n(name)
+WHERE m.parts IS NOT NULL AND n.name = ANY($1::text[])
+ORDER BY n.name, j.id)SQL",
+                                           {introspect::text_array(tables)});
+    std::map<std::string, std::string> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out[r.text(i, 0)] =
+            "plugin \"" + r.text(i, 1) + "\" (version " + r.text(i, 2) + ", migration " + r.text(i, 3) + ")";
     return out;
 }
 

@@ -79,6 +79,9 @@ public:
     // The newest `limit` migrations, newest first; with `plugin`, only those that recorded it, and
     // of each only that plugin's part.
     std::vector<MigrationRecord> history(const std::string& plugin, int limit);
+    // For each "schema.table" of `tables` that a recorded CREATE TABLE made: who made it, as
+    // `plugin "p" (version 1.0.0, migration 3)`.
+    std::map<std::string, std::string> table_creators(const std::vector<std::string>& tables);
     void save_state(const std::string& desired_hash, const std::string& fingerprint);
 
 private:

@@ -324,6 +324,22 @@ private:
     std::optional<plan::Operation> waiting_;  // the statement of this attempt that failed on a lock
 };
 
+// A table no plugin declares any more is named with the plugin that created it, from the journal.
+void name_creators(pg::Connection& connection, plan::Plan& plan) {
+    std::vector<std::string> undeclared;
+    for (const auto& nd : plan.not_done)
+        if (nd.plugin.empty() && nd.object.empty()) undeclared.push_back(nd.table);
+    if (undeclared.empty()) return;
+    Journal journal(connection);
+    if (!journal.exists()) return;
+    const auto creators = journal.table_creators(undeclared);
+    for (auto& nd : plan.not_done) {
+        if (!nd.plugin.empty() || !nd.object.empty()) continue;
+        if (auto it = creators.find(nd.table); it != creators.end())
+            nd.reason = "not declared by any plugin; created by " + it->second + "; left alone";
+    }
+}
+
 }  // namespace
 
 std::string commit_status(pg::Connection& connection, const std::string& transaction_id) {
@@ -353,7 +369,9 @@ plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& s
     std::map<std::string, std::string> skipped_tables;
     for (const auto& skip : set.validation.skipped)
         for (const auto& table : skip.tables) skipped_tables.emplace(table, skip.plugin);
-    return plan::make_plan(plugins, set.ordering, actual, introspect::database_probe(connection), skipped_tables);
+    auto plan = plan::make_plan(plugins, set.ordering, actual, introspect::database_probe(connection), skipped_tables);
+    name_creators(connection, plan);
+    return plan;
 }
 
 plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set,

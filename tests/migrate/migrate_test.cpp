@@ -941,3 +941,14 @@ TEST_CASE("migrate --format json reports what ran; history lists the journal wit
     CHECK(text.rfind("migration " + upgraded["migration_id"].dump() + " at ", 0) == 0);
     CHECK(text.find("after the commit, plugin widgets: ") != std::string::npos);
 }
+
+TEST_CASE("a table no plugin declares any more is named with the plugin that created it") {
+    Database db;
+    const auto outcome = db.migrate(core_and({"widgets_v1.so"}, false));
+    const auto plan = db.plan(core_and({}, false));
+    REQUIRE(plan.not_done.size() == 1);
+    CHECK(plan.not_done[0].table == "public.widgets");
+    CHECK(plan.not_done[0].reason == "not declared by any plugin; created by plugin \"widgets\" (version 1.0.0, migration " +
+                                         std::to_string(outcome.migration_id) + "); left alone");
+    CHECK(plan.operations.empty());
+}
