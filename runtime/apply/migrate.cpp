@@ -1,8 +1,10 @@
 #include "apply/migrate.hpp"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <condition_variable>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -283,10 +285,13 @@ private:
             const auto t0 = Clock::now();
             AppliedStatement done{op.plugin, op.table, op.summary, op.sql, 0, true, {}};
             try {
-                log_.info("{} (after the commit)", op.summary);
-                connection_.exec_params(op.sql, {});
+                log_.info("{} (after the commit): started", op.summary);
+                {
+                    ProgressWatch watch(*this, op);
+                    connection_.exec_params(op.sql, {});
+                }
                 ++outcome.statements_applied;
-                log_.debug("{} took {:.1f} ms", op.summary, ms_since(t0));
+                log_.info("{} (after the commit): done in {:.1f} s", op.summary, ms_since(t0) / 1000);
             } catch (const pg::Error& e) {
                 ++failures;
                 done.error = e.what();
@@ -311,6 +316,63 @@ private:
         Journal(connection_).save_state(desired_, fingerprint());
         tx.commit();
     }
+
+    // Logs an index build's progress from a thread with its own connection while the build runs
+    // on connection_; stops (and joins) when destroyed. Its failures only cost the progress lines.
+    class ProgressWatch {
+    public:
+        ProgressWatch(Migration& m, const plan::Operation& op) {
+            if (!m.options_.reconnect || op.sql.find("INDEX") == std::string::npos) return;
+            const std::string pid = m.connection_.exec("SELECT pg_backend_pid()").text(0, 0);
+            thread_ = std::thread([this, &m, op, pid] { watch(m, op, pid); });
+        }
+        ~ProgressWatch() {
+            if (!thread_.joinable()) return;
+            {
+                std::lock_guard lock(mutex_);
+                done_ = true;
+            }
+            wake_.notify_all();
+            thread_.join();
+        }
+        ProgressWatch(const ProgressWatch&) = delete;
+        ProgressWatch& operator=(const ProgressWatch&) = delete;
+
+    private:
+        void watch(Migration& m, const plan::Operation& op, const std::string& pid) {
+            try {
+                auto connection = m.options_.reconnect();
+                for (;;) {
+                    {
+                        std::unique_lock lock(mutex_);
+                        if (wake_.wait_for(lock, m.options_.progress_interval, [this] { return done_; })) return;
+                    }
+                    const auto r = connection.exec_params(
+                        "SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total "
+                        "FROM pg_catalog.pg_stat_progress_create_index WHERE pid = $1",
+                        {pid});
+                    if (r.rows() == 0) continue;
+                    const auto blocks_total = std::stoll(r.text(0, 2));
+                    const auto tuples_total = std::stoll(r.text(0, 4));
+                    std::string amount;
+                    if (blocks_total > 0)
+                        amount = ", " + std::to_string(std::stoll(r.text(0, 1)) * 100 / blocks_total) + "% of " +
+                                 std::to_string(blocks_total) + " blocks";
+                    else if (tuples_total > 0)
+                        amount = ", " + std::to_string(std::stoll(r.text(0, 3)) * 100 / tuples_total) + "% of " +
+                                 std::to_string(tuples_total) + " rows";
+                    m.log_.info("{} (after the commit): {}{}", op.summary, r.text(0, 0), amount);
+                }
+            } catch (const std::exception& e) {
+                m.log_.debug("{}: no progress reports ({})", op.summary, e.what());
+            }
+        }
+
+        std::thread thread_;
+        std::mutex mutex_;
+        std::condition_variable wake_;
+        bool done_ = false;
+    };
 
     pg::Connection& connection_;
     pipeline::PluginSet& set_;

@@ -30,8 +30,12 @@ struct MigrateOptions {
     // abandons the migration with a MigrationError (nothing changed). Empty: never.
     std::function<bool()> should_stop;
     // Opens a new connection to the same database: used to learn the outcome of a COMMIT whose
-    // connection broke. Empty: that outcome is reported as unknown.
+    // connection broke (empty: that outcome is reported as unknown), and to watch index builds.
     std::function<pg::Connection()> reconnect;
+    // While an index is built after the commit, its progress (pg_stat_progress_create_index, read on
+    // a connection of its own from `reconnect`) is logged at most this often. Without `reconnect`,
+    // only its start and end are.
+    std::chrono::milliseconds progress_interval{5000};
     // A plugin whose declared SQL the server rejects ends the migration before any statement runs,
     // instead of being skipped with its dependents.
     bool strict = false;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "apply/journal.hpp"
@@ -951,4 +952,47 @@ TEST_CASE("a table no plugin declares any more is named with the plugin that cre
     CHECK(plan.not_done[0].reason == "not declared by any plugin; created by plugin \"widgets\" (version 1.0.0, migration " +
                                          std::to_string(outcome.migration_id) + "); left alone");
     CHECK(plan.operations.empty());
+}
+
+TEST_CASE("an index built after the commit logs its start, its progress while it lasts, and its end with the duration") {
+    Database db;
+    auto v3 = core_and({"widgets_v3.so"}, false);
+    db.migrate(v3);
+    db.connection.exec("DROP INDEX widgets_label_idx; INSERT INTO widgets (label) SELECT 'w' || g FROM generate_series(1, 1000) g");
+    // A transaction that wrote to widgets and stays open: the concurrent build waits for it, in a
+    // phase the progress view shows, for as long as the test wants.
+    auto writer = plinth::pg::Connection::open(db.conninfo);
+    writer.exec("BEGIN; INSERT INTO widgets (label) VALUES ('open')");
+
+    auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200);
+    spdlog::logger log("progress", sink);
+    plinth::apply::MigrateOptions options;
+    options.reconnect = [&db] { return plinth::pg::Connection::open(db.conninfo); };
+    options.progress_interval = std::chrono::milliseconds(20);
+    std::string failure;
+    std::thread migration([&] {
+        try {
+            plinth::apply::migrate(db.connection, v3, options, log);
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+    });
+    const auto logged = [&sink](const std::string& text) {
+        for (const auto& line : sink->last_formatted())
+            if (line.find(text) != std::string::npos) return true;
+        return false;
+    };
+    const std::string summary = "create index widgets_label_idx on public.widgets (concurrently)";
+    bool progress = false;
+    for (int i = 0; i < 3000 && !progress; ++i) {  // at most a minute
+        progress = logged(summary + " (after the commit): waiting for");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    writer.exec("COMMIT");
+    migration.join();
+    CHECK(failure.empty());
+    CHECK(progress);
+    CHECK(logged(summary + " (after the commit): started"));
+    CHECK(logged(summary + " (after the commit): done in "));
+    CHECK(db.has_index("public", "widgets_label_idx"));
 }
