@@ -395,12 +395,9 @@ private:
     void rebuild_index(const model::Plugin& p, const model::Table& t, const model::Index& idx,
                        const model::ActualIndex& existing) {
         const std::string name = t.qualified_name();
-        std::vector<std::string> opclasses;
-        for (std::size_t i = 0; i < existing.opclasses.size(); ++i)
-            opclasses.push_back(existing.default_opclasses.at(i) ? "default" : existing.opclasses[i]);
         std::vector<std::string> options;
         for (const auto& [n, v] : existing.options) options.push_back(n + "=" + v);
-        const std::string differs = "the database has " + existing.method + " (" + join(opclasses, ", ") + ")" +
+        const std::string differs = "the database has " + existing.method + " (" + join(existing.opclasses, ", ") + ")" +
                                     (options.empty() ? "" : " WITH (" + join(options, ", ") + ")");
         if (answers_.has_rows(name)) {
             add_after_commit(p, t, "drop index " + idx.name + " on " + name + " (built otherwise: " + differs + ")",

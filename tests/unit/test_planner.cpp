@@ -1151,10 +1151,10 @@ TEST_CASE("hazard index_differs: a similarity index built otherwise is rebuilt a
     const auto t = docs_with_hnsw();
     auto changed = as_created(t);
     changed.indexes["docs_e_idx"].opclasses = {"vector_l2_ops"};
-    changed.indexes["docs_e_idx"].default_opclasses = {true};
+    changed.indexes["docs_e_idx"].default_opclasses = {false};
     auto p = make(t, changed);
     CHECK(summaries(p) == Strings{"drop index docs_e_idx on public.docs (built otherwise: the database has hnsw "
-                                  "(default) WITH (ef_construction=64, m=16))",
+                                  "(vector_l2_ops) WITH (ef_construction=64, m=16))",
                                   "create index docs_e_idx on public.docs"});
     CHECK(statements(p) == Strings{"DROP INDEX \"public\".\"docs_e_idx\"",
                                    "CREATE INDEX \"docs_e_idx\" ON \"public\".\"docs\" USING hnsw (\"e\" vector_cosine_ops) "
