@@ -3,7 +3,7 @@
 # while a writer inserts into it continuously: how long the migration (the index built CONCURRENTLY
 # after its commit) takes, and the longest insert during it.
 #   - a fresh embedded server; pgvector must be installed (tests/support/install_pgvector.sh);
-#   - bench/plugins/vector_docs.so without its index migrated, ROWS random vectors loaded;
+#   - bench/vector/vector_docs.so without its index migrated, ROWS random vectors loaded;
 #   - pgbench inserting one random vector at a time over one connection, logging every latency,
 #     in runs of 5 s (each run writes its log when it ends) until the migration has finished;
 #   - after 2 s, `plinth migrate` with PLINTH_BENCH_HNSW=1, the version that declares the index.
@@ -20,7 +20,7 @@ trap '"$PLINTH" db stop --data-dir "$DATA/db" >/dev/null 2>&1 || true; rm -rf "$
 "$PLINTH" db start --data-dir "$DATA/db" >/dev/null 2>&1
 URL=$("$PLINTH" db url --data-dir "$DATA/db")
 mkdir "$DATA/plugins"
-cp "$BUILD/bench/plugins/vector_docs.so" "$DATA/plugins/"
+cp "$BUILD/bench/vector/vector_docs.so" "$DATA/plugins/"
 "$PLINTH" migrate --plugins "$DATA/plugins" --database-url "$URL" >/dev/null 2>&1
 # A subquery per row (its WHERE names g), so each row gets its own random vector.
 psql -q "$URL" -c "INSERT INTO bench.docs (embedding) SELECT (SELECT array_agg(random())::vector(384)
