@@ -116,6 +116,12 @@ TEST_CASE("the SDK writes operator classes and storage parameters into the ABI 1
     CHECK(plain.option_count == 0);
 }
 
+TEST_CASE("the SDK refuses more operator classes than keys instead of losing one") {
+    CHECK_THROWS_WITH_AS(plinth::index({"e"}).opclasses({"vector_l2_ops", "vector_ip_ops"}),
+                         "index with 1 keys given 2 operator classes", std::invalid_argument);
+    CHECK_NOTHROW(plinth::index({"e", "f"}).opclasses({"vector_l2_ops"}));
+}
+
 TEST_CASE("the core plugin's similarity indexes load with their operator classes") {
     const auto core = load("core.so", plinth::test::plugins_dir());
     const auto t = std::find_if(core.tables.begin(), core.tables.end(), [](const auto& x) { return x.name == "embeddings"; });

@@ -33,6 +33,7 @@
 #include <exception>
 #include <memory>
 #include <source_location>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -270,8 +271,15 @@ public:
     index& unique() { unique_ = true; return *this; }
     index& using_method(std::string method) { method_ = std::move(method); return *this; }
     index& where(std::string predicate) { predicate_ = std::move(predicate); return *this; }
-    // The operator class of each key, in key order; "" keeps a key's default.
-    index& opclasses(std::vector<std::string> names) { opclasses_ = std::move(names); return *this; }
+    // The operator class of each key, in key order; "" keeps a key's default. More names than keys
+    // throw std::invalid_argument, so the plugin is refused rather than an operator class lost.
+    index& opclasses(std::vector<std::string> names) {
+        if (names.size() > keys_.size())
+            throw std::invalid_argument("index with " + std::to_string(keys_.size()) + " keys given " +
+                                        std::to_string(names.size()) + " operator classes");
+        opclasses_ = std::move(names);
+        return *this;
+    }
     // A storage parameter, WITH (name = value): with("m", 16), with("fillfactor", 70).
     index& with(std::string name, std::int64_t value) { return with(std::move(name), std::to_string(value)); }
     index& with(std::string name, std::string value) {
@@ -503,7 +511,7 @@ private:
             if (!idx.opclasses_.empty()) {
                 // One entry per key, as the ABI wants; keys without one keep their default (NULL).
                 std::vector<const char*> opclasses(idx.keys_.size(), nullptr);
-                for (std::size_t k = 0; k < idx.opclasses_.size() && k < opclasses.size(); ++k)
+                for (std::size_t k = 0; k < idx.opclasses_.size(); ++k)
                     opclasses[k] = optional_c_str(idx.opclasses_[k]);
                 pi.opclasses = name_arrays_.emplace_back(std::move(opclasses)).data();
             }
