@@ -380,7 +380,9 @@ private:
                              {hazard(HazardKind::invalid_index_dropped, name)});
             add_after_commit(p, t, "rebuild index " + idx.name + " on " + name + " (concurrently)", index_sql(t, idx, true),
                              {hazard(HazardKind::concurrent_index_rebuild, name)});
-        } else if (!same_index_keys(idx, existing) || !same_spelling(have, idx, existing)) {
+        } else if (!same_index_keys(idx, existing) || !same_spelling(have, idx, existing) ||
+                   (existing.unique && !same_index_build(idx, existing))) {
+            // A unique index is never dropped to be rebuilt: uniqueness would go unchecked meanwhile.
             not_done(p.name, name, "index \"" + idx.name + "\"",
                      "an index of that name exists with another definition (" + existing.method + " on " +
                          model::index_spelling(existing.keys, existing.predicate) + ")",

@@ -1182,6 +1182,17 @@ TEST_CASE("hazard index_differs: a similarity index built otherwise is rebuilt a
     changed.indexes["docs_e_idx"].method = "ivfflat";
     CHECK(make(t, changed).operations.size() == 2);
 
+    // A unique index built otherwise is left alone: dropping it would leave uniqueness unchecked.
+    auto unique_label = table("labels", {column("label", "text")});
+    unique_label.indexes.push_back({"labels_label_idx", true, "btree", {"label"}, std::nullopt});
+    auto hashed = as_created(unique_label);
+    hashed.indexes["labels_label_idx"].opclasses = {"text_pattern_ops"};
+    hashed.indexes["labels_label_idx"].default_opclasses = {false};
+    const auto left = make(unique_label, hashed);
+    CHECK(left.operations.empty());
+    REQUIRE(left.not_done.size() == 1);
+    CHECK(left.not_done[0].object == "index \"labels_label_idx\"");
+
     // Dropped by hand: built again, CONCURRENTLY on a table with rows.
     changed = as_created(t);
     changed.indexes.erase("docs_e_idx");
