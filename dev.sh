@@ -16,7 +16,7 @@ cd "$(dirname "$0")"
 RUN_BUILD_DIR=${PLINTH_BUILD_DIR:-build}
 TEST_BUILD_DIR=${PLINTH_TEST_BUILD_DIR:-build-test}
 PACKAGES=(g++ clang meson ninja-build pkg-config cmake python3 libboost-dev libpq-dev libspdlog-dev doctest-dev
-          libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev postgresql-15 pgbouncer)
+          libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev postgresql-15 postgresql-server-dev-15 pgbouncer)
 
 install_dependencies() {
     local missing=()
@@ -58,6 +58,8 @@ case "${1:-}" in
         ;;
     test)
         install_dependencies
+        # The vector tests run against real pgvector, built from the vendored archive when missing.
+        tests/support/install_pgvector.sh
         CC=${CC:-clang} CXX=${CXX:-clang++} build "$TEST_BUILD_DIR" -Doptimization=0 -Ddebug=false -Dunity=on -Dunity_size=4
         status=0
         # Two test programs at a time: they mostly wait on their PostgreSQL servers.

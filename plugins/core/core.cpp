@@ -68,13 +68,25 @@ plinth::plugin describe() {
             uuid("id").primary_key().default_random(),
             uuid("memory_id").not_null().references("memories", "id", cascade),
             vector("dim_384", 384),
+            vector("dim_512", 512),
             vector("dim_768", 768),
+            vector("dim_1024", 1024),
             vector("dim_1536", 1536),
+            vector("dim_3072", 3072),
             timestamptz("created_at").not_null().default_now(),
         })
             .add(index({"memory_id"}))
+            // Cosine similarity search per size. pgvector's HNSW indexes vector up to 2000 dimensions,
+            // so the 3072 one indexes the column cast to halfvec (up to 4000).
+            .add(index({"dim_384"}).hnsw("vector_cosine_ops"))
+            .add(index({"dim_512"}).hnsw("vector_cosine_ops"))
+            .add(index({"dim_768"}).hnsw("vector_cosine_ops"))
+            .add(index({"dim_1024"}).hnsw("vector_cosine_ops"))
+            .add(index({"dim_1536"}).hnsw("vector_cosine_ops"))
+            .add(index({"(dim_3072::halfvec(3072))"}).named("embeddings_dim_3072_idx").hnsw("halfvec_cosine_ops"))
             .check("embeddings_has_vector_check",
-                   "dim_384 IS NOT NULL OR dim_768 IS NOT NULL OR dim_1536 IS NOT NULL"))
+                   "dim_384 IS NOT NULL OR dim_512 IS NOT NULL OR dim_768 IS NOT NULL OR dim_1024 IS NOT NULL OR "
+                   "dim_1536 IS NOT NULL OR dim_3072 IS NOT NULL"))
         .table(plinth::table("relationships", {
             uuid("id").primary_key().default_random(),
             uuid("source_entity_id").not_null().references("entities", "id", cascade),

@@ -24,9 +24,22 @@ json table_json(const model::Table& t) {
     json uniques = json::array();
     for (const auto& u : t.uniques) uniques.push_back({{"name", u.name}, {"columns", u.columns}});
     json indexes = json::array();
-    for (const auto& i : t.indexes)
-        indexes.push_back({{"name", i.name}, {"unique", i.unique}, {"method", i.method}, {"keys", i.keys},
-                           {"where", i.predicate ? json(*i.predicate) : json(nullptr)}});
+    for (const auto& i : t.indexes) {
+        json index = {{"name", i.name}, {"unique", i.unique}, {"method", i.method}, {"keys", i.keys},
+                      {"where", i.predicate ? json(*i.predicate) : json(nullptr)}};
+        // Only where declared (ABI 1.3), so other indexes read as before.
+        if (!i.opclasses.empty()) {
+            std::vector<std::string> opclasses;
+            for (std::size_t k = 0; k < i.keys.size(); ++k) opclasses.push_back(i.opclass(k));
+            index["opclasses"] = opclasses;
+        }
+        if (!i.options.empty()) {
+            json with = json::object();
+            for (const auto& [name, value] : i.options) with[name] = value;
+            index["with"] = with;
+        }
+        indexes.push_back(std::move(index));
+    }
     json fks = json::array();
     for (const auto& f : t.foreign_keys)
         fks.push_back({{"name", f.name}, {"columns", f.columns}, {"references", f.ref_schema + "." + f.ref_table},
@@ -53,8 +66,17 @@ void print_table(const json& t, std::ostream& os) {
     for (const auto& u : t["unique"])
         os << "    unique " << u["name"].get<std::string>() << " (" << names(u["columns"]) << ")\n";
     for (const auto& i : t["indexes"]) {
+        auto keys = i["keys"].get<std::vector<std::string>>();
+        if (i.contains("opclasses"))
+            for (std::size_t k = 0; k < keys.size(); ++k)
+                if (const auto opclass = i["opclasses"][k].get<std::string>(); !opclass.empty()) keys[k] += " " + opclass;
         os << "    " << (i["unique"].get<bool>() ? "unique index " : "index ") << i["name"].get<std::string>()
-           << " using " << i["method"].get<std::string>() << " (" << names(i["keys"]) << ")";
+           << " using " << i["method"].get<std::string>() << " (" << model::join(keys, ", ") << ")";
+        if (i.contains("with")) {
+            std::vector<std::string> options;
+            for (const auto& [name, value] : i["with"].items()) options.push_back(name + " = " + value.get<std::string>());
+            os << " with (" << model::join(options, ", ") << ")";
+        }
         if (!i["where"].is_null()) os << " where " << i["where"].get<std::string>();
         os << "\n";
     }

@@ -248,7 +248,9 @@ std::string EmbeddedCluster::conninfo(std::string_view dbname) const {
 }
 
 const ServerBinaries& EmbeddedCluster::binaries() const {
-    if (!binaries_) binaries_ = find_server_binaries();
+    if (!binaries_)
+        binaries_ = options_.bindir.empty() ? find_server_binaries()
+                                            : ServerBinaries{options_.bindir, major_version_of(options_.bindir)};
     return *binaries_;
 }
 

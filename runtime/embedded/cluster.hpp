@@ -44,6 +44,9 @@ ServerBinaries find_server_binaries();
 struct ClusterOptions {
     // For throwaway clusters (tests): no fsync at all. Much faster; a machine crash may corrupt it.
     bool throwaway = false;
+    // The folder of initdb, pg_ctl and postgres; empty: find_server_binaries(). Tests use it to run
+    // a server from a copied tree that offers other extensions.
+    std::filesystem::path bindir{};
 };
 
 enum class ServerState {

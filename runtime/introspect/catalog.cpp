@@ -1,5 +1,6 @@
 #include "introspect/catalog.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace plinth::introspect {
@@ -108,7 +109,12 @@ SELECT n.nspname, t.relname, i.relname, ix.indisunique, ix.indisvalid, am.amname
        ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true) FROM generate_series(1, ix.indnkeyatts) k ORDER BY k)::text[],
        ARRAY(SELECT ix.indkey[k - 1] = 0 FROM generate_series(1, ix.indnkeyatts) k ORDER BY k)::text[],
        pg_get_expr(ix.indpred, ix.indrelid, true),
-       EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p WHERE p.index_relid = ix.indexrelid)
+       EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p WHERE p.index_relid = ix.indexrelid),
+       ARRAY(SELECT oc.opcname FROM generate_series(1, ix.indnkeyatts) k
+             JOIN pg_catalog.pg_opclass oc ON oc.oid = ix.indclass[k - 1] ORDER BY k)::text[],
+       ARRAY(SELECT oc.opcdefault FROM generate_series(1, ix.indnkeyatts) k
+             JOIN pg_catalog.pg_opclass oc ON oc.oid = ix.indclass[k - 1] ORDER BY k)::text[],
+       coalesce(i.reloptions, '{}')::text[]
 FROM pg_catalog.pg_index ix
 JOIN pg_catalog.pg_class i ON i.oid = ix.indexrelid
 JOIN pg_catalog.pg_class t ON t.oid = ix.indrelid
@@ -123,7 +129,11 @@ SELECT ARRAY(SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY($1:
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = ANY($1::text[]) ORDER BY 1)::text[],
        EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'vector'),
-       EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'vector'))SQL";
+       EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'vector'),
+       (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+         OR (coalesce((SELECT bool_or(trusted) FROM pg_catalog.pg_available_extension_versions WHERE name = 'vector'), false)
+             AND has_database_privilege(current_database(), 'CREATE')),
+       current_user, current_database())SQL";
 
 bool flag(const pg::Result& r, int row, int col) { return r.value(row, col) == std::optional<std::string_view>("t"); }
 
@@ -143,6 +153,9 @@ model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<s
     for (auto& r : parse_text_array(server.text(0, 1))) actual.relation_names.insert(std::move(r));
     actual.vector_available = flag(server, 0, 2);
     actual.vector_installed = flag(server, 0, 3);
+    actual.vector_creatable = flag(server, 0, 4);
+    actual.role = server.text(0, 5);
+    actual.database = server.text(0, 6);
 
     auto columns = connection.exec_params(kColumnsQuery, params);
     for (int r = 0; r < columns.rows(); ++r) {
@@ -187,6 +200,13 @@ model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<s
         for (const auto& e : parse_text_array(indexes.text(r, 7))) idx.expression_keys.push_back(e == "true" || e == "t");
         idx.predicate = optional_text(indexes, r, 8);
         idx.building = flag(indexes, r, 9);
+        idx.opclasses = parse_text_array(indexes.text(r, 10));
+        for (const auto& d : parse_text_array(indexes.text(r, 11))) idx.default_opclasses.push_back(d == "true" || d == "t");
+        for (const auto& option : parse_text_array(indexes.text(r, 12))) {
+            const auto eq = option.find('=');
+            idx.options.emplace_back(option.substr(0, eq), eq == std::string::npos ? "" : option.substr(eq + 1));
+        }
+        std::sort(idx.options.begin(), idx.options.end());
         it->second.indexes.emplace(idx.name, std::move(idx));
     }
     return actual;
@@ -226,7 +246,7 @@ SELECT md5(coalesce(string_agg(line, E'\n' ORDER BY line COLLATE "C"), '')) FROM
   WHERE n.nspname = ANY($1::text[])
   UNION ALL
   SELECT concat_ws(' ', 'i', ix.indexrelid, ix.indrelid, ix.indisunique, ix.indisvalid, ix.indkey, ix.indclass, i.relam,
-                   ix.indexprs, ix.indpred)
+                   ix.indexprs, ix.indpred, i.reloptions)
   FROM pg_catalog.pg_index ix
   JOIN pg_catalog.pg_class i ON i.oid = ix.indexrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = i.relnamespace

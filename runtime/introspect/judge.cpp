@@ -46,7 +46,7 @@ private:
             "EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'vector')");
         vector_ = r.text(0, 0) == "t";
         if (!vector_ && r.text(0, 1) == "t" && uses_vector()) {
-            vector_ = attempt("CREATE EXTENSION IF NOT EXISTS vector").empty();
+            vector_ = attempt("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public").empty();
         }
     }
 

@@ -32,6 +32,8 @@ constexpr std::uint32_t kForeignKeyMin = PLINTH_END_OF(plinth_foreign_key, on_up
 constexpr std::uint32_t kCheckMin = PLINTH_END_OF(plinth_check, expression);
 // Where the 1.2 source location ends: an element smaller than this was built before 1.2.
 template <class T> constexpr std::uint32_t kSourceEnd = PLINTH_END_OF(T, source_line);
+// Where the 1.3 operator classes and storage parameters of an index end.
+constexpr std::uint32_t kIndexOptionsEnd = PLINTH_END_OF(plinth_index, options_reserved);
 #undef PLINTH_END_OF
 
 // Limits that keep a corrupt descriptor from making the host allocate or walk without bound.
@@ -114,6 +116,23 @@ model::FkAction copy_action(std::uint32_t raw, const std::string& what) {
     return static_cast<model::FkAction>(raw);
 }
 
+// ABI 1.3: the operator class of each key (NULL entries keep the default) and the storage parameters.
+void copy_index_options(const plinth_index& x, const std::string& item, model::Index& idx) {
+    if (x.opclasses) {
+        check_array(x.opclasses, x.key_count, kMaxItems, item + ".opclasses");
+        for (std::uint32_t i = 0; i < x.key_count; ++i)
+            idx.opclasses.push_back(copy_string(x.opclasses[i], item + ".opclasses[" + std::to_string(i) + "]"));
+        if (std::all_of(idx.opclasses.begin(), idx.opclasses.end(), [](const auto& o) { return o.empty(); }))
+            idx.opclasses.clear();
+    }
+    const auto names = copy_names(x.option_names, x.option_count, item + ".option_names");
+    const auto values = copy_names(x.option_values, x.option_count, item + ".option_values");
+    for (std::uint32_t i = 0; i < x.option_count; ++i) idx.options.emplace_back(names[i], values[i]);
+    // One spelling whatever the order written; a name given twice is left for validation to report.
+    std::stable_sort(idx.options.begin(), idx.options.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
 model::Table copy_table(const plinth_table& t, const std::string& what, const std::string& schema) {
     model::Table table;
     table.schema = schema;
@@ -147,6 +166,7 @@ model::Table copy_table(const plinth_table& t, const std::string& what, const st
                     idx.keys = copy_names(x.keys, x.key_count, item + ".keys");
                     idx.predicate = copy_optional(x.predicate, item + ".predicate");
                     idx.source = copy_source(x, item);
+                    if (x.struct_size >= kIndexOptionsEnd) copy_index_options(x, item, idx);
                     table.indexes.push_back(std::move(idx));
                 });
     each_struct(t.foreign_keys, t.foreign_key_count, kMaxItems, kForeignKeyMin, where + " foreign_keys",

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace plinth::model {
@@ -37,6 +38,11 @@ struct ActualIndex {
     std::vector<std::string> keys;  // pg_get_indexdef(oid, k, true): a column name or an expression
     std::vector<bool> expression_keys;  // per key: an expression rather than a column
     std::optional<std::string> predicate;
+    // Per key: its operator class, and whether that is its type's default.
+    std::vector<std::string> opclasses{};
+    std::vector<bool> default_opclasses{};
+    // Storage parameters (pg_class.reloptions), sorted by name: {"ef_construction", "64"}, {"m", "16"}.
+    std::vector<std::pair<std::string, std::string>> options{};
 };
 
 struct ActualTable {
@@ -54,6 +60,11 @@ struct ActualSchema {
     std::set<std::string> relation_names;        // "schema.name" of every table, index, view, sequence
     bool vector_available = false;               // pgvector can be created on this server
     bool vector_installed = false;
+    // Whether this role may CREATE EXTENSION vector in this database: a superuser may; others only
+    // for a trusted extension (pgvector is not) with CREATE on the database.
+    bool vector_creatable = false;
+    std::string role;      // current_user, for messages
+    std::string database;  // current_database(), for messages
 
     const ActualTable* find_table(const std::string& qualified) const;
 };

@@ -20,6 +20,11 @@ std::string SourceLocation::text() const {
     return out;
 }
 
+const std::string& Index::opclass(std::size_t i) const {
+    static const std::string none;
+    return i < opclasses.size() ? opclasses[i] : none;
+}
+
 const Column* Table::find_column(const std::string& column) const {
     for (const auto& c : columns)
         if (c.name == column) return &c;

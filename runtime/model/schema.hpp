@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <plinth/plinth_plugin.h>
@@ -55,6 +56,13 @@ struct Index {
     std::vector<std::string> keys;
     std::optional<std::string> predicate;
     std::optional<SourceLocation> source{};
+    // ABI 1.3. Per key, its operator class; "" (or no entries at all) is the type's default.
+    std::vector<std::string> opclasses{};
+    // Storage parameters (WITH (m = 16)), sorted by name, each name once.
+    std::vector<std::pair<std::string, std::string>> options{};
+
+    // The operator class of key `i`, "" for the default.
+    const std::string& opclass(std::size_t i) const;
 };
 
 // True for an index key written as an expression: "(lower(name))".

@@ -98,16 +98,30 @@ std::string base_type(std::string_view canonical) {
     return out;
 }
 
-std::optional<int> vector_dimensions(std::string_view canonical) {
-    constexpr std::string_view prefix = "vector(";
-    if (canonical.substr(0, prefix.size()) != prefix || canonical.back() != ')') return std::nullopt;
+std::optional<VectorType> vector_type(std::string_view canonical) {
+    const auto open = canonical.find('(');
+    if (open == std::string_view::npos || open + 2 > canonical.size() || canonical.back() != ')') return std::nullopt;
+    const std::string_view base = canonical.substr(0, open);
+    if (base != "vector" && base != "halfvec" && base != "sparsevec" && base != "bit") return std::nullopt;
     int n = 0;
-    for (char c : canonical.substr(prefix.size(), canonical.size() - prefix.size() - 1)) {
+    for (char c : canonical.substr(open + 1, canonical.size() - open - 2)) {
         if (c < '0' || c > '9') return std::nullopt;
         n = n * 10 + (c - '0');
-        if (n > 100000) return std::nullopt;
+        if (n > 1000000) return std::nullopt;
     }
-    return n;
+    return VectorType{std::string(base), n};
+}
+
+std::optional<int> vector_dimensions(std::string_view canonical) {
+    auto type = vector_type(canonical);
+    if (!type || type->base != "vector") return std::nullopt;
+    return type->dimensions;
+}
+
+bool needs_pgvector(std::string_view canonical) {
+    const auto open = canonical.find('(');
+    const std::string_view base = canonical.substr(0, open);
+    return base == "vector" || base == "halfvec" || base == "sparsevec";
 }
 
 }  // namespace plinth::model

@@ -20,4 +20,16 @@ std::string base_type(std::string_view canonical);
 // For "vector(N)" (pgvector), N; otherwise nullopt.
 std::optional<int> vector_dimensions(std::string_view canonical);
 
+// A type of pgvector's with its dimensions: vector(N), halfvec(N), sparsevec(N), and PostgreSQL's
+// own bit(N), which pgvector indexes.
+struct VectorType {
+    std::string base;  // "vector", "halfvec", "sparsevec" or "bit"
+    int dimensions = 0;
+};
+// For a canonical type of those four with its dimensions, the pair; otherwise nullopt.
+std::optional<VectorType> vector_type(std::string_view canonical);
+
+// Whether a canonical type needs the pgvector extension (vector, halfvec, sparsevec; not bit).
+bool needs_pgvector(std::string_view canonical);
+
 }  // namespace plinth::model

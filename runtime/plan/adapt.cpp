@@ -6,25 +6,46 @@
 
 namespace plinth::plan {
 
+std::string fallback_check_name(const std::string& table, const std::string& column) {
+    std::string name = table + "_" + column + "_dims_check";
+    // PostgreSQL would truncate a longer name; a hash keeps shortened names apart.
+    if (name.size() > 63) name = name.substr(0, 46) + "_" + hash_hex(name);
+    return name;
+}
+
+bool similarity_method(const std::string& method) { return method == "hnsw" || method == "ivfflat"; }
+
 std::vector<model::Plugin> adapt_to_server(std::vector<model::Plugin> plugins, const model::ActualSchema& actual,
-                                           std::vector<std::string>& notes) {
+                                           std::vector<std::string>& notes, std::vector<NotDone>& not_done) {
     if (actual.vector_available) return plugins;
     for (auto& p : plugins) {
         for (auto& t : p.tables) {
             for (auto& c : t.columns) {
-                auto dims = model::vector_dimensions(model::canonical_type(c.type));
-                if (!dims) continue;
+                const auto type = model::vector_type(model::canonical_type(c.type));
+                if (!type || type->base == "bit") continue;
+                if (type->base == "sparsevec") {
+                    not_done.push_back({p.name, t.qualified_name(), "column \"" + c.name + "\"",
+                                        "sparsevec needs the pgvector extension, which this server does not offer, "
+                                        "and has no fallback; install pgvector on the server",
+                                        "CREATE EXTENSION vector", true});
+                    continue;
+                }
+                const std::string declared = c.type;
                 c.type = "real[]";
-                std::string name = t.name + "_" + c.name + "_dims_check";
-                // PostgreSQL would truncate a longer name; a hash keeps shortened names apart.
-                if (name.size() > 63) name = name.substr(0, 46) + "_" + hash_hex(name);
                 const std::string col = model::quote_ident(c.name);
-                t.checks.push_back({name, col + " IS NULL OR (array_ndims(" + col + ") = 1 AND array_length(" + col +
-                                              ", 1) = " + std::to_string(*dims) + ")"});
+                t.checks.push_back({fallback_check_name(t.name, c.name),
+                                    col + " IS NULL OR (array_ndims(" + col + ") = 1 AND array_length(" + col +
+                                        ", 1) = " + std::to_string(type->dimensions) + ")"});
                 notes.push_back("the server has no pgvector extension: " + t.qualified_name() + "." + c.name +
-                                " is real[] with a check of " + std::to_string(*dims) + " elements instead of vector(" +
-                                std::to_string(*dims) + ")");
+                                " is real[] with a check of " + std::to_string(type->dimensions) + " elements instead of " +
+                                model::canonical_type(declared));
             }
+            std::erase_if(t.indexes, [&](const model::Index& idx) {
+                if (!similarity_method(idx.method)) return false;
+                notes.push_back("the server has no pgvector extension: index " + idx.name + " on " + t.qualified_name() +
+                                " (" + idx.method + ") is left out; searches on the fallback scan the table");
+                return true;
+            });
         }
     }
     return plugins;

@@ -64,7 +64,22 @@ bool plain_index(const model::Index& index) {
 }
 
 bool same_index(const model::Index& want, const model::ActualIndex& have) {
-    if (want.unique != have.unique || want.method != have.method || want.keys.size() != have.keys.size() ||
+    return same_index_keys(want, have) && same_index_build(want, have);
+}
+
+bool same_index_build(const model::Index& want, const model::ActualIndex& have) {
+    if (want.method != have.method || want.options != have.options) return false;
+    for (std::size_t i = 0; i < have.opclasses.size(); ++i) {
+        const std::string& declared = want.opclass(i);
+        const bool matches = declared.empty() ? i >= have.default_opclasses.size() || have.default_opclasses[i]
+                                              : declared == have.opclasses[i];
+        if (!matches) return false;
+    }
+    return true;
+}
+
+bool same_index_keys(const model::Index& want, const model::ActualIndex& have) {
+    if (want.unique != have.unique || want.keys.size() != have.keys.size() ||
         want.predicate.has_value() != have.predicate.has_value())
         return false;
     for (std::size_t i = 0; i < want.keys.size(); ++i) {

@@ -24,6 +24,12 @@ bool plain_index(const model::Index& index);
 // Whether an index of the database matches a declared one. Expressions and predicates come back
 // from the server in its own spelling, so for those only their place and presence are compared.
 bool same_index(const model::Index& want, const model::ActualIndex& have);
+// The part of that comparison about its keys: uniqueness, key columns, where the expressions and
+// the predicate are.
+bool same_index_keys(const model::Index& want, const model::ActualIndex& have);
+// The rest: method, each key's operator class (none declared: the type's default), storage
+// parameters. An index that differs only there is rebuilt as declared; it holds no data of its own.
+bool same_index_build(const model::Index& want, const model::ActualIndex& have);
 
 // Foreign keys and unique constraints match by structure, whatever their names.
 bool same_foreign_key(const model::ForeignKey& want, const model::ActualConstraint& have);

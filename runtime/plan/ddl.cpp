@@ -71,8 +71,17 @@ std::string index_tail(const model::Index& index) {
     std::vector<std::string> keys;
     // Each expression key and the predicate in parentheses of their own: declared SQL never
     // reaches the statement's own syntax.
-    for (const auto& k : index.keys) keys.push_back(model::is_expression_key(k) ? "(" + k + ")" : quote_ident(k));
+    for (std::size_t i = 0; i < index.keys.size(); ++i) {
+        const auto& k = index.keys[i];
+        keys.push_back((model::is_expression_key(k) ? "(" + k + ")" : quote_ident(k)) +
+                       (index.opclass(i).empty() ? "" : " " + index.opclass(i)));
+    }
     std::string out = "USING " + index.method + " (" + join(keys, ", ") + ")";
+    if (!index.options.empty()) {
+        std::vector<std::string> options;
+        for (const auto& [name, value] : index.options) options.push_back(name + " = " + value);
+        out += " WITH (" + join(options, ", ") + ")";
+    }
     if (index.predicate) out += " WHERE (" + *index.predicate + ")";
     return out;
 }

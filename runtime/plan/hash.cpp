@@ -38,6 +38,9 @@ std::string schema_hash(const model::Plugin& p) {
         for (const auto& i : t.indexes) {
             s += "I" + i.name + '\x1f' + (i.unique ? "1" : "0") + i.method + '\x1f' + i.predicate.value_or("\x01") + '\x1f';
             list(i.keys);
+            // ABI 1.3; left out when unused, so the hashes of indexes without them do not change.
+            if (!i.opclasses.empty()) { s += "O"; list(i.opclasses); }
+            for (const auto& [name, value] : i.options) s += "W" + name + '\x1f' + value + '\x1e';
         }
         for (const auto& f : t.foreign_keys) {
             s += "F" + f.name + '\x1f' + f.ref_schema + '\x1f' + f.ref_table + '\x1f' + model::to_sql(f.on_delete) + '\x1f' +

@@ -31,6 +31,7 @@ enum class HazardKind {
     concurrent_index_build,           // a missing index built CONCURRENTLY after the commit
     invalid_index_dropped,            // an index an interrupted concurrent build left invalid, dropped to be rebuilt
     concurrent_index_rebuild,         // that index built again CONCURRENTLY after the commit
+    index_differs,                    // an index built otherwise than declared (method, operator class, options), dropped to be rebuilt
     locks_existing_table,             // a table that existed before is locked until the commit: its writers wait
     not_null_relaxed,                 // NOT NULL dropped from a column the plugin no longer declares
 };

@@ -47,7 +47,7 @@ public:
             const model::ActualSchema& actual, const std::map<std::string, std::string>& skipped_tables,
             Answers answers)
         : ordering_(ordering), actual_(actual), skipped_tables_(skipped_tables), answers_(std::move(answers)) {
-        plugins_ = adapt_to_server(plugins, actual, plan_.notes);
+        plugins_ = adapt_to_server(plugins, actual, plan_.notes, plan_.not_done);
     }
 
     Plan run() {
@@ -123,16 +123,57 @@ private:
         }
     }
 
+    // pgvector is created when a column or index needs it, in the transaction. A role that may not
+    // create it (pgvector is not a trusted extension) blocks the run instead: falling back to real[]
+    // would fix that choice for the life of the database because of a missing privilege.
     void plan_extension() {
         if (!actual_.vector_available || actual_.vector_installed) return;
         for (const auto& p : plugins_)
             for (const auto& t : p.tables)
-                for (const auto& c : t.columns)
-                    if (model::vector_dimensions(model::canonical_type(c.type))) {
-                        plan_.operations.push_back({p.name, "", "create extension vector",
-                                                    "CREATE EXTENSION IF NOT EXISTS vector", {}, Phase::transaction, {}});
+                if (needs_pgvector(t)) {
+                    if (!actual_.vector_creatable) {
+                        not_done(p.name, t.qualified_name(), "",
+                                 "needs the pgvector extension, which the server offers, but role \"" + actual_.role +
+                                     "\" may not create it (only a superuser may: vector is not a trusted extension); "
+                                     "a superuser must run this in database \"" + actual_.database +
+                                     "\", then plinth can migrate",
+                                 "CREATE EXTENSION vector", true);
                         return;
                     }
+                    // In public, on every role's default search_path, where the DDL finds its types.
+                    // Left to the server, it would go to the first schema of search_path, "$user":
+                    // plinth's journal schema when the role is named plinth.
+                    plan_.operations.push_back({p.name, "", "create extension vector",
+                                                "CREATE EXTENSION IF NOT EXISTS vector SCHEMA public", {},
+                                                Phase::transaction, {}});
+                    return;
+                }
+    }
+
+    static bool needs_pgvector(const model::Table& t) {
+        return std::any_of(t.columns.begin(), t.columns.end(),
+                           [](const model::Column& c) { return model::needs_pgvector(model::canonical_type(c.type)); }) ||
+               std::any_of(t.indexes.begin(), t.indexes.end(),
+                           [](const model::Index& idx) { return similarity_method(idx.method); });
+    }
+
+    // A column declared as a pgvector type that the database holds as real[]: the table was made on a
+    // server without pgvector. plinth never converts it by itself.
+    static bool awaits_conversion(const model::Column& want, const model::ActualColumn& have) {
+        return model::needs_pgvector(model::canonical_type(want.type)) && have.type == "real[]";
+    }
+
+    // The first column a similarity index reads that still awaits its conversion, if any.
+    static const model::Column* unconverted_key(const model::Table& t, const model::Index& idx,
+                                                const model::ActualTable& have) {
+        if (!similarity_method(idx.method)) return nullptr;
+        for (const auto& c : t.columns) {
+            const auto* existing = have.find_column(c.name);
+            if (!existing || !awaits_conversion(c, *existing)) continue;
+            for (const auto& key : idx.keys)
+                if (key == c.name || (model::is_expression_key(key) && key.find(c.name) != std::string::npos)) return &c;
+        }
+        return nullptr;
     }
 
     bool deferred(const model::Table& t, const model::ForeignKey& fk) const {
@@ -243,7 +284,15 @@ private:
         const std::string object = "column \"" + want.name + "\"";
         const std::string alter = alter_column_sql(t, want.name);
         const std::string type = model::canonical_type(want.type);
-        if (type != have.type) {
+        if (awaits_conversion(want, have)) {
+            not_done(p.name, name, object,
+                     "the database has real[] (the table was created on a server without pgvector), the plugin "
+                     "declares " + type + "; plinth never converts a column by itself: the conversion rewrites the "
+                     "table and fails on a row of another length",
+                     alter_table_sql(t) + " DROP CONSTRAINT IF EXISTS " + quote_ident(fallback_check_name(t.name, want.name)) +
+                         ", ALTER COLUMN " + quote_ident(want.name) + " TYPE " + type + " USING " +
+                         quote_ident(want.name) + "::" + type);
+        } else if (type != have.type) {
             if (safe_type_change(have.type, type))
                 add(p, t, "change type of " + name + "." + want.name + " from " + have.type + " to " + type,
                     alter + " TYPE " + type, {hazard(HazardKind::catalog_only_type_change, name)});
@@ -337,6 +386,13 @@ private:
     void plan_index(const model::Plugin& p, const model::Table& t, const model::Index& idx,
                     const model::ActualTable& have) {
         const std::string name = t.qualified_name();
+        if (const auto* column = unconverted_key(t, idx, have)) {
+            not_done(p.name, name, "index \"" + idx.name + "\"",
+                     "waits for column \"" + column->name + "\" to be converted to " +
+                         model::canonical_type(column->type) + " (see above); " + idx.method + " cannot index real[]",
+                     index_sql(t, idx, true));
+            return;
+        }
         auto found = have.indexes.find(idx.name);
         if (found == have.indexes.end()) {
             plan_missing_index(p, t, idx, have);
@@ -349,11 +405,37 @@ private:
                              {hazard(HazardKind::invalid_index_dropped, name)});
             add_after_commit(p, t, "rebuild index " + idx.name + " on " + name + " (concurrently)", index_sql(t, idx, true),
                              {hazard(HazardKind::concurrent_index_rebuild, name)});
-        } else if (!same_index(idx, existing) || !same_spelling(have, idx, existing)) {
+        } else if (!same_index_keys(idx, existing) || !same_spelling(have, idx, existing) ||
+                   (existing.unique && !same_index_build(idx, existing))) {
+            // A unique index is never dropped to be rebuilt: uniqueness would go unchecked meanwhile.
             not_done(p.name, name, "index \"" + idx.name + "\"",
                      "an index of that name exists with another definition (" + existing.method + " on " +
                          model::index_spelling(existing.keys, existing.predicate) + ")",
                      "DROP INDEX CONCURRENTLY " + qualified(t.schema, idx.name) + "; " + index_sql(t, idx, true));
+        } else if (!same_index_build(idx, existing)) {
+            rebuild_index(p, t, idx, existing);
+        }
+    }
+
+    // The index has the declared keys but was built otherwise (method, operator class, storage
+    // parameters): dropped and built again as declared. It holds no data, so nothing is lost.
+    void rebuild_index(const model::Plugin& p, const model::Table& t, const model::Index& idx,
+                       const model::ActualIndex& existing) {
+        const std::string name = t.qualified_name();
+        std::vector<std::string> options;
+        for (const auto& [n, v] : existing.options) options.push_back(n + "=" + v);
+        const std::string differs = "the database has " + existing.method + " (" + join(existing.opclasses, ", ") + ")" +
+                                    (options.empty() ? "" : " WITH (" + join(options, ", ") + ")");
+        if (answers_.has_rows(name)) {
+            add_after_commit(p, t, "drop index " + idx.name + " on " + name + " (built otherwise: " + differs + ")",
+                             "DROP INDEX CONCURRENTLY IF EXISTS " + qualified(t.schema, idx.name),
+                             {hazard(HazardKind::index_differs, name)});
+            add_after_commit(p, t, "rebuild index " + idx.name + " on " + name + " (concurrently)", index_sql(t, idx, true),
+                             {hazard(HazardKind::concurrent_index_rebuild, name)});
+        } else {
+            add(p, t, "drop index " + idx.name + " on " + name + " (built otherwise: " + differs + ")",
+                "DROP INDEX " + qualified(t.schema, idx.name), {hazard(HazardKind::index_differs, name)});
+            add(p, t, "create index " + idx.name + " on " + name, index_sql(t, idx, false), {}, "SHARE");
         }
     }
 

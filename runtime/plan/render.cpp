@@ -28,6 +28,9 @@ Hazard hazard(HazardKind kind, const std::string& table, const std::string& lock
                     "built CONCURRENTLY after the commit: does not block writes; retried on the next start if interrupted"};
         case HazardKind::invalid_index_dropped:
             return {kind, "the index was left invalid by an interrupted concurrent build and is rebuilt"};
+        case HazardKind::index_differs:
+            return {kind, "the index differs from its declaration (method, operator class or options) and is built "
+                          "again; queries on " + table + " go without it until then"};
         case HazardKind::concurrent_index_rebuild:
             return {kind, "built CONCURRENTLY after the commit: does not block writes"};
         case HazardKind::not_null_relaxed:

@@ -1,6 +1,8 @@
 #include "validate/validator.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <regex>
 #include <map>
 #include <optional>
 #include <set>
@@ -150,6 +152,7 @@ private:
             if (auto bad = check_identifier(idx.method))
                 add(p, t.name, what, "method " + quoted(idx.method) + " " + *bad, idx.source);
             if (idx.predicate) check_sql(p, t, what, "predicate", *idx.predicate, idx.source);
+            check_index_options(p, t, idx, what);
         }
         for (auto& fk : t.foreign_keys) {
             name_constraint(p, t, fk.name, "foreign key " + quoted(join(fk.columns, ", ")),
@@ -185,6 +188,74 @@ private:
         for (const auto& u : t.uniques) claim(u.name, "unique constraint", u.source);
         for (const auto& fk : t.foreign_keys) claim(fk.name, "foreign key", fk.source);
         for (const auto& ch : t.checks) claim(ch.name, "check", ch.source);
+    }
+
+    // Operator classes and storage parameters (ABI 1.3), and pgvector's limits on what its
+    // similarity indexes can hold, which the server would otherwise report only while building.
+    void check_index_options(const model::Plugin& p, const model::Table& t, const model::Index& idx,
+                             const std::string& what) {
+        for (std::size_t k = 0; k < idx.opclasses.size(); ++k)
+            if (!idx.opclasses[k].empty())
+                if (auto bad = check_identifier(idx.opclasses[k]))
+                    add(p, t.name, what, "operator class " + quoted(idx.opclasses[k]) + " " + *bad, idx.source);
+        std::set<std::string> option_names;
+        for (const auto& [name, value] : idx.options) {
+            if (auto bad = check_identifier(name)) add(p, t.name, what, "option " + quoted(name) + " " + *bad, idx.source);
+            else if (!option_names.insert(name).second) add(p, t.name, what, "option " + quoted(name) + " is given twice", idx.source);
+            const bool plain = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == '+';
+            });
+            if (!plain)
+                add(p, t.name, what, "option " + quoted(name) + " has value " + quoted(value) +
+                    "; a value is a number or a word (letters, digits, _ . + -)", idx.source);
+        }
+        const bool hnsw = idx.method == "hnsw", ivfflat = idx.method == "ivfflat";
+        if (!hnsw && !ivfflat) return;
+        const std::set<std::string> known = hnsw ? std::set<std::string>{"ef_construction", "m"} : std::set<std::string>{"lists"};
+        for (const auto& [name, value] : idx.options)
+            if (!known.count(name))
+                add(p, t.name, what, idx.method + " has no option " + quoted(name) + "; it takes " +
+                    join(std::vector<std::string>(known.begin(), known.end()), ", "), idx.source);
+        for (std::size_t k = 0; k < idx.keys.size(); ++k) {
+            const std::string& key = idx.keys[k];
+            const auto type = key_vector_type(t, key);
+            if (!type) continue;
+            const std::string& opclass = idx.opclass(k);
+            if (!opclass.empty() && opclass.rfind(type->base + "_", 0) != 0)
+                add(p, t.name, what, "operator class " + quoted(opclass) + " does not index " + type->base + " (key " +
+                    quoted(key) + "); use a " + type->base + "_*_ops class", idx.source);
+            if (type->base == "sparsevec") {
+                if (ivfflat)
+                    add(p, t.name, what, "ivfflat cannot index sparsevec (key " + quoted(key) + "); use hnsw", idx.source);
+                continue;  // hnsw limits a sparsevec's non-zero elements (1000), which only its rows show
+            }
+            const int limit = type->base == "vector" ? 2000 : type->base == "halfvec" ? 4000 : 64000;
+            if (type->dimensions <= limit) continue;
+            std::string message = idx.method + " indexes " + type->base + " of at most " + std::to_string(limit) +
+                                  " dimensions, and key " + quoted(key) + " is " + type->base + "(" +
+                                  std::to_string(type->dimensions) + ")";
+            if (type->base == "vector" && type->dimensions <= 4000 && !model::is_expression_key(key)) {
+                const std::string suffix = opclass.empty() ? "l2_ops" : opclass.substr(std::string("vector_").size());
+                const std::string cast = "(" + key + "::halfvec(" + std::to_string(type->dimensions) + "))";
+                message += "; index it as halfvec (up to 4000 dimensions) with an expression key: (" + cast + " halfvec_" +
+                           suffix + "), in C++ plinth::index({\"" + cast + "\"}).named(\"...\")." + idx.method +
+                           "(\"halfvec_" + suffix + "\")";
+            }
+            add(p, t.name, what, message, idx.source);
+        }
+    }
+
+    // The pgvector type of an index key: a column's, or the cast an expression key ends with,
+    // "(embedding::halfvec(3072))".
+    static std::optional<model::VectorType> key_vector_type(const model::Table& t, const std::string& key) {
+        if (!model::is_expression_key(key)) {
+            const auto* column = t.find_column(key);
+            return column ? model::vector_type(model::canonical_type(column->type)) : std::nullopt;
+        }
+        static const std::regex cast(R"(::\s*([a-z]+\s*\(\s*[0-9]+\s*\))\s*\)*\s*$)", std::regex::icase);
+        std::smatch m;
+        if (!std::regex_search(key, m, cast)) return std::nullopt;
+        return model::vector_type(model::canonical_type(m[1].str()));
     }
 
     std::vector<Problem>& problems_;

@@ -79,16 +79,56 @@ pid_t start_watchdog(const embedded::EmbeddedCluster& cluster, embedded::UniqueF
     ::_exit(0);
 }
 
+// Debian's layout: <prefix>/lib/postgresql/<major>/bin and <prefix>/share/postgresql/<major>.
+fs::path share_dir_of(const fs::path& bindir) {
+    const fs::path major = bindir.parent_path().filename();
+    return bindir.parent_path().parent_path().parent_path().parent_path() / "share" / "postgresql" / major;
+}
+
+// The PostgreSQL tree without pgvector that TestCluster::without_pgvector() runs (see there), in
+// `root`, which mirrors the real absolute paths. Returns its bin folder.
+fs::path make_tree_without_pgvector(const fs::path& root) {
+    const fs::path bindir = embedded::find_server_binaries().bindir;
+    const fs::path sharedir = share_dir_of(bindir);
+    if (!fs::is_directory(sharedir / "extension"))
+        throw std::runtime_error("no PostgreSQL share folder at " + sharedir.string() + " (Debian layout expected)");
+    const fs::path bin = root / bindir.relative_path();
+    const fs::path share = root / sharedir.relative_path();
+    fs::create_directories(bin);
+    fs::create_directories(share / "extension");
+    for (const char* program : {"postgres", "initdb", "pg_ctl"})
+        fs::copy_file(bindir / program, bin / program);
+    fs::create_directory_symlink(bindir.parent_path() / "lib", bin.parent_path() / "lib");
+    for (const auto& entry : fs::directory_iterator(sharedir))
+        if (entry.path().filename() != "extension") fs::create_symlink(entry.path(), share / entry.path().filename());
+    for (const auto& entry : fs::directory_iterator(sharedir / "extension"))
+        if (!entry.path().filename().string().starts_with("vector"))
+            fs::create_symlink(entry.path(), share / "extension" / entry.path().filename());
+    // The server runs as `postgres` when the tests run as root: it must reach every folder.
+    for (fs::path p = bin; p != root.parent_path(); p = p.parent_path())
+        fs::permissions(p, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec);
+    for (fs::path p = share / "extension"; p != root; p = p.parent_path())
+        fs::permissions(p, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec);
+    return bin;
+}
+
 }  // namespace
 
 struct TestCluster::Impl {
-    Impl()
+    explicit Impl(bool with_pgvector)
         : dir(make_temp_dir()),
           log(std::make_shared<spdlog::logger>("pg-fixture",
                                                std::make_shared<spdlog::sinks::stderr_sink_mt>())) {
         log->set_level(spdlog::level::warn);
         try {
-            cluster.emplace(dir, *log, embedded::ClusterOptions{.throwaway = true});
+            embedded::ClusterOptions options{.throwaway = true};
+            if (!with_pgvector) {
+                tree = make_temp_dir();
+                options.bindir = make_tree_without_pgvector(*tree);
+            }
+            cluster.emplace(dir, *log, options);
             watchdog = start_watchdog(*cluster, watchdog_pipe);
             cluster->start();
         } catch (...) {
@@ -106,6 +146,7 @@ struct TestCluster::Impl {
         }
         std::error_code ignored;
         fs::remove_all(dir, ignored);
+        if (tree) fs::remove_all(*tree, ignored);
         if (watchdog > 0) {
             (void)!::write(watchdog_pipe.get(), "x", 1);
             watchdog_pipe.reset();
@@ -115,6 +156,7 @@ struct TestCluster::Impl {
     }
 
     fs::path dir;
+    std::optional<fs::path> tree;  // the PostgreSQL tree without pgvector, when the server runs from one
     std::shared_ptr<spdlog::logger> log;
     std::optional<embedded::EmbeddedCluster> cluster;
     pid_t watchdog = -1;
@@ -123,13 +165,22 @@ struct TestCluster::Impl {
     int databases = 0;
 };
 
-TestCluster::TestCluster() : impl_(std::make_unique<Impl>()) {}
+TestCluster::TestCluster(bool with_pgvector) : impl_(std::make_unique<Impl>(with_pgvector)) {}
 
 TestCluster::~TestCluster() = default;
 
 TestCluster& TestCluster::instance() {
-    static TestCluster cluster;
+    static TestCluster cluster(true);
     return cluster;
+}
+
+TestCluster& TestCluster::without_pgvector() {
+    static TestCluster cluster(false);
+    return cluster;
+}
+
+bool TestCluster::pgvector_installed() {
+    return fs::exists(share_dir_of(embedded::find_server_binaries().bindir) / "extension" / "vector.control");
 }
 
 std::string TestCluster::conninfo_for(const std::string& dbname) const {

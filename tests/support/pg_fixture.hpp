@@ -14,6 +14,17 @@ namespace plinth::test {
 class TestCluster {
 public:
     static TestCluster& instance();
+    // A second cluster whose server does not offer pgvector, for the real[] fallback's tests, now
+    // that pgvector is installed on the machine (tests/support/install_pgvector.sh). Its server runs
+    // from a copy of the PostgreSQL tree under /tmp: postgres, initdb and pg_ctl are copied (a
+    // symbolic link would not do: PostgreSQL resolves its own executable's links), the lib folder is
+    // linked, and the share folder is a folder of links to the real entries, whose extension/ links
+    // every extension file but vector*. PostgreSQL finds its share folder relative to its
+    // executable, so that server sees no vector.control.
+    static TestCluster& without_pgvector();
+    // Whether pgvector is offered to the servers of instance(): false when its archive was absent
+    // and install_pgvector.sh skipped it. Vector tests are skipped then, and say why.
+    static bool pgvector_installed();
 
     std::string conninfo_for(const std::string& dbname) const;
     // Creates a uniquely named database and returns its conninfo.
@@ -27,7 +38,7 @@ public:
     ~TestCluster();
 
 private:
-    TestCluster();
+    explicit TestCluster(bool with_pgvector);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -75,7 +75,13 @@ PIN(plinth_index, key_count, 40);
 PIN(plinth_index, source_file, 48);
 PIN(plinth_index, source_line, 56);
 PIN(plinth_index, source_reserved, 60);
-SIZE(plinth_index, 64);
+/* 1.3 */
+PIN(plinth_index, opclasses, 64);
+PIN(plinth_index, option_names, 72);
+PIN(plinth_index, option_values, 80);
+PIN(plinth_index, option_count, 88);
+PIN(plinth_index, options_reserved, 92);
+SIZE(plinth_index, 96);
 
 PIN(plinth_foreign_key, struct_size, 0);
 PIN(plinth_foreign_key, column_count, 4);

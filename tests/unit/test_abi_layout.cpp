@@ -69,7 +69,6 @@ TEST_CASE("a 1.0 host lacks the 1.1 members: configuration and database access")
 }
 
 TEST_CASE("ABI 1.2 appends source locations where each 1.0 struct ended, so the 1.0 sizes stay the minimum") {
-    CHECK(PLINTH_ABI_MINOR == 2);
     // Where each 1.0 struct ended: the smallest size the loader accepts, unchanged.
     CHECK(offsetof(plinth_table, source_file) == 96);
     CHECK(offsetof(plinth_column, source_file) == 32);
@@ -82,8 +81,17 @@ TEST_CASE("ABI 1.2 appends source locations where each 1.0 struct ended, so the 
     CHECK(PLINTH_ADDED_IN_1_2(plinth_table) == 16);
     CHECK(PLINTH_ADDED_IN_1_2(plinth_column) == 16);
     CHECK(PLINTH_ADDED_IN_1_2(plinth_unique) == 16);
-    CHECK(PLINTH_ADDED_IN_1_2(plinth_index) == 16);
+    CHECK(offsetof(plinth_index, opclasses) - offsetof(plinth_index, source_file) == 16);  // then 1.3's fields
     CHECK(PLINTH_ADDED_IN_1_2(plinth_foreign_key) == 16);
     CHECK(PLINTH_ADDED_IN_1_2(plinth_check) == 16);
 #undef PLINTH_ADDED_IN_1_2
+}
+
+TEST_CASE("ABI 1.3 appends operator classes and storage parameters to plinth_index, after its 1.2 location") {
+    CHECK(PLINTH_ABI_MINOR == 3);
+    CHECK(offsetof(plinth_index, opclasses) == offsetof(plinth_index, source_reserved) + 4);
+    CHECK(offsetof(plinth_index, opclasses) == 64);
+    // Three arrays, the count and explicit padding: 32 bytes, none of them hidden.
+    CHECK(sizeof(plinth_index) - offsetof(plinth_index, opclasses) == 32);
+    CHECK(sizeof(plinth_index) == 96);
 }

@@ -178,3 +178,23 @@ TEST_CASE("a [plinth] key that names no option, or a value the option refuses, i
     CHECK(r.out.find("--pool-size") != std::string::npos);
     for (const auto& file : {typo, range, array}) std::filesystem::remove(file);
 }
+
+TEST_CASE("plinth describe shows a similarity index's operator class, and its options only where declared") {
+    const std::string plugins = " --plugins " + plinth::test::plugins_dir().string();
+    auto text = run("describe core" + plugins);
+    CHECK(text.exit_code == 0);
+    CHECK(text.out.find("    index embeddings_dim_384_idx using hnsw (dim_384 vector_cosine_ops)\n") != std::string::npos);
+    CHECK(text.out.find("    index embeddings_dim_3072_idx using hnsw ((dim_3072::halfvec(3072)) halfvec_cosine_ops)\n") !=
+          std::string::npos);
+    CHECK(text.out.find("    index embeddings_memory_id_idx using btree (memory_id)\n") != std::string::npos);
+    auto json = nlohmann::json::parse(run("describe core --format json" + plugins).out);
+    bool found = false;
+    for (const auto& table : json["plugins"][0]["tables"]) {
+        if (table["name"] != "public.embeddings") continue;
+        found = true;
+        CHECK(table["indexes"][0].contains("opclasses") == false);
+        CHECK(table["indexes"][1]["opclasses"] == nlohmann::json::array({"vector_cosine_ops"}));
+        CHECK(table["indexes"][1].contains("with") == false);
+    }
+    CHECK(found);
+}

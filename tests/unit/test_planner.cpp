@@ -123,7 +123,11 @@ model::ActualTable as_created(const model::Table& t) {
             const bool expression = model::is_expression_key(k);
             have.keys.push_back(expression ? k.substr(1, k.size() - 2) : k);
             have.expression_keys.push_back(expression);
+            const auto& opclass = idx.opclass(have.keys.size() - 1);
+            have.opclasses.push_back(opclass.empty() ? "default_ops" : opclass);
+            have.default_opclasses.push_back(opclass.empty());
         }
+        have.options = idx.options;
         a.indexes[idx.name] = have;
     }
     return a;
@@ -135,6 +139,9 @@ model::ActualSchema database(const std::vector<model::ActualTable>& tables = {})
     s.schemas = {"public"};
     s.vector_available = true;
     s.vector_installed = true;
+    s.vector_creatable = true;
+    s.role = "plinth";
+    s.database = "shop";
     for (const auto& t : tables) {
         s.tables[t.schema + "." + t.name] = t;
         s.relation_names.insert(t.schema + "." + t.name);
@@ -685,8 +692,9 @@ TEST_CASE("indexes match by name and structure; a plain one under another name s
     have.indexes["t_label_idx"] = actual_index("t_label_idx", {"\"label\""});
     CHECK(make(t, have).not_done.empty());  // the catalog quotes a column only when it must
 
-    for (const auto& changed : {actual_index("t_label_idx", {"other"}), actual_index("t_label_idx", {"label"}, "hash"),
-                                actual_index("t_label_idx", {"label"}, "btree", true)}) {
+    // Other keys or uniqueness: not the same index, left alone. Another method: see the similarity
+    // index tests, it is rebuilt.
+    for (const auto& changed : {actual_index("t_label_idx", {"other"}), actual_index("t_label_idx", {"label"}, "btree", true)}) {
         have.indexes["t_label_idx"] = changed;
         p = make(t, have);
         CHECK(p.operations.empty());
@@ -981,7 +989,7 @@ TEST_CASE("with pgvector a vector column stays vector(N), and the extension is c
     actual.vector_installed = false;
     auto p = make({plugin("shop", {a, b})}, actual);
     CHECK(summaries(p) == Strings{"create extension vector", "create table public.a", "create table public.b"});
-    CHECK(p.operations[0].sql == "CREATE EXTENSION IF NOT EXISTS vector");
+    CHECK(p.operations[0].sql == "CREATE EXTENSION IF NOT EXISTS vector SCHEMA public");
     CHECK(p.operations[0].table == "");
     CHECK(p.operations[1].sql.find("\"e\" vector(3)") != std::string::npos);
     CHECK(p.notes.empty());
@@ -1173,4 +1181,149 @@ TEST_CASE("volatility is the server's answer, asked for new columns with a defau
           "refused: a NOT NULL column whose default is volatile (clock_timestamp()) would rewrite every row of the table");
     CHECK(db.volatility_questions ==
           std::vector<std::vector<model::DeclaredDefault>>{{{"text", "'random'"}, {"timestamp with time zone", "clock_timestamp()"}}});
+}
+
+namespace {
+
+// public.docs: an id and a vector(3) column "e", with an HNSW cosine index on it.
+model::Table docs_with_hnsw() {
+    auto t = table("docs", {column("e", "vector(3)")});
+    model::Index idx{"docs_e_idx", false, "hnsw", {"e"}, std::nullopt};
+    idx.opclasses = {"vector_cosine_ops"};
+    idx.options = {{"ef_construction", "64"}, {"m", "16"}};
+    t.indexes.push_back(idx);
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("a similarity index is created with its operator class and storage parameters") {
+    const auto p = make({plugin("shop", {docs_with_hnsw()})}, database());
+    REQUIRE(p.operations.size() == 2);
+    CHECK(p.operations[1].sql ==
+          "CREATE INDEX \"docs_e_idx\" ON \"public\".\"docs\" USING hnsw (\"e\" vector_cosine_ops) "
+          "WITH (ef_construction = 64, m = 16)");
+    CHECK(make(docs_with_hnsw(), as_created(docs_with_hnsw())).operations.empty());
+}
+
+TEST_CASE("hazard index_differs: a similarity index built otherwise is rebuilt as declared") {
+    const auto t = docs_with_hnsw();
+    auto changed = as_created(t);
+    changed.indexes["docs_e_idx"].opclasses = {"vector_l2_ops"};
+    changed.indexes["docs_e_idx"].default_opclasses = {false};
+    auto p = make(t, changed);
+    CHECK(summaries(p) == Strings{"drop index docs_e_idx on public.docs (built otherwise: the database has hnsw "
+                                  "(vector_l2_ops) WITH (ef_construction=64, m=16))",
+                                  "create index docs_e_idx on public.docs"});
+    CHECK(statements(p) == Strings{"DROP INDEX \"public\".\"docs_e_idx\"",
+                                   "CREATE INDEX \"docs_e_idx\" ON \"public\".\"docs\" USING hnsw (\"e\" vector_cosine_ops) "
+                                   "WITH (ef_construction = 64, m = 16)"});
+    CHECK(p.operations[0].hazards.at(0) ==
+          plan::Hazard{HazardKind::index_differs, "the index differs from its declaration (method, operator class or "
+                                                  "options) and is built again; queries on public.docs go without it until then"});
+    CHECK(p.not_done.empty());
+
+    // Changed options, on a table with rows: dropped and built again CONCURRENTLY after the commit.
+    changed = as_created(t);
+    changed.indexes["docs_e_idx"].options = {{"m", "8"}};
+    FakeDatabase db;
+    db.rows["public.docs"] = 10;
+    p = make(t, changed, db);
+    CHECK(statements(p) == Strings{"DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"docs_e_idx\"",
+                                   "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"docs_e_idx\" ON \"public\".\"docs\" USING hnsw "
+                                   "(\"e\" vector_cosine_ops) WITH (ef_construction = 64, m = 16)"});
+    for (const auto& op : p.operations) CHECK(op.phase == plan::Phase::after_commit);
+    CHECK(summaries(p).at(0) == "drop index docs_e_idx on public.docs (built otherwise: the database has hnsw "
+                                "(vector_cosine_ops) WITH (m=8))");
+
+    // Another method.
+    changed = as_created(t);
+    changed.indexes["docs_e_idx"].method = "ivfflat";
+    CHECK(make(t, changed).operations.size() == 2);
+
+    // A unique index built otherwise is left alone: dropping it would leave uniqueness unchecked.
+    auto unique_label = table("labels", {column("label", "text")});
+    unique_label.indexes.push_back({"labels_label_idx", true, "btree", {"label"}, std::nullopt});
+    auto hashed = as_created(unique_label);
+    hashed.indexes["labels_label_idx"].opclasses = {"text_pattern_ops"};
+    hashed.indexes["labels_label_idx"].default_opclasses = {false};
+    const auto left = make(unique_label, hashed);
+    CHECK(left.operations.empty());
+    REQUIRE(left.not_done.size() == 1);
+    CHECK(left.not_done[0].object == "index \"labels_label_idx\"");
+
+    // Dropped by hand: built again, CONCURRENTLY on a table with rows.
+    changed = as_created(t);
+    changed.indexes.erase("docs_e_idx");
+    CHECK(summaries(make(t, changed, db)) == Strings{"create index docs_e_idx on public.docs (concurrently)"});
+}
+
+TEST_CASE("without pgvector similarity indexes are left out with a note, and sparsevec blocks") {
+    auto actual = database();
+    actual.vector_available = false;
+    actual.vector_installed = false;
+    auto p = make({plugin("shop", {docs_with_hnsw()})}, actual);
+    CHECK(summaries(p) == Strings{"create table public.docs"});
+    CHECK(p.notes == Strings{"the server has no pgvector extension: public.docs.e is real[] with a check of 3 elements "
+                             "instead of vector(3)",
+                             "the server has no pgvector extension: index docs_e_idx on public.docs (hnsw) is left out; "
+                             "searches on the fallback scan the table"});
+    CHECK_FALSE(p.blocked());
+
+    auto halves = table("halves", {column("h", "halfvec(8)"), column("b", "bit(8)")});
+    p = make({plugin("shop", {halves})}, actual);
+    CHECK(p.operations.at(0).sql.find("\"h\" real[]") != std::string::npos);
+    CHECK(p.operations.at(0).sql.find("\"b\" bit(8)") != std::string::npos);  // PostgreSQL's own type
+
+    p = make({plugin("shop", {table("sparse", {column("s", "sparsevec(100)")})})}, actual);
+    REQUIRE(p.not_done.size() == 1);
+    CHECK(p.not_done[0].blocking);
+    CHECK(p.not_done[0].object == "column \"s\"");
+    CHECK(p.not_done[0].reason == "sparsevec needs the pgvector extension, which this server does not offer, and has no "
+                                  "fallback; install pgvector on the server");
+}
+
+TEST_CASE("a role that may not create pgvector blocks the plan, with the statement a superuser must run") {
+    auto actual = database();
+    actual.vector_installed = false;
+    actual.vector_creatable = false;
+    actual.role = "app";
+    actual.database = "agents";
+    const auto p = make({plugin("shop", {docs_with_hnsw(), table("plain")})}, actual);
+    CHECK(p.blocked());
+    REQUIRE(p.not_done.size() == 1);
+    CHECK(p.not_done[0].plugin == "shop");
+    CHECK(p.not_done[0].table == "public.docs");
+    CHECK(p.not_done[0].reason == "needs the pgvector extension, which the server offers, but role \"app\" may not create "
+                                  "it (only a superuser may: vector is not a trusted extension); a superuser must run "
+                                  "this in database \"agents\", then plinth can migrate");
+    CHECK(p.not_done[0].manual_sql == "CREATE EXTENSION vector");
+    CHECK(p.text().find("- BLOCKING [shop] public.docs: needs the pgvector extension") != std::string::npos);
+    CHECK(p.text().find("  by hand: CREATE EXTENSION vector;\n") != std::string::npos);
+    // Installed already, or not needed: nothing to say.
+    actual.vector_installed = true;
+    CHECK_FALSE(make({plugin("shop", {docs_with_hnsw()})}, actual).blocked());
+    actual.vector_installed = false;
+    CHECK_FALSE(make({plugin("shop", {table("plain")})}, actual).blocked());
+}
+
+TEST_CASE("real[] columns made on the fallback are never converted; their similarity indexes wait") {
+    const auto t = docs_with_hnsw();
+    auto fallback = as_created(table("docs", {column("e", "real[]")}));
+    FakeDatabase db;
+    db.rows["public.docs"] = 3;
+    const auto p = make(t, fallback, db);
+    CHECK(p.operations.empty());
+    REQUIRE(p.not_done.size() == 2);
+    CHECK(p.not_done[0].object == "column \"e\"");
+    CHECK(p.not_done[0].reason == "the database has real[] (the table was created on a server without pgvector), the "
+                                  "plugin declares vector(3); plinth never converts a column by itself: the conversion "
+                                  "rewrites the table and fails on a row of another length");
+    CHECK(p.not_done[0].manual_sql == "ALTER TABLE \"public\".\"docs\" DROP CONSTRAINT IF EXISTS \"docs_e_dims_check\", "
+                                      "ALTER COLUMN \"e\" TYPE vector(3) USING \"e\"::vector(3)");
+    CHECK(p.not_done[1].object == "index \"docs_e_idx\"");
+    CHECK(p.not_done[1].reason == "waits for column \"e\" to be converted to vector(3) (see above); hnsw cannot index real[]");
+    CHECK(p.not_done[1].manual_sql == "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"docs_e_idx\" ON \"public\".\"docs\" USING "
+                                      "hnsw (\"e\" vector_cosine_ops) WITH (ef_construction = 64, m = 16)");
+    CHECK_FALSE(p.blocked());
 }

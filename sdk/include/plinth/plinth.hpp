@@ -33,6 +33,7 @@
 #include <exception>
 #include <memory>
 #include <source_location>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -247,6 +248,18 @@ inline column bytea(std::string name, source_location source = source_location::
 inline column vector(std::string name, int dimensions, source_location source = source_location::current()) {
     return {std::move(name), "vector(" + std::to_string(dimensions) + ")", source};
 }
+// pgvector's half-precision vector (2 bytes an element); without pgvector, real[] like vector.
+inline column halfvec(std::string name, int dimensions, source_location source = source_location::current()) {
+    return {std::move(name), "halfvec(" + std::to_string(dimensions) + ")", source};
+}
+// pgvector's sparse vector of `dimensions` dimensions; needs pgvector on the server.
+inline column sparsevec(std::string name, int dimensions, source_location source = source_location::current()) {
+    return {std::move(name), "sparsevec(" + std::to_string(dimensions) + ")", source};
+}
+// PostgreSQL's bit string of exactly `length` bits, which pgvector indexes (bit_hamming_ops).
+inline column bit(std::string name, int length, source_location source = source_location::current()) {
+    return {std::move(name), "bit(" + std::to_string(length) + ")", source};
+}
 }  // namespace columns
 
 class index {
@@ -258,6 +271,28 @@ public:
     index& unique() { unique_ = true; return *this; }
     index& using_method(std::string method) { method_ = std::move(method); return *this; }
     index& where(std::string predicate) { predicate_ = std::move(predicate); return *this; }
+    // The operator class of each key, in key order; "" keeps a key's default. More names than keys
+    // throw std::invalid_argument, so the plugin is refused rather than an operator class lost.
+    index& opclasses(std::vector<std::string> names) {
+        if (names.size() > keys_.size())
+            throw std::invalid_argument("index with " + std::to_string(keys_.size()) + " keys given " +
+                                        std::to_string(names.size()) + " operator classes");
+        opclasses_ = std::move(names);
+        return *this;
+    }
+    // A storage parameter, WITH (name = value): with("m", 16), with("fillfactor", 70).
+    index& with(std::string name, std::int64_t value) { return with(std::move(name), std::to_string(value)); }
+    index& with(std::string name, std::string value) {
+        options_.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+    // pgvector's similarity indexes over one key, e.g. index({"embedding"}).hnsw("vector_cosine_ops"):
+    // the operator class picks the distance (vector_l2_ops, vector_ip_ops, vector_cosine_ops, and
+    // halfvec_*, sparsevec_*, bit_hamming_ops, ...). Options: with("m", 16), with("ef_construction", 64).
+    index& hnsw(std::string opclass) { return using_method("hnsw").opclasses({std::move(opclass)}); }
+    index& ivfflat(std::string opclass, std::int64_t lists) {
+        return using_method("ivfflat").opclasses({std::move(opclass)}).with("lists", lists);
+    }
 
 private:
     friend class built_plugin;
@@ -267,6 +302,8 @@ private:
     std::string predicate_;
     bool unique_ = false;
     source_location source_;
+    std::vector<std::string> opclasses_;
+    std::vector<std::pair<std::string, std::string>> options_;
 };
 
 class table {
@@ -471,6 +508,23 @@ private:
             pi.key_count = static_cast<std::uint32_t>(idx.keys_.size());
             pi.predicate = optional_c_str(idx.predicate_);
             locate(pi, idx.source_);
+            if (!idx.opclasses_.empty()) {
+                // One entry per key, as the ABI wants; keys without one keep their default (NULL).
+                std::vector<const char*> opclasses(idx.keys_.size(), nullptr);
+                for (std::size_t k = 0; k < idx.opclasses_.size(); ++k)
+                    opclasses[k] = optional_c_str(idx.opclasses_[k]);
+                pi.opclasses = name_arrays_.emplace_back(std::move(opclasses)).data();
+            }
+            if (!idx.options_.empty()) {
+                std::vector<std::string> option_names, option_values;
+                for (const auto& [n, v] : idx.options_) {
+                    option_names.push_back(n);
+                    option_values.push_back(v);
+                }
+                pi.option_names = names(owned_strings_.emplace_back(std::move(option_names)));
+                pi.option_values = names(owned_strings_.emplace_back(std::move(option_values)));
+                pi.option_count = static_cast<std::uint32_t>(idx.options_.size());
+            }
             indexes.push_back(pi);
         }
         for (const auto& fk : t.foreign_keys_) fks.push_back(make_fk(fk));

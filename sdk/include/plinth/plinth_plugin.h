@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define PLINTH_ABI_MAJOR 1
-#define PLINTH_ABI_MINOR 2
+#define PLINTH_ABI_MINOR 3
 
 /* The entry symbol carries the major version: a host looks only for the one it understands,
  * and can name the version of a plugin built for another major. */
@@ -106,6 +106,17 @@ typedef struct plinth_index {
     const char *source_file;         /* NULL: not known */
     uint32_t source_line;            /* 0: not known */
     uint32_t source_reserved;        /* 0 */
+    /* ABI 1.3: how each key is indexed and the index's storage parameters, for similarity indexes
+     * (pgvector's hnsw and ivfflat) and any other method that takes them. The arrays and strings are
+     * owned by the plugin like every descriptor string. */
+    const char *const *opclasses;    /* NULL: every key uses its type's default operator class; else
+                                        key_count entries, each NULL (that key's default) or an
+                                        operator class name: "vector_cosine_ops" */
+    const char *const *option_names; /* option_count storage parameter names: "m", "ef_construction",
+                                        "lists"; NULL when option_count is 0 */
+    const char *const *option_values;/* option_count values, as SQL writes them after '=': "16" */
+    uint32_t option_count;
+    uint32_t options_reserved;       /* 0 */
 } plinth_index;
 
 typedef struct plinth_foreign_key {
