@@ -43,7 +43,7 @@ plinth::pipeline::PluginSet core_set() {
     return set;
 }
 
-spdlog::logger& quiet() {
+spdlog::logger& vector_log() {
     static spdlog::logger log("vector-test");
     return log;
 }
@@ -82,7 +82,7 @@ struct VectorDb {
     plinth::pg::Connection connection;
 };
 
-Strings summaries(const plinth::plan::Plan& plan) {
+Strings operation_summaries(const plinth::plan::Plan& plan) {
     Strings out;
     for (const auto& op : plan.operations) out.push_back(op.summary);
     return out;
@@ -97,9 +97,9 @@ TEST_CASE("with pgvector the core schema has vector columns and an HNSW cosine i
     VectorDb db;
     auto set = core_set();
     const auto plan = plinth::apply::current_plan(db.connection, set);
-    CHECK(summaries(plan).at(0) == "create extension vector");
+    CHECK(operation_summaries(plan).at(0) == "create extension vector");
     CHECK(plan.notes.empty());
-    plinth::apply::migrate(db.connection, set, {}, quiet());
+    plinth::apply::migrate(db.connection, set, {}, vector_log());
     CHECK(db.scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'") == "0.8.6");
     for (const auto& size : kSizes) {
         CHECK(db.column_type("dim_" + size) == "vector(" + size + ")");
@@ -118,7 +118,7 @@ TEST_CASE("with pgvector the core schema has vector columns and an HNSW cosine i
     const auto again = plinth::apply::current_plan(db.connection, set);
     CHECK(again.operations.empty());
     CHECK(again.not_done.empty());
-    CHECK(plinth::apply::migrate(db.connection, set, {}, quiet()).up_to_date_fast);
+    CHECK(plinth::apply::migrate(db.connection, set, {}, vector_log()).up_to_date_fast);
     CHECK(db.scalar("SELECT notes::text FROM plinth.migrations").find("pgvector") == std::string::npos);
 }
 
@@ -126,7 +126,7 @@ TEST_CASE("drift on similarity indexes is repaired: operator class, options, an 
     REQUIRE_PGVECTOR();
     VectorDb db;
     auto set = core_set();
-    plinth::apply::migrate(db.connection, set, {}, quiet());
+    plinth::apply::migrate(db.connection, set, {}, vector_log());
     db.add_embedding_rows();
     db.connection.exec("DROP INDEX embeddings_dim_384_idx");
     db.connection.exec("CREATE INDEX embeddings_dim_384_idx ON embeddings USING hnsw (dim_384 vector_l2_ops)");
@@ -136,7 +136,7 @@ TEST_CASE("drift on similarity indexes is repaired: operator class, options, an 
 
     const auto plan = plinth::apply::current_plan(db.connection, set);
     INFO(plan.text());
-    CHECK(summaries(plan) ==
+    CHECK(operation_summaries(plan) ==
           Strings{"drop index embeddings_dim_384_idx on public.embeddings (built otherwise: the database has hnsw (vector_l2_ops))",
                   "rebuild index embeddings_dim_384_idx on public.embeddings (concurrently)",
                   "drop index embeddings_dim_512_idx on public.embeddings (built otherwise: the database has hnsw "
@@ -146,14 +146,14 @@ TEST_CASE("drift on similarity indexes is repaired: operator class, options, an 
     for (const auto& op : plan.operations) CHECK(op.phase == plinth::plan::Phase::after_commit);
     CHECK(plan.not_done.empty());
 
-    const auto outcome = plinth::apply::migrate(db.connection, set, {}, quiet());
+    const auto outcome = plinth::apply::migrate(db.connection, set, {}, vector_log());
     CHECK(outcome.after_commit_failures.empty());
     CHECK(db.index("embeddings_dim_384_idx") == "hnsw vector_cosine_ops {}");
     CHECK(db.index("embeddings_dim_512_idx") == "hnsw vector_cosine_ops {}");
     CHECK(db.index("embeddings_dim_768_idx") == "hnsw vector_cosine_ops {}");
     CHECK(plinth::apply::current_plan(db.connection, set).operations.empty());
-    plinth::apply::migrate(db.connection, set, {}, quiet());  // records the fingerprint
-    CHECK(plinth::apply::migrate(db.connection, set, {}, quiet()).up_to_date_fast);
+    plinth::apply::migrate(db.connection, set, {}, vector_log());  // records the fingerprint
+    CHECK(plinth::apply::migrate(db.connection, set, {}, vector_log()).up_to_date_fast);
 }
 
 TEST_CASE("a database made on the fallback keeps its real[] columns when pgvector arrives: the plan says how to convert") {
@@ -171,7 +171,7 @@ TEST_CASE("a database made on the fallback keeps its real[] columns when pgvecto
     CHECK(db.column_type("dim_384") == "real[]");
 
     const auto plan = plinth::apply::current_plan(db.connection, set);
-    CHECK(summaries(plan) == Strings{"create extension vector"});
+    CHECK(operation_summaries(plan) == Strings{"create extension vector"});
     REQUIRE(plan.not_done.size() == 12);
     CHECK_FALSE(plan.blocked());
     CHECK(plan.not_done[0].object == "column \"dim_384\"");
@@ -185,7 +185,7 @@ TEST_CASE("a database made on the fallback keeps its real[] columns when pgvecto
     REQUIRE(waits != plan.not_done.end());
     CHECK(waits->reason.find("waits for column \"dim_384\"") == 0);
 
-    const auto outcome = plinth::apply::migrate(db.connection, set, {}, quiet());
+    const auto outcome = plinth::apply::migrate(db.connection, set, {}, vector_log());
     CHECK(outcome.warnings.size() == 12);
     CHECK(db.column_type("dim_384") == "real[]");  // never converted silently
     CHECK(db.index("embeddings_dim_384_idx") == "");
@@ -195,9 +195,9 @@ TEST_CASE("a database made on the fallback keeps its real[] columns when pgvecto
     CHECK(db.column_type("dim_384") == "vector(384)");
     CHECK(db.scalar("SELECT count(*) FROM embeddings WHERE dim_384 IS NOT NULL") == "20");
     const auto after = plinth::apply::current_plan(db.connection, set);
-    CHECK(summaries(after) == Strings{"create index embeddings_dim_384_idx on public.embeddings (concurrently)"});
+    CHECK(operation_summaries(after) == Strings{"create index embeddings_dim_384_idx on public.embeddings (concurrently)"});
     CHECK(after.not_done.size() == 10);
-    plinth::apply::migrate(db.connection, set, {}, quiet());
+    plinth::apply::migrate(db.connection, set, {}, vector_log());
     CHECK(db.index("embeddings_dim_384_idx") == "hnsw vector_cosine_ops {}");
 }
 
@@ -221,7 +221,7 @@ TEST_CASE("a role that may not create pgvector is told, before anything runs, wh
                                          "\", then plinth can migrate");
     CHECK(plan.not_done[0].manual_sql == "CREATE EXTENSION vector");
     try {
-        plinth::apply::migrate(app, set, {}, quiet());
+        plinth::apply::migrate(app, set, {}, vector_log());
         FAIL("the migration should have been refused");
     } catch (const plinth::apply::MigrationError& e) {
         CHECK(std::string(e.what()).find("by hand: CREATE EXTENSION vector") != std::string::npos);
@@ -229,7 +229,7 @@ TEST_CASE("a role that may not create pgvector is told, before anything runs, wh
     CHECK(admin.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0");  // nothing ran
 
     admin.connection.exec("CREATE EXTENSION vector");  // what the plan asked a superuser to run
-    plinth::apply::migrate(app, set, {}, quiet());
+    plinth::apply::migrate(app, set, {}, vector_log());
     CHECK(admin.column_type("dim_384") == "vector(384)");
     CHECK(admin.index("embeddings_dim_384_idx") == "hnsw vector_cosine_ops {}");
 }
