@@ -201,6 +201,31 @@ bool same_columns(std::vector<std::string> a, std::vector<std::string> b) {
     return a == b;
 }
 
+// A plugin on a require cycle can be initialised neither before nor after the others on it: the
+// cycle is named, shortest first, from this plugin back to itself.
+void check_require_cycle(const model::Plugin& p, const std::map<std::string, const model::Plugin*>& by_name,
+                         Checker& checker) {
+    std::map<std::string, std::string> reached_from;  // breadth first, so the path found is a shortest one
+    std::vector<std::string> queue{p.name};
+    for (std::size_t next = 0; next < queue.size(); ++next) {
+        const auto found = by_name.find(queue[next]);
+        if (found == by_name.end()) continue;
+        for (const auto& r : found->second->requires_plugins) {
+            if (r == queue[next]) continue;  // requiring itself has its own message
+            if (r == p.name) {
+                std::vector<std::string> path{r};
+                for (auto at = queue[next]; at != p.name; at = reached_from.at(at)) path.push_back(at);
+                std::string message = "requires plugin " + quoted(path.back());
+                for (auto it = path.rbegin() + 1; it != path.rend(); ++it) message += ", which requires " + quoted(*it);
+                checker.add(p, "", "", message + ": plugins that require each other cannot be initialised one before the other",
+                            std::nullopt);
+                return;
+            }
+            if (reached_from.emplace(r, queue[next]).second) queue.push_back(r);
+        }
+    }
+}
+
 // Checks what only the whole set can tell: names shared across plugins, foreign key targets,
 // required plugins.
 void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& problems) {
@@ -245,6 +270,7 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
             if (!by_name.count(r))
                 checker.add(p, "", "", "requires plugin " + quoted(r) + ", which is not loaded" + did_you_mean(r, other_plugins),
                             std::nullopt);
+        if (by_name.at(p.name) == &p) check_require_cycle(p, by_name, checker);
         for (auto& t : p.tables) {
             for (auto& fk : t.foreign_keys) {
                 const std::string what = "foreign key " + quoted(fk.name);
