@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "host/logging.hpp"
 #include "introspect/catalog.hpp"
 #include "model/text.hpp"
 
@@ -19,8 +20,10 @@ namespace {
 // exception is caught at the call and becomes an ordinary failure of that step.
 constexpr const char* kThrewAcrossAbi = "threw a C++ exception across the plugin ABI";
 
-std::string error_or_placeholder(std::string error) {
-    return error.empty() ? "(the plugin gave no error message)" : error;
+// The error a plugin set is its text, logged inside plinth's own line: escaped (escape_text) in
+// every format, so that it stays inside that line.
+std::string error_or_placeholder(const std::string& error) {
+    return error.empty() ? "(the plugin gave no error message)" : escape_text(error);
 }
 
 }  // namespace
