@@ -192,12 +192,18 @@ void Lifecycle::disable(std::size_t index, const std::string& reason) {
         stop_one(d);
         // A dependent hung in its stop stays abandoned: its thread may still run plugin code, so
         // plinth must not later return normally and unload anything under it.
-        if (d.state != State::abandoned) d.state = State::disabled;
+        if (d.state != State::abandoned) {
+            d.state = State::disabled;
+            d.context->close_host();
+        }
         d.reason = "it depends on \"" + root + "\", which is disabled";
     }
     auto& e = entries_[index];
     stop_one(e);
-    if (e.state != State::abandoned) e.state = State::disabled;
+    if (e.state != State::abandoned) {
+        e.state = State::disabled;
+        e.context->close_host();  // a thread it started before failing is told no from now on
+    }
     e.reason = reason;
 }
 
@@ -236,6 +242,8 @@ void Lifecycle::stop_one(Entry& e) {
         failure = finished.get();
     }
     e.state = State::stopped;
+    // Its threads must be done with the host by now (plinth_plugin.h); one that is not gets an error.
+    e.context->close_host();
     if (failure)
         log_->error("plugin \"{}\" failed in stop: {}", name, error_or_placeholder(*failure));
     else
