@@ -18,6 +18,17 @@ struct plinth_db_tx {
 };
 
 namespace plinth::hosting {
+
+// What a plugin's plinth_host pointer points to. Allocated once per context and never freed (a
+// few hundred bytes per plugin per run), so that a plugin thread calling after stop, or after
+// plinth has freed everything else, still reads valid memory and is told no.
+struct HostGate {
+    plinth_host raw{};
+    std::string plugin_name;
+    std::mutex mu;
+    PluginContext* context = nullptr;  // null once the host is closed to this plugin
+};
+
 namespace {
 
 struct HostError : plinth_db_error {
@@ -62,9 +73,18 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-PluginContext& context_of(const plinth_host* host) {
+constexpr const char* kStopped = "plinth has stopped this plugin";
+
+// The context behind `host`, held alive for the call; a CallError once the host is closed to the
+// plugin.
+std::shared_ptr<PluginContext> enter(const plinth_host* host) {
     if (!host || !host->host_data) throw CallError("the plinth_host pointer is NULL or not this host's");
-    return *static_cast<PluginContext*>(host->host_data);
+    auto& gate = *static_cast<HostGate*>(host->host_data);
+    std::lock_guard lock(gate.mu);
+    // Empty too when the context is being destroyed: its destructor then waits for this lock.
+    auto context = gate.context ? gate.context->weak_from_this().lock() : nullptr;
+    if (!context) throw CallError(kStopped);
+    return context;
 }
 
 spdlog::level::level_enum to_spdlog(std::uint32_t level) {
@@ -105,16 +125,16 @@ void clear(plinth_db_error** error) noexcept {
 struct HostAbi {
     static void log(const plinth_host* host, std::uint32_t level, const char* message) noexcept {
         try {
-            context_of(host).logger_->log(to_spdlog(level), spdlog::string_view_t(message ? message : ""));
+            enter(host)->logger_->log(to_spdlog(level), spdlog::string_view_t(message ? message : ""));
         } catch (...) {  // logging must never take the plugin down
         }
     }
 
     static void set_error(const plinth_host* host, const char* message) noexcept {
         try {
-            auto& ctx = context_of(host);
-            std::lock_guard lock(ctx.mu_);
-            ctx.error_ = message ? message : "";
+            const auto ctx = enter(host);
+            std::lock_guard lock(ctx->mu_);
+            ctx->error_ = message ? message : "";
         } catch (...) {
         }
     }
@@ -122,7 +142,8 @@ struct HostAbi {
     static const char* config_get(const plinth_host* host, const char* key) noexcept {
         try {
             if (!key) return nullptr;
-            const std::string* value = context_of(host).config_.get(key);
+            // Borrowed until the plugin's stop returns (plinth_plugin.h): a context is closed no earlier.
+            const std::string* value = enter(host)->config_.get(key);
             return value ? value->c_str() : nullptr;
         } catch (...) {
             return nullptr;
@@ -145,7 +166,8 @@ struct HostAbi {
         try {
             if (result) *result = nullptr;
             clear(error);
-            auto& ctx = context_of(host);
+            const auto held = enter(host);
+            auto& ctx = *held;
             if (!sql) throw CallError("db_query: sql is NULL");
             if (!result) throw CallError("db_query: result is NULL");
             if (param_count > 0 && !params) throw CallError("db_query: params is NULL");
@@ -184,7 +206,8 @@ struct HostAbi {
         try {
             if (tx) *tx = nullptr;
             clear(error);
-            auto& ctx = context_of(host);
+            const auto held = enter(host);
+            auto& ctx = *held;
             if (!tx) throw CallError("db_begin: tx is NULL");
             auto open = std::make_shared<plinth_db_tx>();
             open->lease.emplace(ctx.pool_->checkout());
@@ -204,7 +227,8 @@ struct HostAbi {
     static std::uint32_t end(const plinth_host* host, plinth_db_tx* tx, bool commit, plinth_db_error** error) noexcept {
         try {
             clear(error);
-            auto& ctx = context_of(host);
+            const auto held = enter(host);
+            auto& ctx = *held;
             const auto open = find(ctx, tx, true);
             std::lock_guard lock(open->mu);
             open->ended = true;
@@ -240,23 +264,37 @@ struct HostAbi {
 
 PluginContext::PluginContext(std::string plugin_name, std::shared_ptr<spdlog::logger> logger, PluginConfig config,
                              std::shared_ptr<ConnectionPool> pool)
-    : name_(std::move(plugin_name)), logger_(std::move(logger)), config_(std::move(config)), pool_(std::move(pool)) {
-    raw_.struct_size = sizeof(plinth_host);
-    raw_.abi_minor = PLINTH_ABI_MINOR;
-    raw_.host_data = this;
-    raw_.plugin_name = name_.c_str();
-    raw_.log = &HostAbi::log;
-    raw_.set_error = &HostAbi::set_error;
-    raw_.config_get = &HostAbi::config_get;
-    raw_.db_query = &HostAbi::db_query;
-    raw_.db_result_free = &HostAbi::db_result_free;
-    raw_.db_begin = &HostAbi::db_begin;
-    raw_.db_commit = &HostAbi::db_commit;
-    raw_.db_rollback = &HostAbi::db_rollback;
-    raw_.db_error_free = &HostAbi::db_error_free;
+    : name_(std::move(plugin_name)), logger_(std::move(logger)), config_(std::move(config)), pool_(std::move(pool)),
+      gate_(new HostGate) {
+    gate_->plugin_name = name_;
+    gate_->context = this;
+    auto& raw = gate_->raw;
+    raw.struct_size = sizeof(plinth_host);
+    raw.abi_minor = PLINTH_ABI_MINOR;
+    raw.host_data = gate_;
+    raw.plugin_name = gate_->plugin_name.c_str();
+    raw.log = &HostAbi::log;
+    raw.set_error = &HostAbi::set_error;
+    raw.config_get = &HostAbi::config_get;
+    raw.db_query = &HostAbi::db_query;
+    raw.db_result_free = &HostAbi::db_result_free;
+    raw.db_begin = &HostAbi::db_begin;
+    raw.db_commit = &HostAbi::db_commit;
+    raw.db_rollback = &HostAbi::db_rollback;
+    raw.db_error_free = &HostAbi::db_error_free;
 }
 
-PluginContext::~PluginContext() { close_transactions(); }
+PluginContext::~PluginContext() {
+    close_host();
+    close_transactions();
+}
+
+const plinth_host* PluginContext::raw() const noexcept { return &gate_->raw; }
+
+void PluginContext::close_host() noexcept {
+    std::lock_guard lock(gate_->mu);
+    gate_->context = nullptr;
+}
 
 void PluginContext::clear_error() {
     std::lock_guard lock(mu_);

@@ -20,7 +20,10 @@ class logger;
 
 namespace plinth::hosting {
 
-class PluginContext {
+struct HostGate;
+
+// Owned by a shared_ptr (std::make_shared): a host call in flight holds the context alive.
+class PluginContext : public std::enable_shared_from_this<PluginContext> {
 public:
     PluginContext(std::string plugin_name, std::shared_ptr<spdlog::logger> logger, PluginConfig config,
                   std::shared_ptr<ConnectionPool> pool);
@@ -28,8 +31,11 @@ public:
     PluginContext& operator=(const PluginContext&) = delete;
     ~PluginContext();
 
-    // Valid as long as this context; handed to the plugin's init, start and stop.
-    const plinth_host* raw() const noexcept { return &raw_; }
+    // Handed to the plugin's init, start and stop. Valid for the life of the process, since a
+    // plugin thread may still call through it at any time: once close_host() has run (or this
+    // context is gone) every function answers with an error, "plinth has stopped this plugin",
+    // and touches nothing of this context.
+    const plinth_host* raw() const noexcept;
     const std::string& name() const noexcept { return name_; }
     spdlog::logger& logger() const noexcept { return *logger_; }
 
@@ -37,6 +43,10 @@ public:
     void clear_error();
     // What the plugin passed to set_error since clear_error, empty when nothing.
     std::string error() const;
+
+    // From now on every host function called by this plugin answers with an error (logging is
+    // dropped); calls already in flight finish, keeping this context alive until they return.
+    void close_host() noexcept;
 
     // Rolls back and releases the transactions the plugin left open; returns how many there were.
     std::size_t close_transactions() noexcept;
@@ -48,7 +58,7 @@ private:
     std::shared_ptr<spdlog::logger> logger_;
     PluginConfig config_;
     std::shared_ptr<ConnectionPool> pool_;
-    plinth_host raw_{};
+    HostGate* gate_;  // never freed: see raw()
 
     mutable std::mutex mu_;
     std::string error_;

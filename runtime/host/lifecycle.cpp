@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "host/logging.hpp"
 #include "introspect/catalog.hpp"
 #include "model/text.hpp"
 
@@ -19,8 +20,10 @@ namespace {
 // exception is caught at the call and becomes an ordinary failure of that step.
 constexpr const char* kThrewAcrossAbi = "threw a C++ exception across the plugin ABI";
 
-std::string error_or_placeholder(std::string error) {
-    return error.empty() ? "(the plugin gave no error message)" : error;
+// The error a plugin set is its text, logged inside plinth's own line: escaped (escape_text) in
+// every format, so that it stays inside that line.
+std::string error_or_placeholder(const std::string& error) {
+    return error.empty() ? "(the plugin gave no error message)" : escape_text(error);
 }
 
 }  // namespace
@@ -189,12 +192,18 @@ void Lifecycle::disable(std::size_t index, const std::string& reason) {
         stop_one(d);
         // A dependent hung in its stop stays abandoned: its thread may still run plugin code, so
         // plinth must not later return normally and unload anything under it.
-        if (d.state != State::abandoned) d.state = State::disabled;
+        if (d.state != State::abandoned) {
+            d.state = State::disabled;
+            d.context->close_host();
+        }
         d.reason = "it depends on \"" + root + "\", which is disabled";
     }
     auto& e = entries_[index];
     stop_one(e);
-    if (e.state != State::abandoned) e.state = State::disabled;
+    if (e.state != State::abandoned) {
+        e.state = State::disabled;
+        e.context->close_host();  // a thread it started before failing is told no from now on
+    }
     e.reason = reason;
 }
 
@@ -233,6 +242,8 @@ void Lifecycle::stop_one(Entry& e) {
         failure = finished.get();
     }
     e.state = State::stopped;
+    // Its threads must be done with the host by now (plinth_plugin.h); one that is not gets an error.
+    e.context->close_host();
     if (failure)
         log_->error("plugin \"{}\" failed in stop: {}", name, error_or_placeholder(*failure));
     else

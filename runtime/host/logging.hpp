@@ -2,8 +2,10 @@
 // and one logger per plugin, named after it. Text lines or one JSON object per line.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <spdlog/common.h>
 
@@ -37,6 +39,15 @@ spdlog::level::level_enum parse_log_level(const std::string& name);
 // json: {"time":"2024-05-01T12:00:00.123Z","level":"info","logger":"core","message":"message"}
 std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format);
 
+// The longest message of a plugin's log record, in bytes of its text as the plugin gave it; the rest
+// is cut, and the record says how many bytes were.
+constexpr std::size_t kMaxPluginMessage = 4096;
+
+// Plugin text made fit for one line of a text log: a backslash is doubled, control characters
+// (newline, ANSI ESC, DEL, the C1 controls) and bytes that are not valid UTF-8 are escaped (\n, \t,
+// \r, \x1b, \xff, \u009b), and past `limit` bytes the text is cut with " ... (N bytes cut)".
+std::string escape_text(std::string_view text, std::size_t limit = kMaxPluginMessage);
+
 class Logging {
 public:
     // Writes to stdout (coloured on a terminal in text format).
@@ -46,6 +57,10 @@ public:
 
     // A new logger writing to this sink at the configured level; not registered globally.
     std::shared_ptr<spdlog::logger> logger(const std::string& name) const;
+    // The same for a plugin's own messages, which are its text, not plinth's: each is cut at
+    // kMaxPluginMessage bytes and, in text format, escaped with escape_text, so that it stays one
+    // line and cannot forge other records or reach the terminal as escape sequences. (JSON escapes.)
+    std::shared_ptr<spdlog::logger> plugin_logger(const std::string& name) const;
     // The logger of the commands other than `run`: text lines without a logger name.
     std::shared_ptr<spdlog::logger> command_logger() const;
 

@@ -98,7 +98,7 @@ int run(const RunSettings& options) {
         std::vector<std::shared_ptr<PluginContext>> contexts;
         for (const auto& p : plugins)
             contexts.push_back(
-                std::make_shared<PluginContext>(p.name, logging.logger(p.name), config.for_plugin(p.name), pool));
+                std::make_shared<PluginContext>(p.name, logging.plugin_logger(p.name), config.for_plugin(p.name), pool));
         lifecycle.emplace(plugins, set.ordering.plugins, std::move(contexts),
                           LifecycleOptions{options.strict, options.stop_timeout}, log);
         if (lifecycle->disable_missing_tables(conn) > 0 && options.strict) {

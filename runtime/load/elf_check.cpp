@@ -60,6 +60,54 @@ std::optional<std::string> read_header(ElfFile& elf, Elf64_Ehdr& header) {
     return std::nullopt;
 }
 
+struct Symbol {
+    std::string name;
+    unsigned char type;  // STT_*
+};
+
+// The symbols the file defines and exports (.dynsym entries that are defined and not local), in
+// table order; nullopt when it cannot tell.
+std::optional<std::vector<Symbol>> defined_symbols(const std::filesystem::path& file) {
+    ElfFile elf(file);
+    Elf64_Ehdr header;
+    if (!elf.is_open() || read_header(elf, header)) return std::nullopt;
+    std::vector<Elf64_Shdr> sections;
+    if (header.e_shoff == 0 || header.e_shentsize != sizeof(Elf64_Shdr) ||
+        !elf.read(header.e_shoff, header.e_shnum, sections))
+        return std::nullopt;
+    std::vector<Symbol> found;
+    for (const auto& section : sections) {
+        if (section.sh_type != SHT_DYNSYM) continue;
+        std::vector<Elf64_Sym> symbols;
+        std::vector<char> strings;
+        if (section.sh_entsize != sizeof(Elf64_Sym) || section.sh_link >= sections.size() ||
+            !elf.read(section.sh_offset, section.sh_size / sizeof(Elf64_Sym), symbols) ||
+            !elf.read(sections[section.sh_link].sh_offset, sections[section.sh_link].sh_size, strings))
+            return std::nullopt;
+        for (const auto& symbol : symbols) {
+            // Undefined ones are imports; local ones are not exported; absolute ones name version
+            // nodes of a version script, not code or data.
+            if (ELF64_ST_BIND(symbol.st_info) == STB_LOCAL || symbol.st_shndx == SHN_UNDEF ||
+                symbol.st_shndx == SHN_ABS || symbol.st_name >= strings.size())
+                continue;
+            const char* name = strings.data() + symbol.st_name;
+            found.push_back({std::string(name, ::strnlen(name, strings.size() - symbol.st_name)),
+                             static_cast<unsigned char>(ELF64_ST_TYPE(symbol.st_info))});
+        }
+    }
+    return found;
+}
+
+std::string symbol_kind(unsigned char type) {
+    switch (type) {
+    case STT_OBJECT: return "a data object";
+    case STT_TLS: return "a thread-local variable";
+    case STT_NOTYPE: return "of no type";
+    case STT_SECTION: return "a section";
+    default: return "of ELF symbol type " + std::to_string(type);
+    }
+}
+
 }  // namespace
 
 std::optional<std::string> check_elf_file(const std::filesystem::path& file) {
@@ -85,33 +133,21 @@ std::optional<std::string> check_elf_file(const std::filesystem::path& file) {
 }
 
 std::optional<std::vector<std::string>> exported_symbols(const std::filesystem::path& file) {
-    ElfFile elf(file);
-    Elf64_Ehdr header;
-    if (!elf.is_open() || read_header(elf, header)) return std::nullopt;
-    std::vector<Elf64_Shdr> sections;
-    if (header.e_shoff == 0 || header.e_shentsize != sizeof(Elf64_Shdr) ||
-        !elf.read(header.e_shoff, header.e_shnum, sections))
-        return std::nullopt;
+    const auto symbols = defined_symbols(file);
+    if (!symbols) return std::nullopt;
     std::vector<std::string> names;
-    for (const auto& section : sections) {
-        if (section.sh_type != SHT_DYNSYM) continue;
-        std::vector<Elf64_Sym> symbols;
-        std::vector<char> strings;
-        if (section.sh_entsize != sizeof(Elf64_Sym) || section.sh_link >= sections.size() ||
-            !elf.read(section.sh_offset, section.sh_size / sizeof(Elf64_Sym), symbols) ||
-            !elf.read(sections[section.sh_link].sh_offset, sections[section.sh_link].sh_size, strings))
-            return std::nullopt;
-        for (const auto& symbol : symbols) {
-            // Undefined ones are imports; local ones are not exported; absolute ones name version
-            // nodes of a version script, not code or data.
-            if (ELF64_ST_BIND(symbol.st_info) == STB_LOCAL || symbol.st_shndx == SHN_UNDEF ||
-                symbol.st_shndx == SHN_ABS || symbol.st_name >= strings.size())
-                continue;
-            const char* name = strings.data() + symbol.st_name;
-            names.emplace_back(name, ::strnlen(name, strings.size() - symbol.st_name));
-        }
-    }
+    for (const auto& symbol : *symbols) names.push_back(symbol.name);
     return names;
+}
+
+std::optional<std::string> check_function_symbol(const std::filesystem::path& file, const std::string& name) {
+    const auto symbols = defined_symbols(file);
+    if (!symbols) return std::nullopt;
+    for (const auto& symbol : *symbols) {
+        if (symbol.name != name || symbol.type == STT_FUNC || symbol.type == STT_GNU_IFUNC) continue;
+        return "symbol " + name + " is " + symbol_kind(symbol.type) + ", not a function";
+    }
+    return std::nullopt;
 }
 
 }  // namespace plinth::load

@@ -19,4 +19,10 @@ std::optional<std::string> check_elf_file(const std::filesystem::path& file);
 // table). Call it on a file check_elf_file accepted.
 std::optional<std::vector<std::string>> exported_symbols(const std::filesystem::path& file);
 
+// nullopt when `name` is a function in the file's dynamic symbol table (STT_FUNC or STT_GNU_IFUNC),
+// or when the file does not say (no section headers, or no such symbol there); else what the
+// symbol is instead, e.g. "symbol plinth_plugin_entry_v1 is a data object, not a function". Call
+// it on a file check_elf_file accepted.
+std::optional<std::string> check_function_symbol(const std::filesystem::path& file, const std::string& name);
+
 }  // namespace plinth::load

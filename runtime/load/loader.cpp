@@ -40,6 +40,9 @@ constexpr std::uint32_t kIndexOptionsEnd = PLINTH_END_OF(plinth_index, options_r
 constexpr std::uint32_t kMaxTables = 10000;
 constexpr std::uint32_t kMaxItems = 1600;  // PostgreSQL's column limit; ample for keys and constraints
 constexpr std::size_t kMaxString = 1 << 20;
+// A later minor appends a few members to a struct, never doubles it many times over: a stride past
+// this multiple of the size known here is corrupt, and walking by it would read far past the array.
+constexpr std::size_t kMaxStrideFactor = 64;
 
 // A structural defect of the descriptor; caught in load_file and turned into a Refusal.
 struct DescriptorError : std::runtime_error {
@@ -89,6 +92,10 @@ void each_struct(const T* base, std::uint32_t count, std::uint32_t limit, std::u
     if (stride < min_size)
         throw DescriptorError(what + " struct_size " + std::to_string(stride) + " is smaller than " +
                               std::to_string(min_size) + ", the size in plinth ABI 1.0");
+    if (stride > kMaxStrideFactor * sizeof(T))
+        throw DescriptorError(what + " struct_size " + std::to_string(stride) + " is larger than " +
+                              std::to_string(kMaxStrideFactor * sizeof(T)) + ", " + std::to_string(kMaxStrideFactor) +
+                              " times the size in this plinth (corrupt descriptor?)");
     if (stride % alignof(T) != 0)
         throw DescriptorError(what + " struct_size " + std::to_string(stride) + " is not a multiple of " +
                               std::to_string(alignof(T)));
@@ -299,6 +306,11 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
                          " not found (export it with PLINTH_PLUGIN from plinth/plinth.hpp)";
         return false;
     }
+    // Called blindly, an entry symbol naming data would jump into it.
+    if (auto bad = check_function_symbol(file, PLINTH_ENTRY_SYMBOL)) {
+        refusal.reason = "not a plinth plugin: " + *bad + " (export it with PLINTH_PLUGIN from plinth/plinth.hpp)";
+        return false;
+    }
     auto entry = library->get<const plinth_plugin_descriptor*()>(PLINTH_ENTRY_SYMBOL);
     const plinth_plugin_descriptor* descriptor = nullptr;
     try {
@@ -337,13 +349,49 @@ std::optional<Warning> check_exports(const std::filesystem::path& file) {
                                   "SDK's export map), as plinth_add_plugin and the plinth-sdk pkg-config flags do"};
 }
 
+namespace {
+
+// Why a directory entry named *.so cannot be a plugin file, or nullopt when it is a regular file
+// (itself or through its links). Never opens it: opening a FIFO would block.
+std::optional<std::string> not_a_plugin_file(const std::filesystem::directory_entry& entry) {
+    std::error_code ec;
+    const auto link = entry.symlink_status(ec);
+    if (ec) return "cannot be read: " + ec.message();
+    const auto target = entry.status(ec);
+    if (ec) {
+        if (link.type() == std::filesystem::file_type::symlink && ec == std::errc::no_such_file_or_directory) {
+            std::error_code ignored;
+            return "a symbolic link to " + std::filesystem::read_symlink(entry.path(), ignored).string() +
+                   ", which does not exist";
+        }
+        if (ec == std::errc::too_many_symbolic_link_levels) return "a symbolic link that never ends (a loop of links)";
+        return "cannot be read: " + ec.message();
+    }
+    switch (target.type()) {
+    case std::filesystem::file_type::regular: return std::nullopt;
+    case std::filesystem::file_type::directory: return std::string("a folder, not a shared object");
+    case std::filesystem::file_type::fifo: return std::string("a FIFO, not a shared object");
+    case std::filesystem::file_type::socket: return std::string("a socket, not a shared object");
+    case std::filesystem::file_type::block:
+    case std::filesystem::file_type::character: return std::string("a device, not a shared object");
+    default: return std::string("not a regular file");
+    }
+}
+
+}  // namespace
+
 LoadResult load_folder(const std::filesystem::path& folder) {
     std::error_code ec;
     if (!std::filesystem::is_directory(folder, ec))
         throw std::runtime_error("plugins folder " + folder.string() + " does not exist or is not a folder");
     std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
-        if (entry.path().extension() == ".so" && entry.is_regular_file()) files.push_back(entry.path());
+    std::vector<Refusal> refused;  // entries that are no file to load, merged in name order below
+    // Error codes throughout: one odd entry is that entry's refusal, never an end to the scan.
+    std::filesystem::directory_iterator it(folder, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        if (it->path().extension() != ".so") continue;
+        if (auto bad = not_a_plugin_file(*it)) refused.push_back({it->path().string(), *bad});
+        else files.push_back(it->path());
     }
     if (ec) throw std::runtime_error("cannot read plugins folder " + folder.string() + ": " + ec.message());
     std::sort(files.begin(), files.end());
@@ -369,6 +417,9 @@ LoadResult load_folder(const std::filesystem::path& folder) {
             result.refusals.push_back(std::move(refusal));
         }
     }
+    result.refusals.insert(result.refusals.end(), refused.begin(), refused.end());
+    std::stable_sort(result.refusals.begin(), result.refusals.end(),
+                     [](const Refusal& a, const Refusal& b) { return a.file < b.file; });
     return result;
 }
 

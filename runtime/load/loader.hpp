@@ -30,7 +30,9 @@ struct LoadResult {
     std::vector<Warning> warnings;       // in file-name order, for loaded plugins only
 };
 
-// Loads every "*.so" directly inside `folder`, in sorted file-name order. A file reached a second
+// Loads every "*.so" directly inside `folder`, in sorted file-name order. An entry that is no
+// regular file, itself or through its links (a folder, a FIFO, a dangling link, a loop of links),
+// or that cannot be read is refused by name, and the scan goes on. A file reached a second
 // time under another name (a symbolic or hard link) is refused, naming the first. Each plugin
 // loaded is checked with check_exports. Throws std::runtime_error when the folder itself cannot be
 // read.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 #include <queue>
 
 #include <boost/graph/adjacency_list.hpp>
@@ -110,8 +111,13 @@ Ordering order(const std::vector<model::Plugin>& plugins) {
             if (auto it = plugin_by_name.find(r); it != plugin_by_name.end())
                 plugin_edges.emplace_back(plugin_vertex[p], plugin_vertex[it->second]);
     }
-    for (const auto& e : fk_edges)
-        plugin_edges.emplace_back(plugin_vertex[refs[e.from].plugin], plugin_vertex[refs[e.to].plugin]);
+    // A foreign key into a plugin that requires this one (two plugins whose tables reference each
+    // other) yields to that require: the required plugin comes first.
+    const std::set<std::pair<std::size_t, std::size_t>> requires_edges(plugin_edges.begin(), plugin_edges.end());
+    for (const auto& e : fk_edges) {
+        const auto from = plugin_vertex[refs[e.from].plugin], to = plugin_vertex[refs[e.to].plugin];
+        if (!requires_edges.count({to, from})) plugin_edges.emplace_back(from, to);
+    }
     for (std::size_t v : order_nodes(plugin_sorted.size(), plugin_edges).order)
         result.plugins.push_back(plugin_sorted[v]);
     return result;

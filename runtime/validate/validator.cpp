@@ -272,6 +272,31 @@ bool same_columns(std::vector<std::string> a, std::vector<std::string> b) {
     return a == b;
 }
 
+// A plugin on a require cycle can be initialised neither before nor after the others on it: the
+// cycle is named, shortest first, from this plugin back to itself.
+void check_require_cycle(const model::Plugin& p, const std::map<std::string, const model::Plugin*>& by_name,
+                         Checker& checker) {
+    std::map<std::string, std::string> reached_from;  // breadth first, so the path found is a shortest one
+    std::vector<std::string> queue{p.name};
+    for (std::size_t next = 0; next < queue.size(); ++next) {
+        const auto found = by_name.find(queue[next]);
+        if (found == by_name.end()) continue;
+        for (const auto& r : found->second->requires_plugins) {
+            if (r == queue[next]) continue;  // requiring itself has its own message
+            if (r == p.name) {
+                std::vector<std::string> path{r};
+                for (auto at = queue[next]; at != p.name; at = reached_from.at(at)) path.push_back(at);
+                std::string message = "requires plugin " + quoted(path.back());
+                for (auto it = path.rbegin() + 1; it != path.rend(); ++it) message += ", which requires " + quoted(*it);
+                checker.add(p, "", "", message + ": plugins that require each other cannot be initialised one before the other",
+                            std::nullopt);
+                return;
+            }
+            if (reached_from.emplace(r, queue[next]).second) queue.push_back(r);
+        }
+    }
+}
+
 // Checks what only the whole set can tell: names shared across plugins, foreign key targets,
 // required plugins.
 void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& problems) {
@@ -316,6 +341,7 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
             if (!by_name.count(r))
                 checker.add(p, "", "", "requires plugin " + quoted(r) + ", which is not loaded" + did_you_mean(r, other_plugins),
                             std::nullopt);
+        if (by_name.at(p.name) == &p) check_require_cycle(p, by_name, checker);
         for (auto& t : p.tables) {
             for (auto& fk : t.foreign_keys) {
                 const std::string what = "foreign key " + quoted(fk.name);
@@ -327,9 +353,13 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
                     continue;
                 }
                 const auto& [owner, ref] = found->second;
-                const bool required = std::find(p.requires_plugins.begin(), p.requires_plugins.end(), owner->name) !=
-                                      p.requires_plugins.end();
-                if (owner->name != p.name && !required) {
+                // Either side's require orders the pair. Two plugins whose tables reference each
+                // other (a cycle, closed after both tables exist) need one require, not two: a
+                // require cycle is refused, since neither could be initialised first.
+                const auto requires_of = [](const model::Plugin& a, const std::string& b) {
+                    return std::find(a.requires_plugins.begin(), a.requires_plugins.end(), b) != a.requires_plugins.end();
+                };
+                if (owner->name != p.name && !requires_of(p, owner->name) && !requires_of(*owner, p.name)) {
                     checker.add(p, t.name, what, "references table " + target + " of plugin " + quoted(owner->name) +
                                 ", which this plugin does not require: add requires_plugin(\"" + owner->name + "\")", fk.source);
                     continue;
@@ -397,18 +427,30 @@ ValidationResult validate(std::vector<model::Plugin> plugins) {
             available.insert(p.name);
         }
     }
+    // A plugin needs those it requires, and those whose tables its foreign keys reference (one
+    // that requires it, see check_set).
+    std::map<std::string, std::string> table_owner;  // "schema.table" -> plugin
+    for (const auto& p : plugins)
+        for (const auto& t : p.tables) table_owner.emplace(t.qualified_name(), p.name);
+    const auto first_missing = [&](const model::Plugin& p) -> std::string {
+        for (const auto& r : p.requires_plugins)
+            if (!available.count(r)) return "requires plugin \"" + r + "\", which was skipped";
+        for (const auto& t : p.tables)
+            for (const auto& fk : t.foreign_keys)
+                if (auto it = table_owner.find(fk.ref_schema + "." + fk.ref_table);
+                    it != table_owner.end() && it->second != p.name && !available.count(it->second))
+                    return "references table " + it->first + " of plugin \"" + it->second + "\", which was skipped";
+        return {};
+    };
     for (bool changed = true; changed;) {
         changed = false;
         for (const auto& p : plugins) {
             if (skipped_files.count(p.file)) continue;
-            for (const auto& r : p.requires_plugins) {
-                if (!available.count(r)) {
-                    result.skipped.push_back({p.file, p.name, "requires plugin \"" + r + "\", which was skipped", table_names(p)});
-                    skipped_files.insert(p.file);
-                    available.erase(p.name);
-                    changed = true;
-                    break;
-                }
+            if (const auto reason = first_missing(p); !reason.empty()) {
+                result.skipped.push_back({p.file, p.name, reason, table_names(p)});
+                skipped_files.insert(p.file);
+                available.erase(p.name);
+                changed = true;
             }
         }
     }

@@ -4,8 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <stdexcept>
+#include <thread>
+
+#include <unistd.h>
 
 #include "pipeline/plugin_set.hpp"
 #include "host/lifecycle.hpp"
@@ -261,4 +267,39 @@ TEST_CASE("a C++ exception escaping a plugin's init, start or stop is that step'
     // The stop runs on its own thread: uncaught there, the exception would be std::terminate.
     CHECK(lifecycle.stop().empty());
     CHECK(logs.contains("plugin \"throws-in-stop\" failed in stop: threw a C++ exception across the plugin ABI"));
+}
+
+TEST_CASE("a plugin thread that calls the host after stop is told so, and plinth does not crash") {
+    // delta's thread keeps querying through stop and after the lifecycle, contexts and pool are
+    // gone; several runs, since a use of freed memory need not crash every time.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        CAPTURE(attempt);
+        const auto report = std::filesystem::temp_directory_path() /
+                            ("plinth-late-" + std::to_string(::getpid()) + "-" + std::to_string(attempt));
+        std::filesystem::remove(report);
+        ScopedEnv late("PLINTH_DELTA_LATE_QUERIES", report.string());
+        {
+            LifecycleRun run;
+            REQUIRE(run.lifecycle->start() == StartOutcome::ready);
+            CHECK(run.lifecycle->stop().empty());
+        }
+        // Not a timing assertion: the thread ends after 100 refusals; this only bounds the wait.
+        for (int waited = 0; waited < 600 && !std::filesystem::exists(report); ++waited)
+            std::this_thread::sleep_for(100ms);
+        std::ifstream in(report);
+        std::string answer((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        CHECK(answer == "plinth has stopped this plugin");
+        std::filesystem::remove(report);
+    }
+}
+
+TEST_CASE("a plugin's error text is escaped inside plinth's line: it cannot forge records") {
+    ScopedEnv fail("PLINTH_DELTA_FAIL", "start");
+    ScopedEnv message("PLINTH_DELTA_FAIL_MESSAGE", "bad\n[2024-05-01T12:00:00.000+00:00] [plinth] [info] forged \x1b[31m");
+    LifecycleRun run;
+    REQUIRE(run.lifecycle->start() == StartOutcome::ready);
+    CHECK(run.logs.contains("plugin \"delta\" failed in start: bad\\n[2024-05-01T12:00:00.000+00:00] [plinth] [info] "
+                            "forged \\x1b[31m"));
+    for (const auto& line : run.logs.lines()) CHECK(line.find('\n') == line.size() - 1);  // one line per record
+    run.lifecycle->stop();
 }

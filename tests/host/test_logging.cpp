@@ -47,3 +47,47 @@ TEST_CASE("json format: one object per line with time, level, logger and the mes
     CHECK(time.size() == 24);  // 2024-05-01T12:00:00.123Z
     CHECK(time.back() == 'Z');
 }
+
+TEST_CASE("text format: a plugin's message is one escaped line; it cannot forge records or reach the terminal") {
+    auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10);
+    Logging logging({spdlog::level::trace, LogFormat::text}, sink);
+    logging.plugin_logger("evil")->info(
+        "done\n[2024-05-01T12:00:00.000+00:00] [plinth] [info] forged\r\x1b[31mred\x7f tab\t back\\slash "
+        "bad \xff\xc3( c1 \xc2\x9b caf\xc3\xa9");
+    const auto lines = sink->last_formatted();
+    REQUIRE(lines.size() == 1);
+    const std::string& line = lines[0];
+    CHECK(line.find('\n') == line.size() - 1);
+    CHECK(line.find('\x1b') == std::string::npos);
+    const std::string expected =
+        "] [evil] [info] done\\n[2024-05-01T12:00:00.000+00:00] [plinth] [info] forged\\r\\x1b[31mred\\x7f tab\\t "
+        "back\\\\slash bad \\xff\\xc3( c1 \\u009b caf\xc3\xa9\n";
+    CHECK(line.substr(line.size() - expected.size()) == expected);
+}
+
+TEST_CASE("a plugin's message longer than the limit is cut, and the line says how much") {
+    CHECK(plinth::hosting::escape_text(std::string(5000, 'a')) == std::string(4096, 'a') + " ... (904 bytes cut)");
+    // Never in the middle of a character: "é" is two bytes, and only whole ones fit.
+    CHECK(plinth::hosting::escape_text("ab\xc3\xa9", 3) == "ab ... (2 bytes cut)");
+    CHECK(plinth::hosting::escape_text("short") == "short");
+
+    auto text_sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10);
+    Logging text({spdlog::level::trace, LogFormat::text}, text_sink);
+    text.plugin_logger("chatty")->info(std::string(10000, 'x'));
+    const auto line = text_sink->last_formatted().at(0);
+    CHECK(line.find("] [chatty] [info] " + std::string(4096, 'x') + " ... (5904 bytes cut)\n") != std::string::npos);
+
+    // JSON escapes on its own; the cut still applies.
+    auto json_sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10);
+    Logging json({spdlog::level::trace, LogFormat::json}, json_sink);
+    json.plugin_logger("chatty")->info("two\nlines " + std::string(5000, 'y'));
+    const auto object = nlohmann::json::parse(json_sink->last_formatted().at(0));
+    CHECK(object["message"] == "two\nlines " + std::string(4086, 'y') + " ... (914 bytes cut)");
+}
+
+TEST_CASE("plinth's own records stay as plinth wrote them") {
+    auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10);
+    Logging logging({spdlog::level::trace, LogFormat::text}, sink);
+    logging.logger("plinth")->error("migration failed\n  detail: x");
+    CHECK(sink->last_formatted().at(0).find("migration failed\n  detail: x\n") != std::string::npos);
+}

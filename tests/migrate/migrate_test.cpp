@@ -1006,3 +1006,11 @@ TEST_CASE("an index built after the commit logs its start, its progress while it
     CHECK(logged(summary + " (after the commit): done in "));
     CHECK(db.has_index("public", "widgets_label_idx"));
 }
+
+TEST_CASE("two plugins whose tables reference each other are initialised in the order their one require gives") {
+    const auto set = plugin_set({scenario("cycle_a.so"), scenario("cycle_b.so")});
+    REQUIRE(set.ordering.plugins.size() == 2);
+    // cycle-a requires cycle-b; cycle-b's books reference cycle-a's authors without a require back.
+    CHECK(set.validation.plugins[set.ordering.plugins[0]].name == "cycle-b");
+    CHECK(set.validation.plugins[set.ordering.plugins[1]].name == "cycle-a");
+}

@@ -50,6 +50,20 @@ TEST_CASE("plinth check in text form, and the same output twice") {
     CHECK(run(args).out == first.out);
 }
 
+TEST_CASE("plinth check names a *.so that is no file instead of saying that all plugins are valid") {
+    const auto folder = std::filesystem::temp_directory_path() / ("plinth-check-odd-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(folder);
+    std::filesystem::create_directories(folder);
+    std::filesystem::copy_file(plinth::test::broken_dir() / "minimal_valid.so", folder / "minimal.so");
+    std::filesystem::create_symlink(folder / "gone.so", folder / "dangling.so");
+    auto r = run("check --plugins " + folder.string());
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("dangling.so: a symbolic link to " + (folder / "gone.so").string() + ", which does not exist") !=
+          std::string::npos);
+    CHECK(r.out.find("all plugins are valid") == std::string::npos);
+    std::filesystem::remove_all(folder);
+}
+
 TEST_CASE("plinth check exits 1 and names every refusal when a plugin is broken") {
     auto r = run("check --plugins " + plinth::test::broken_dir().string());
     CHECK(r.exit_code == 1);

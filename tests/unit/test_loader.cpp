@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "load/loader.hpp"
@@ -78,13 +79,19 @@ TEST_CASE("each broken descriptor is refused with its exact reason") {
     CHECK(refusal_of("small_column_struct.so") ==
           "plugin \"minimal\": table \"widgets\" columns struct_size 8 is smaller than 32, the size in plinth ABI 1.0");
     CHECK(refusal_of("null_column_name.so") == "plugin \"minimal\": table \"widgets\" primary_key[0] is NULL");
+    CHECK(refusal_of("huge_stride.so") ==
+          "plugin \"minimal\": table \"widgets\" columns struct_size 1073741824 is larger than " +
+              std::to_string(64 * sizeof(plinth_column)) + ", 64 times the size in this plinth (corrupt descriptor?)");
+    CHECK(refusal_of("data_entry.so") ==
+          "not a plinth plugin: symbol plinth_plugin_entry_v1 is a data object, not a function (export it with "
+          "PLINTH_PLUGIN from plinth/plinth.hpp)");
     CHECK(refusal_of("unknown_fk_action.so") ==
           "plugin \"minimal\": table \"widgets\" foreign_keys[0].on_delete has unknown foreign key action 9");
 }
 
 TEST_CASE("a folder is loaded in sorted order, refusals and plugins apart") {
     auto result = plinth::load::load_folder(broken_dir());
-    CHECK(result.refusals.size() == 15);
+    CHECK(result.refusals.size() == 17);
     for (std::size_t i = 1; i < result.refusals.size(); ++i) CHECK(result.refusals[i - 1].file < result.refusals[i].file);
     for (std::size_t i = 1; i < result.plugins.size(); ++i) CHECK(result.plugins[i - 1].file < result.plugins[i].file);
 }
@@ -158,4 +165,29 @@ TEST_CASE("a plugin built against ABI 1.1 loads, and nothing is read past its st
     REQUIRE(t.checks.size() == 1);
     CHECK(t.checks[0].expression == "id IS NOT NULL");
     CHECK_FALSE(t.checks[0].source.has_value());
+}
+
+TEST_CASE("an entry named *.so that is no regular file is refused by name, and the scan goes on") {
+    const auto folder = std::filesystem::temp_directory_path() / ("plinth-odd-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(folder);
+    std::filesystem::create_directories(folder / "folder.so");
+    std::filesystem::copy_file(broken_dir() / "minimal_valid.so", folder / "good.so");
+    std::filesystem::create_symlink(folder / "missing.so", folder / "dangling.so");
+    std::filesystem::create_symlink(folder / "loop-b.so", folder / "loop-a.so");
+    std::filesystem::create_symlink(folder / "loop-a.so", folder / "loop-b.so");
+    REQUIRE(::mkfifo((folder / "fifo.so").c_str(), 0600) == 0);
+    const auto result = plinth::load::load_folder(folder);
+    REQUIRE(result.plugins.size() == 1);
+    CHECK(result.plugins[0].file == (folder / "good.so").string());
+    std::vector<std::string> refusals;
+    for (const auto& r : result.refusals) refusals.push_back(r.message());
+    const auto at = [&](const std::string& name) { return (folder / name).string() + ": "; };
+    CHECK(refusals == std::vector<std::string>{
+        at("dangling.so") + "a symbolic link to " + (folder / "missing.so").string() + ", which does not exist",
+        at("fifo.so") + "a FIFO, not a shared object",
+        at("folder.so") + "a folder, not a shared object",
+        at("loop-a.so") + "a symbolic link that never ends (a loop of links)",
+        at("loop-b.so") + "a symbolic link that never ends (a loop of links)",
+    });
+    std::filesystem::remove_all(folder);
 }

@@ -278,3 +278,36 @@ TEST_CASE("a name one slip away from a known one gets a suggestion") {
     CHECK(result.problems[4].location ==
           "invalid_misspelled.cpp:" + std::to_string(plinth::test::marked_line("invalid_misspelled.cpp", "@parent")));
 }
+
+TEST_CASE("plugins that require each other are refused with the cycle named; their dependents are skipped") {
+    auto result = validate_with_core({"invalid_cycle_a.so", "invalid_cycle_b.so", "invalid_cycle_dependent.so"});
+    const auto broken = plinth::test::broken_dir();
+    CHECK(texts(result) == std::vector<std::string>{
+        (broken / "invalid_cycle_a.so").string() + ": plugin \"cycle-a\": requires plugin \"cycle-b\", which requires "
+            "\"cycle-a\": plugins that require each other cannot be initialised one before the other",
+        (broken / "invalid_cycle_b.so").string() + ": plugin \"cycle-b\": requires plugin \"cycle-a\", which requires "
+            "\"cycle-b\": plugins that require each other cannot be initialised one before the other"});
+    std::vector<std::string> skipped;
+    for (const auto& s : result.skipped) skipped.push_back(s.plugin + ": " + s.reason);
+    CHECK(skipped == std::vector<std::string>{"cycle-a: 1 problem in its declaration", "cycle-b: 1 problem in its declaration",
+                                              "cycle-dependent: requires plugin \"cycle-a\", which was skipped"});
+    std::vector<std::string> valid;
+    for (const auto& p : result.plugins) valid.push_back(p.name);
+    CHECK(valid == std::vector<std::string>{"core"});
+}
+
+TEST_CASE("a longer require cycle is named from each plugin on it back to itself") {
+    auto a = load(plinth::test::broken_dir() / "minimal_valid.so");
+    a.tables.clear();
+    auto b = a, c = a;
+    a.name = "a", b.name = "b", c.name = "c";
+    a.requires_plugins = {"b"}, b.requires_plugins = {"c"}, c.requires_plugins = {"a"};
+    a.file = "a.so", b.file = "b.so", c.file = "c.so";
+    auto result = plinth::validate::validate({c, b, a});
+    REQUIRE(result.problems.size() == 3);
+    CHECK(result.problems[0].text() == "a.so: plugin \"a\": requires plugin \"b\", which requires \"c\", which requires \"a\": "
+                                       "plugins that require each other cannot be initialised one before the other");
+    CHECK(result.problems[2].text() == "c.so: plugin \"c\": requires plugin \"a\", which requires \"b\", which requires \"c\": "
+                                       "plugins that require each other cannot be initialised one before the other");
+    CHECK(result.plugins.empty());
+}

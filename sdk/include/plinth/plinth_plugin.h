@@ -223,6 +223,10 @@ typedef struct plinth_db_tx plinth_db_tx;
  * What the host offers a plugin during its lifecycle. Owned by the host; borrowed by the plugin
  * from the start of init until stop returns. Functions may be called from any thread of the
  * plugin's unless stated otherwise; none of them throws or keeps a pointer the plugin passed.
+ * A call after that is a bug of the plugin, but a harmless one: the structure stays readable for
+ * the life of the process, and once stop has returned (or the plugin was disabled) every database
+ * function fails with the message "plinth has stopped this plugin", log and set_error do nothing,
+ * config_get returns NULL, and the two free functions still free.
  * New members are appended; check struct_size before using a member added after 1.0 (see
  * PLINTH_HOST_HAS).
  *
