@@ -354,7 +354,8 @@ void add_completion_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("completion", "Print a completion script: plinth completion bash");
     auto shell = std::make_shared<std::string>();
     cmd->add_option("shell", *shell, "The shell")->required()->check(CLI::IsMember({"bash"}));
-    cmd->callback([&app, &exit_code] {
+    // The callback owns `shell`, the option's storage, as long as the app lives.
+    cmd->callback([&app, &exit_code, shell] {
         std::cout << bash_completion(app);
         exit_code = 0;
     });
