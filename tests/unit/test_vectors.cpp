@@ -25,13 +25,14 @@ plinth::model::Plugin load(const std::string& file, const std::filesystem::path&
     return plugin;
 }
 
-// One plugin "docs" whose table "passages" has the columns and the index given.
-plinth::model::Plugin passages(std::vector<plinth::model::Column> columns, plinth::model::Index index) {
+// One plugin "docs" whose table "passages" has the columns (name, type) and the index given.
+plinth::model::Plugin passages(const std::vector<std::pair<std::string, std::string>>& columns,
+                               plinth::model::Index index) {
     plinth::model::Table t;
     t.schema = "public";
     t.name = "passages";
     t.columns.push_back({"id", "uuid", std::nullopt, true});
-    for (auto& c : columns) t.columns.push_back(std::move(c));
+    for (const auto& [name, type] : columns) t.columns.push_back({name, type, std::nullopt});
     t.primary_key = {"id"};
     t.indexes.push_back(std::move(index));
     plinth::model::Plugin p;
