@@ -229,28 +229,20 @@ private:
                 if (!model::is_expression_key(key) && !has_column(key)) columns_there = false;
             if (!columns_there) continue;  // a key column's type was rejected: already reported
             // Without pgvector the planner leaves similarity indexes out (plan/adapt), so they are not judged.
-            if (!vector_ && (idx.method == "hnsw" || idx.method == "ivfflat")) continue;
+            if (!vector_ && model::similarity_method(idx.method)) continue;
             const std::string name = prefix + "_i" + std::to_string(k);
-            std::vector<std::string> keys;
-            // Operator classes and option names were checked as identifiers, option values as numbers.
-            for (std::size_t i = 0; i < idx.keys.size(); ++i)
-                keys.push_back((model::is_expression_key(idx.keys[i]) ? "(" + idx.keys[i] + ")"
-                                                                       : model::quote_ident(idx.keys[i])) +
-                               (idx.opclass(i).empty() ? "" : " " + idx.opclass(i)));
-            std::vector<std::string> options;
-            for (const auto& [option, value] : idx.options) options.push_back(option + " = " + value);
             const auto n = std::to_string(idx.keys.size());
             Shape expected = probe.shape;
             expected.indexes = sorted_append(probe.shape.indexes, name + " " + idx.method + " " +
                                                                       (idx.unique ? "true" : "false") + " " + n + " " + n +
                                                                       " " + (idx.predicate ? "true" : "false") + " " +
-                                                                      (options.empty() ? "false" : "true") +
+                                                                      (idx.options.empty() ? "false" : "true") +
                                                                       " false false false");
+            // The index as the migration writes it (operator classes and option names were checked
+            // as identifiers, option values as numbers).
             judge(plugin, probe, verify, "index \"" + idx.name + "\"", "index",
-                  std::string("CREATE ") + (idx.unique ? "UNIQUE " : "") + "INDEX " + name + " ON " + probe.name +
-                      " USING " + idx.method + " (" + model::join(keys, ", ") + ")" +
-                      (options.empty() ? "" : " WITH (" + model::join(options, ", ") + ")") +
-                      (idx.predicate ? " WHERE (" + *idx.predicate + ")" : ""),
+                  std::string("CREATE ") + (idx.unique ? "UNIQUE " : "") + "INDEX " + name + " ON " + probe.name + " " +
+                      model::index_tail(idx),
                   expected, idx.source);
         }
     }

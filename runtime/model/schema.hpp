@@ -65,6 +65,14 @@ struct Index {
     const std::string& opclass(std::size_t i) const;
 };
 
+// "USING method (keys [opclass]) [WITH (options)] [WHERE (predicate)]": what follows the table in
+// CREATE INDEX. Each expression key and the predicate stand in parentheses of their own, so declared
+// SQL never reaches the statement's own syntax.
+std::string index_tail(const Index& index);
+
+// An index method of pgvector's: hnsw or ivfflat.
+bool similarity_method(const std::string& method);
+
 // True for an index key written as an expression: "(lower(name))".
 inline bool is_expression_key(std::string_view key) { return !key.empty() && key.front() == '('; }
 

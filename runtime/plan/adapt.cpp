@@ -13,8 +13,6 @@ std::string fallback_check_name(const std::string& table, const std::string& col
     return name;
 }
 
-bool similarity_method(const std::string& method) { return method == "hnsw" || method == "ivfflat"; }
-
 std::vector<model::Plugin> adapt_to_server(std::vector<model::Plugin> plugins, const model::ActualSchema& actual,
                                            std::vector<std::string>& notes, std::vector<NotDone>& not_done) {
     if (actual.vector_available) return plugins;
@@ -41,7 +39,7 @@ std::vector<model::Plugin> adapt_to_server(std::vector<model::Plugin> plugins, c
                                 model::canonical_type(declared));
             }
             std::erase_if(t.indexes, [&](const model::Index& idx) {
-                if (!similarity_method(idx.method)) return false;
+                if (!model::similarity_method(idx.method)) return false;
                 notes.push_back("the server has no pgvector extension: index " + idx.name + " on " + t.qualified_name() +
                                 " (" + idx.method + ") is left out; searches on the fallback scan the table");
                 return true;

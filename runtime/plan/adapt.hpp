@@ -19,7 +19,5 @@ std::vector<model::Plugin> adapt_to_server(std::vector<model::Plugin> plugins, c
 // The name of the fallback's length check on `column`: "<table>_<column>_dims_check".
 std::string fallback_check_name(const std::string& table, const std::string& column);
 
-// An index method of pgvector's: hnsw or ivfflat.
-bool similarity_method(const std::string& method);
 
 }  // namespace plinth::plan

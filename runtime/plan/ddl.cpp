@@ -67,29 +67,10 @@ std::string validate_constraint_sql(const model::Table& table, const std::string
     return alter_table_sql(table) + " VALIDATE CONSTRAINT " + quote_ident(constraint);
 }
 
-std::string index_tail(const model::Index& index) {
-    std::vector<std::string> keys;
-    // Each expression key and the predicate in parentheses of their own: declared SQL never
-    // reaches the statement's own syntax.
-    for (std::size_t i = 0; i < index.keys.size(); ++i) {
-        const auto& k = index.keys[i];
-        keys.push_back((model::is_expression_key(k) ? "(" + k + ")" : quote_ident(k)) +
-                       (index.opclass(i).empty() ? "" : " " + index.opclass(i)));
-    }
-    std::string out = "USING " + index.method + " (" + join(keys, ", ") + ")";
-    if (!index.options.empty()) {
-        std::vector<std::string> options;
-        for (const auto& [name, value] : index.options) options.push_back(name + " = " + value);
-        out += " WITH (" + join(options, ", ") + ")";
-    }
-    if (index.predicate) out += " WHERE (" + *index.predicate + ")";
-    return out;
-}
-
 std::string index_sql(const model::Table& table, const model::Index& index, bool concurrently) {
     return std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX " +
            (concurrently ? "CONCURRENTLY IF NOT EXISTS " : "") + quote_ident(index.name) + " ON " +
-           qualified(table.schema, table.name) + " " + index_tail(index);
+           qualified(table.schema, table.name) + " " + model::index_tail(index);
 }
 
 }  // namespace plinth::plan

@@ -34,8 +34,6 @@ std::string alter_column_sql(const model::Table& table, const std::string& colum
 // ALTER TABLE "schema"."table" VALIDATE CONSTRAINT "name"
 std::string validate_constraint_sql(const model::Table& table, const std::string& constraint);
 
-// "USING method (keys [opclass]) [WITH (options)] [WHERE predicate]": what follows the table in CREATE INDEX.
-std::string index_tail(const model::Index& index);
 // CREATE [UNIQUE] INDEX [CONCURRENTLY IF NOT EXISTS] "name" ON "schema"."table" USING ...
 std::string index_sql(const model::Table& table, const model::Index& index, bool concurrently);
 

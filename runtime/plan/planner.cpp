@@ -154,7 +154,7 @@ private:
         return std::any_of(t.columns.begin(), t.columns.end(),
                            [](const model::Column& c) { return model::needs_pgvector(model::canonical_type(c.type)); }) ||
                std::any_of(t.indexes.begin(), t.indexes.end(),
-                           [](const model::Index& idx) { return similarity_method(idx.method); });
+                           [](const model::Index& idx) { return model::similarity_method(idx.method); });
     }
 
     // A column declared as a pgvector type that the database holds as real[]: the table was made on a
@@ -166,7 +166,7 @@ private:
     // The first column a similarity index reads that still awaits its conversion, if any.
     static const model::Column* unconverted_key(const model::Table& t, const model::Index& idx,
                                                 const model::ActualTable& have) {
-        if (!similarity_method(idx.method)) return nullptr;
+        if (!model::similarity_method(idx.method)) return nullptr;
         for (const auto& c : t.columns) {
             const auto* existing = have.find_column(c.name);
             if (!existing || !awaits_conversion(c, *existing)) continue;
@@ -500,7 +500,7 @@ private:
     // Expression keys and predicates, as the server spells the declared ones on a copy of the table.
     bool same_spelling(const model::ActualTable& table, const model::Index& want, const model::ActualIndex& have) {
         if (plain_index(want)) return true;
-        const auto declared = answers_.server_definition({representative(table), 'i', index_tail(want)});
+        const auto declared = answers_.server_definition({representative(table), 'i', model::index_tail(want)});
         return !declared || *declared == model::index_spelling(have.keys, have.predicate);
     }
 
