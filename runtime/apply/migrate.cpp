@@ -217,7 +217,7 @@ private:
             const auto t0 = Clock::now();
             execute(op);
             applied[op.plugin].push_back({op.sql, ms_since(t0)});
-            ran.push_back({op.plugin, op.table, op.summary, op.sql, ms_since(t0), false, {}});
+            ran.push_back({op.plugin, op.table, op.summary, op.sql, ms_since(t0)});
             ++statements;
         }
         std::int64_t id = 0;
@@ -283,7 +283,7 @@ private:
         std::size_t failures = 0;
         for (const auto& op : ops) {
             const auto t0 = Clock::now();
-            AppliedStatement done{op.plugin, op.table, op.summary, op.sql, 0, true, {}};
+            AfterCommitRecord done{op.plugin, op.table, op.summary, op.sql, 0, {}};
             try {
                 log_.info("{} (after the commit): started", op.summary);
                 {
@@ -300,16 +300,11 @@ private:
                 log_.error("{}", outcome.after_commit_failures.back());
             }
             done.ms = ms_since(t0);
-            outcome.statements.push_back(std::move(done));
+            outcome.after_commit.push_back(std::move(done));
         }
         // Its own statement, outside any transaction: what ran after the commit stays recorded
         // whether or not the rest succeeded.
-        if (outcome.migration_id != 0) {
-            std::vector<AfterCommitRecord> records;
-            for (const auto& s : outcome.statements)
-                if (s.after_commit) records.push_back({s.plugin, s.table, s.summary, s.sql, s.ms, s.error});
-            Journal(connection_).record_after_commit(outcome.migration_id, records);
-        }
+        if (outcome.migration_id != 0) Journal(connection_).record_after_commit(outcome.migration_id, outcome.after_commit);
         if (failures > 0) return;
         pg::Transaction tx(connection_);
         lock();

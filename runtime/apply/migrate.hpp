@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/journal.hpp"
 #include "pipeline/plugin_set.hpp"
 #include "pg/connection.hpp"
 #include "plan/plan.hpp"
@@ -48,22 +49,21 @@ struct Refusals {
     bool empty() const { return skipped.empty(); }
 };
 
-// One statement of the plan as it ran.
+// One statement of the plan as it ran in the committed transaction.
 struct AppliedStatement {
     std::string plugin;
     std::string table;
     std::string summary;
     std::string sql;
     double ms = 0;
-    bool after_commit = false;
-    std::string error;  // after the commit only (a failure in the transaction throws): empty when it succeeded
 };
 
 struct MigrateOutcome {
     bool up_to_date_fast = false;       // the fingerprint matched: nothing was introspected
     std::size_t statements_applied = 0; // in the transaction and after it
     std::int64_t migration_id = 0;      // the journal's record of this run; 0: nothing recorded
-    std::vector<AppliedStatement> statements;  // in the transaction (committed), then after it
+    std::vector<AppliedStatement> statements;   // in the transaction
+    std::vector<AfterCommitRecord> after_commit;  // after it, each with how it ended (as the journal keeps it)
     std::vector<std::string> warnings;  // what the plan would not do, with the SQL to do it by hand
     std::vector<std::string> notes;     // the plan's notes (the pgvector fallback, say)
     // Work after the commit (concurrent index builds, validations) that failed; retried next start.

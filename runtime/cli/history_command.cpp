@@ -5,6 +5,7 @@
 
 #include "apply/journal.hpp"
 #include "cli/commands.hpp"
+#include "cli/journal_json.hpp"
 
 namespace plinth::cli {
 namespace {
@@ -20,10 +21,7 @@ nlohmann::json to_json(const apply::MigrationRecord& m) {
                            {"schema_hash", p.schema_hash}, {"statements", statements}});
     }
     json after = json::array();
-    for (const auto& w : m.after_commit)
-        after.push_back({{"plugin", w.plugin}, {"table", w.table}, {"summary", w.summary}, {"sql", w.sql}, {"ms", w.ms},
-                         {"outcome", w.error.empty() ? "done" : "failed"},
-                         {"error", w.error.empty() ? json() : json(w.error)}});
+    for (const auto& w : m.after_commit) after.push_back(after_commit_json(w));
     return {{"id", m.id}, {"applied_at", m.applied_at}, {"plinth_version", m.plinth_version},
             {"statements", m.statements}, {"duration_ms", m.duration_ms}, {"plugins", plugins},
             {"after_commit", after}, {"notes", m.notes}};

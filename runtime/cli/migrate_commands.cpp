@@ -8,6 +8,7 @@
 #include "apply/journal.hpp"
 #include "apply/migrate.hpp"
 #include "cli/commands.hpp"
+#include "cli/journal_json.hpp"
 #include "plan/plan.hpp"
 
 namespace plinth::cli {
@@ -45,21 +46,14 @@ nlohmann::json plan_json(const plan::Plan& p) {
 nlohmann::json migrate_json(const apply::MigrateOutcome& outcome) {
     using nlohmann::json;
     json statements = json::array(), after = json::array();
-    for (const auto& st : outcome.statements) {
-        json entry{{"plugin", st.plugin}, {"table", st.table}, {"summary", st.summary}, {"sql", st.sql}, {"ms", st.ms}};
-        if (!st.after_commit) {
-            statements.push_back(entry);
-            continue;
-        }
-        entry["outcome"] = st.error.empty() ? "done" : "failed";
-        entry["error"] = st.error.empty() ? json() : json(st.error);
-        after.push_back(entry);
-    }
+    for (const auto& st : outcome.statements)
+        statements.push_back({{"plugin", st.plugin}, {"table", st.table}, {"summary", st.summary}, {"sql", st.sql}, {"ms", st.ms}});
+    for (const auto& w : outcome.after_commit) after.push_back(after_commit_json(w));
     json refused = json::array();
     for (const auto& problem : outcome.refused.problems) refused.push_back(problem.text());
     for (const auto& skip : outcome.refused.skipped) refused.push_back(skip.text());
     const char* result = !outcome.after_commit_failures.empty() ? "after_commit_failed"
-                         : outcome.statements.empty()           ? "up_to_date"
+                         : outcome.statements.empty() && outcome.after_commit.empty() ? "up_to_date"
                                                                 : "applied";
     return {{"outcome", result},
             {"fast_path", outcome.up_to_date_fast},
