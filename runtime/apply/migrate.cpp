@@ -14,7 +14,9 @@
 #include "apply/journal.hpp"
 #include "introspect/catalog.hpp"
 #include "introspect/judge.hpp"
+#include "introspect/lock_table.hpp"
 #include "introspect/probe.hpp"
+#include "plan/lock_budget.hpp"
 
 namespace plinth::apply {
 namespace {
@@ -199,6 +201,12 @@ private:
 
         const auto plan = current_plan(connection_, set_);
         if (plan.blocked()) throw MigrationError(blocking_report(plan));
+        // Refused before the first statement, rather than failing midway with "out of shared memory".
+        if (plan.has_operations()) {
+            if (auto refusal = plan::lock_budget_refusal(plan::lock_entries_needed(plan, plugins_),
+                                                         introspect::read_lock_table(connection_)))
+                throw MigrationError(*refusal);
+        }
         outcome.warnings = warnings_of(plan);
         for (const auto& w : outcome.warnings) log_.warn("will not do: {}", w);
         for (const auto& note : plan.notes) log_.info("{}", note);

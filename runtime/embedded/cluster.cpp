@@ -40,6 +40,8 @@ constexpr std::chrono::seconds kServerTimeout{60};
 // How long a server process in our data folder may stay silent: starting up, it opens its socket
 // within moments; dying, it exits within moments.
 constexpr std::chrono::seconds kSettleTimeout{10};
+// Lock-table entries per connection slot; see initdb().
+constexpr int kMaxLocksPerTransaction = 1024;
 
 std::string read_file(const fs::path& file) {
     std::ifstream in(file);
@@ -407,6 +409,12 @@ void EmbeddedCluster::initdb(const FileLock& state_lock) const {
                 "; the partial cluster was removed",
             r));
     }
+    // One migration transaction locks every relation it creates: PostgreSQL's default of 64 locks
+    // per transaction stops near 1,000 new tables. Written to the configuration file rather than
+    // given on the command line, so ALTER SYSTEM can still change it.
+    std::ofstream(scratch / "postgresql.conf", std::ios::app)
+        << "\n# plinth: room in the lock table for one migration that creates ~15,000 tables\n"
+        << "max_locks_per_transaction = " << kMaxLocksPerTransaction << "\n";
     fs::rename(scratch, target);
 }
 

@@ -128,14 +128,27 @@ private:
         rejections_.push_back({plugin, t.name, std::move(item), std::move(message), source ? source->text() : ""});
     }
 
-    // All tables of a plugin get their columns first. Then every fragment is tried, and the probe
+    void judge_plugin(std::size_t plugin) {
+        const auto& tables = plugins_[plugin].tables;
+        for (std::size_t first = 0; first < tables.size(); first += kTablesPerChunk) {
+            connection_.exec("SAVEPOINT plinth_judge_chunk");
+            judge_tables(plugin, first, std::min(tables.size(), first + kTablesPerChunk));
+            connection_.exec("ROLLBACK TO SAVEPOINT plinth_judge_chunk; RELEASE SAVEPOINT plinth_judge_chunk");
+        }
+    }
+
+    // A chunk's probe tables are dropped (their savepoint rolled back, which frees their locks) before
+    // the next chunk's are made: the judge holds a few hundred lock-table entries at most, whatever
+    // the schema's size, and so never needs more of them than the migration itself.
+    static constexpr std::size_t kTablesPerChunk = 32;
+
+    // All tables of the chunk get their columns first. Then every fragment is tried, and the probe
     // tables are compared, in one query, with what the accepted fragments declare. Only when they
     // differ (a fragment did more than it declares) is every fragment tried again, each checked on
     // its own, to name the culprit.
-    void judge_plugin(std::size_t plugin) {
+    void judge_tables(std::size_t plugin, std::size_t first, std::size_t last) {
         std::vector<Probe> probes;
-        for (const auto& t : plugins_[plugin].tables) probes.push_back(create_probe(plugin, t));
-        if (probes.empty()) return;
+        for (std::size_t i = first; i < last; ++i) probes.push_back(create_probe(plugin, plugins_[plugin].tables[i]));
         std::vector<std::string> oids;
         for (const auto& p : probes) oids.push_back(p.oid);
         const auto base = shapes(oids);

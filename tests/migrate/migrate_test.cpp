@@ -20,6 +20,7 @@
 #include "load/loader.hpp"
 #include "pg_fixture.hpp"
 #include "processes.hpp"
+#include "plan/lock_budget.hpp"
 #include "plan/plan.hpp"
 
 namespace fs = std::filesystem;
@@ -1013,4 +1014,26 @@ TEST_CASE("two plugins whose tables reference each other are initialised in the 
     // cycle-a requires cycle-b; cycle-b's books reference cycle-a's authors without a require back.
     CHECK(set.validation.plugins[set.ordering.plugins[0]].name == "cycle-b");
     CHECK(set.validation.plugins[set.ordering.plugins[1]].name == "cycle-a");
+}
+
+TEST_CASE("the lock budget's estimate bounds the lock-table entries the migration's transaction really holds") {
+    // The benchmark plugin's tables: a key, a unique constraint, an index, a check, a foreign key.
+    ::setenv("PLINTH_BENCH_TABLES", "200", 1);
+    auto set = plugin_set({shipped("core.so"), shipped("project-management.so"),
+                           env_path("PLINTH_TEST_BENCH_PLUGINS_DIR") / "many_tables.so"});
+    Database db;
+    const auto plan = db.plan(set);
+    const auto estimate = plinth::plan::lock_entries_needed(plan, set.validation.plugins);
+    db.connection.exec("BEGIN");
+    for (const auto& op : plan.operations)
+        if (op.phase == plinth::plan::Phase::transaction) db.connection.exec(op.sql);
+    // One entry per locked object, as in the server's table; fast-path locks live outside it.
+    const auto held = std::stoll(db.scalar(
+        "SELECT count(DISTINCT (locktype, database, relation, page, tuple, virtualxid, transactionid::text, classid, objid, "
+        "objsubid)) FROM pg_locks WHERE pid = pg_backend_pid() AND NOT fastpath"));
+    db.connection.exec("ROLLBACK");
+    INFO("estimate " << estimate << ", held " << held);
+    CHECK(held > 200 * 5);
+    CHECK(estimate >= held);
+    CHECK(estimate <= held + held / 4);  // an estimate, not a guess: refusing too early costs a restart
 }

@@ -1,0 +1,18 @@
+#include "introspect/lock_table.hpp"
+
+#include <string>
+
+namespace plinth::introspect {
+
+model::LockTable read_lock_table(pg::Connection& connection) {
+    // An entry is one locked object, shared by every session that locks it; fast-path locks live in
+    // each backend, outside the table.
+    auto r = connection.exec(
+        "SELECT current_setting('max_locks_per_transaction'), current_setting('max_connections'), "
+        "current_setting('max_prepared_transactions'), "
+        "(SELECT count(DISTINCT (locktype, database, relation, page, tuple, virtualxid, transactionid::text, classid, "
+        "objid, objsubid)) FROM pg_locks WHERE NOT fastpath AND pid <> pg_backend_pid())");
+    return {std::stoll(r.text(0, 0)), std::stoll(r.text(0, 1)), std::stoll(r.text(0, 2)), std::stoll(r.text(0, 3))};
+}
+
+}  // namespace plinth::introspect
