@@ -1,7 +1,6 @@
 #include "validate/identifiers.hpp"
 
 #include <cctype>
-#include <regex>
 
 namespace plinth::validate {
 namespace {
@@ -12,13 +11,105 @@ std::optional<std::string> check_length(std::string_view name) {
     return std::nullopt;
 }
 
+// Hand-written matchers rather than std::regex: these run for every name and type of every table,
+// and std::regex's backtracking made them most of the cost of loading and validating a large schema.
+bool is_lower_or_underscore(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
+
+// What may follow a type's name and modifier: ( (with|without) time zone)?( ?\[[0-9]*\])*
+bool is_type_tail(std::string_view rest) {
+    for (std::string_view zone : {" without time zone", " with time zone"}) {
+        if (rest.substr(0, zone.size()) == zone) {
+            rest.remove_prefix(zone.size());
+            break;
+        }
+    }
+    while (!rest.empty()) {
+        if (rest[0] == ' ') rest.remove_prefix(1);
+        if (rest.empty() || rest[0] != '[') return false;
+        std::size_t i = 1;
+        while (i < rest.size() && is_digit(rest[i])) ++i;
+        if (i == rest.size() || rest[i] != ']') return false;
+        rest.remove_prefix(i + 1);
+    }
+    return true;
+}
+
+std::size_t name_length(std::string_view text) {  // [A-Za-z_][A-Za-z0-9_]*
+    if (text.empty() || !is_name_start(text[0])) return 0;
+    std::size_t i = 1;
+    while (i < text.size() && is_name_char(text[i])) ++i;
+    return i;
+}
+
+// The modifier "( *N *(, *N *)?)" at the front of `text`: its length, or 0 when there is none.
+std::size_t modifier_length(std::string_view text) {
+    std::size_t i = 0;
+    const auto spaces = [&] { while (i < text.size() && text[i] == ' ') ++i; };
+    const auto number = [&] {
+        const std::size_t start = i;
+        while (i < text.size() && is_digit(text[i])) ++i;
+        return i > start;
+    };
+    if (text.empty() || text[0] != '(') return 0;
+    ++i;
+    spaces();
+    if (!number()) return 0;
+    spaces();
+    if (i < text.size() && text[i] == ',') {
+        ++i;
+        spaces();
+        if (!number()) return 0;
+        spaces();
+    }
+    return i < text.size() && text[i] == ')' ? i + 1 : 0;
+}
+
+// name(\.name)?( (precision|varying))? ?(modifier)?( (with|without) time zone)?( ?\[N?\])*, the
+// grammar check_type once gave std::regex, matched the same way: where the regex could give the
+// optional space before the modifier to what follows instead, so does this.
+bool matches_type_grammar(std::string_view type) {
+    std::size_t length = name_length(type);
+    if (length == 0) return false;
+    type.remove_prefix(length);
+    if (!type.empty() && type[0] == '.') {
+        length = name_length(type.substr(1));
+        if (length == 0) return false;
+        type.remove_prefix(1 + length);
+    }
+    for (std::string_view word : {" precision", " varying"}) {
+        if (type.substr(0, word.size()) == word) {
+            type.remove_prefix(word.size());
+            break;
+        }
+    }
+    const std::string_view after_space = !type.empty() && type[0] == ' ' ? type.substr(1) : type;
+    if (const auto modifier = modifier_length(after_space)) return is_type_tail(after_space.substr(modifier));
+    return is_type_tail(type) || is_type_tail(after_space);
+}
+
+// (small|big)?serial[248]?, in any case.
+bool is_serial(std::string_view type) {
+    std::string lower;
+    for (char c : type) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view rest(lower);
+    if (rest.substr(0, 5) == "small") rest.remove_prefix(5);
+    else if (rest.substr(0, 3) == "big") rest.remove_prefix(3);
+    if (rest.substr(0, 6) != "serial") return false;
+    rest.remove_prefix(6);
+    return rest.empty() || (rest.size() == 1 && (rest[0] == '2' || rest[0] == '4' || rest[0] == '8'));
+}
+
 }  // namespace
 
 std::optional<std::string> check_identifier(std::string_view name) {
     if (name.empty()) return std::string("is empty");
     if (auto too_long = check_length(name)) return too_long;
-    static const std::regex pattern("[a-z_][a-z0-9_]*");
-    if (!std::regex_match(name.begin(), name.end(), pattern))
+    bool valid = is_lower_or_underscore(name[0]);
+    for (char c : name) valid = valid && (is_lower_or_underscore(c) || is_digit(c));
+    if (!valid)
         return std::string("is not a valid identifier: use lower-case letters, digits and _, not starting with a digit");
     return std::nullopt;
 }
@@ -26,8 +117,9 @@ std::optional<std::string> check_identifier(std::string_view name) {
 std::optional<std::string> check_plugin_name(std::string_view name) {
     if (name.empty()) return std::string("is empty");
     if (auto too_long = check_length(name)) return too_long;
-    static const std::regex pattern("[a-z][a-z0-9_-]*");
-    if (!std::regex_match(name.begin(), name.end(), pattern))
+    bool valid = name[0] >= 'a' && name[0] <= 'z';
+    for (char c : name) valid = valid && (is_lower_or_underscore(c) || is_digit(c) || c == '-');
+    if (!valid)
         return std::string("is not a valid plugin name: use lower-case letters, digits, _ and -, starting with a letter");
     return std::nullopt;
 }
@@ -43,24 +135,21 @@ std::optional<std::string> check_schema_name(std::string_view name) {
 std::optional<std::string> check_type(std::string_view type) {
     if (type.empty()) return std::string("is empty");
     // serial is a default from a sequence, not a type: it never matches the catalog's integer.
-    static const std::regex serial("(small|big)?serial[248]?", std::regex::icase);
-    if (std::regex_match(type.begin(), type.end(), serial))
+    if (is_serial(type))
         return std::string("is a serial pseudo-type, which plinth does not manage: use uuid with default_random(), "
                            "or an integer filled by the application");
     // A (schema-qualified) name, the two-word names, modifiers, time zone words, array brackets.
-    static const std::regex pattern(
-        R"([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?( (precision|varying))?)"
-        R"( ?(\( *[0-9]+ *(, *[0-9]+ *)?\))?( (with|without) time zone)?( ?\[[0-9]*\])*)");
-    if (!std::regex_match(type.begin(), type.end(), pattern))
+    if (!matches_type_grammar(type))
         return std::string("is not a type name PostgreSQL would accept (e.g. text, varchar(64), timestamptz, text[])");
     // Modifiers and array bounds are 32-bit integers in PostgreSQL; larger numbers must not reach
     // any parsing of ours either. The server judges the exact range of each type in the probe.
-    static const std::regex number("[0-9]+");
-    for (auto it = std::regex_iterator<std::string_view::const_iterator>(type.begin(), type.end(), number);
-         it != std::regex_iterator<std::string_view::const_iterator>(); ++it) {
-        const auto digits = it->str();
-        if (it->position() > 0 && (std::isalpha(static_cast<unsigned char>(type[it->position() - 1])) || type[it->position() - 1] == '_'))
+    for (std::size_t i = 0; i < type.size(); ++i) {
+        if (!is_digit(type[i]) || (i > 0 && is_digit(type[i - 1]))) continue;
+        std::size_t end = i;
+        while (end < type.size() && is_digit(type[end])) ++end;
+        if (i > 0 && (std::isalpha(static_cast<unsigned char>(type[i - 1])) || type[i - 1] == '_'))
             continue;  // part of a name, such as int4
+        const std::string digits(type.substr(i, end - i));
         if (digits.size() > 10 || std::stoll(digits) > 2147483647)
             return "has the number " + digits + ", out of range (at most 2147483647, and each type has its own limit)";
     }
