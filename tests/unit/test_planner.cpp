@@ -463,8 +463,9 @@ TEST_CASE("a NOT NULL column without a default is refused on a table with rows, 
     CHECK(p.blocked());
     CHECK(p.not_done[0].object == "column \"weight\"");
     CHECK(p.not_done[0].reason ==
-          "refused: NOT NULL column without a default added to a table with 3 rows; give it a default, or add it by "
-          "hand and fill it");
+          "refused: NOT NULL column without a default added to a table with 3 rows; declare a backfill, which fills the "
+          "existing rows after the commit before NOT NULL is set (e.g. .backfill(\"coalesce(legacy_priority, 0)\")), "
+          "or a default, or add it by hand and fill it");
     CHECK(p.not_done[0].manual_sql ==
           "ALTER TABLE \"public\".\"t\" ADD COLUMN \"weight\" integer; UPDATE \"public\".\"t\" SET \"weight\" = ...; "
           "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"weight\" SET NOT NULL");
@@ -472,8 +473,9 @@ TEST_CASE("a NOT NULL column without a default is refused on a table with rows, 
     p = make(t, as_created(table("t")), db);
     REQUIRE(p.not_done.size() == 1);
     CHECK(p.not_done[0].reason ==
-          "refused: NOT NULL column without a default added to a table with 1 row; give it a default, or add it by "
-          "hand and fill it");
+          "refused: NOT NULL column without a default added to a table with 1 row; declare a backfill, which fills the "
+          "existing rows after the commit before NOT NULL is set (e.g. .backfill(\"coalesce(legacy_priority, 0)\")), "
+          "or a default, or add it by hand and fill it");
 }
 
 TEST_CASE("a NOT NULL column with a volatile default is refused on a table with rows") {
@@ -1076,7 +1078,8 @@ TEST_CASE("the plan as text: operations with their hazards, what will not be don
           "\n"
           "will not do:\n"
           "- BLOCKING [shop] public.t column \"weight\": refused: NOT NULL column without a default added to a table with 2 "
-          "rows; give it a default, or add it by hand and fill it\n"
+          "rows; declare a backfill, which fills the existing rows after the commit before NOT NULL is set (e.g. "
+          ".backfill(\"coalesce(legacy_priority, 0)\")), or a default, or add it by hand and fill it\n"
           "  by hand: ALTER TABLE \"public\".\"t\" ADD COLUMN \"weight\" integer; UPDATE \"public\".\"t\" SET \"weight\" = ...; "
           "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"weight\" SET NOT NULL;\n"
           "\n"
