@@ -31,6 +31,22 @@ CREATE TABLE IF NOT EXISTS plinth.journal (
 );
 CREATE INDEX IF NOT EXISTS journal_plugin_idx ON plinth.journal (plugin, id);
 ALTER TABLE plinth.migrations ADD COLUMN IF NOT EXISTS after_commit jsonb NOT NULL DEFAULT '[]';
+CREATE TABLE IF NOT EXISTS plinth.backfills (
+  table_name text NOT NULL,
+  column_name text NOT NULL,
+  plugin text NOT NULL,
+  expression text NOT NULL,
+  phase text NOT NULL,
+  last_key text[],
+  rows_done bigint NOT NULL DEFAULT 0,
+  rows_filled bigint NOT NULL DEFAULT 0,
+  rows_total bigint NOT NULL,
+  batches bigint NOT NULL DEFAULT 0,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz,
+  PRIMARY KEY (table_name, column_name)
+);
 CREATE TABLE IF NOT EXISTS plinth.state (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   desired_hash text NOT NULL,
@@ -169,6 +185,45 @@ void Journal::save_state(const std::string& desired_hash, const std::string& fin
         "ON CONFLICT (singleton) DO UPDATE SET desired_hash = EXCLUDED.desired_hash, "
         "catalog_fingerprint = EXCLUDED.catalog_fingerprint, updated_at = now()",
         {desired_hash, fingerprint});
+}
+
+std::optional<BackfillProgress> Journal::backfill(const std::string& table, const std::string& column) {
+    const auto r = connection_.exec_params(
+        "SELECT expression, phase, array_to_json(last_key)::text, rows_done, rows_filled, rows_total, batches "
+        "FROM plinth.backfills WHERE table_name = $1 AND column_name = $2",
+        {table, column});
+    if (r.rows() == 0) return std::nullopt;
+    BackfillProgress out{r.text(0, 0), r.text(0, 1), std::nullopt, std::stoll(r.text(0, 3)), std::stoll(r.text(0, 4)),
+                         std::stoll(r.text(0, 5)), std::stoll(r.text(0, 6))};
+    if (!r.is_null(0, 2)) out.last_key = nlohmann::json::parse(r.text(0, 2)).get<std::vector<std::string>>();
+    return out;
+}
+
+void Journal::start_backfill(const std::string& plugin, const std::string& table, const std::string& column,
+                             const std::string& expression, const std::string& phase, std::int64_t rows_total) {
+    connection_.exec_params(
+        "INSERT INTO plinth.backfills (table_name, column_name, plugin, expression, phase, rows_total) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (table_name, column_name) DO UPDATE SET "
+        "plugin = EXCLUDED.plugin, expression = EXCLUDED.expression, phase = EXCLUDED.phase, last_key = NULL, "
+        "rows_done = 0, rows_filled = 0, rows_total = EXCLUDED.rows_total, batches = 0, started_at = now(), "
+        "updated_at = now(), finished_at = NULL",
+        {table, column, plugin, expression, phase, std::to_string(rows_total)});
+}
+
+void Journal::record_batch(const std::string& table, const std::string& column,
+                           const std::vector<std::string>& last_key, std::int64_t rows, std::int64_t filled) {
+    connection_.exec_params(
+        "UPDATE plinth.backfills SET last_key = ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), "
+        "rows_done = rows_done + $4, rows_filled = rows_filled + $5, batches = batches + 1, updated_at = now() "
+        "WHERE table_name = $1 AND column_name = $2",
+        {table, column, nlohmann::json(last_key).dump(), std::to_string(rows), std::to_string(filled)});
+}
+
+void Journal::finish_backfill(const std::string& table, const std::string& column) {
+    connection_.exec_params(
+        "UPDATE plinth.backfills SET phase = 'done', finished_at = now(), updated_at = now() "
+        "WHERE table_name = $1 AND column_name = $2",
+        {table, column});
 }
 
 }  // namespace plinth::apply

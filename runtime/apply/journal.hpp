@@ -55,6 +55,17 @@ struct JournalState {
     std::string catalog_fingerprint;  // empty while work after a commit is unfinished
 };
 
+// Where a backfill stands (plinth.backfills): one record per column, kept after it finished.
+struct BackfillProgress {
+    std::string expression;             // the backfill it records; another one starts over
+    std::string phase;                  // "fill", "sweep" (rows written while it ran), "done"
+    std::optional<std::vector<std::string>> last_key;  // the last primary key done, as text; none: from the start
+    std::int64_t rows_done = 0;         // rows its batches went through
+    std::int64_t rows_filled = 0;       // of those, the ones it set
+    std::int64_t rows_total = 0;        // the table's rows when it started
+    std::int64_t batches = 0;
+};
+
 struct PluginRecord {
     std::string version;
     std::string schema_hash;
@@ -83,6 +94,16 @@ public:
     // `plugin "p" (version 1.0.0, migration 3)`.
     std::map<std::string, std::string> table_creators(const std::vector<std::string>& tables);
     void save_state(const std::string& desired_hash, const std::string& fingerprint);
+
+    // The backfill of "schema.table" column `column`, if one was recorded.
+    std::optional<BackfillProgress> backfill(const std::string& table, const std::string& column);
+    // Records a backfill starting over in `phase`, from the first key.
+    void start_backfill(const std::string& plugin, const std::string& table, const std::string& column,
+                        const std::string& expression, const std::string& phase, std::int64_t rows_total);
+    // One batch done: in the batch's own transaction, so the record and the rows commit together.
+    void record_batch(const std::string& table, const std::string& column, const std::vector<std::string>& last_key,
+                      std::int64_t rows, std::int64_t filled);
+    void finish_backfill(const std::string& table, const std::string& column);
 
 private:
     pg::Connection& connection_;

@@ -16,6 +16,7 @@
 #include "introspect/judge.hpp"
 #include "introspect/lock_table.hpp"
 #include "introspect/probe.hpp"
+#include "model/text.hpp"
 #include "plan/lock_budget.hpp"
 
 namespace plinth::apply {
@@ -67,7 +68,7 @@ public:
     Migration(pg::Connection& connection, pipeline::PluginSet& set, const MigrateOptions& options, spdlog::logger& log)
         : connection_(connection), set_(set), options_(options), log_(log),
           plugins_(set.validation.plugins), schemas_(plan::owned_schemas(plugins_)),
-          desired_(plan::desired_hash(plugins_)),
+          desired_(plan::desired_hash(plugins_, options.plan)),
           schemas_param_{introspect::text_array(schemas_)} {}
 
     MigrateOutcome run() {
@@ -193,13 +194,13 @@ private:
                                      " refused after the server's judgement of their declared SQL (see above); "
                                      "nothing was applied");
             schemas_ = plan::owned_schemas(plugins_);
-            desired_ = plan::desired_hash(plugins_);
+            desired_ = plan::desired_hash(plugins_, options_.plan);
             schemas_param_ = introspect::text_array(schemas_);
             for (auto& p : refused.problems) outcome.refused.problems.push_back(std::move(p));
             for (auto& s : refused.skipped) outcome.refused.skipped.push_back(std::move(s));
         }
 
-        const auto plan = current_plan(connection_, set_);
+        const auto plan = current_plan(connection_, set_, options_.plan);
         if (plan.blocked()) throw MigrationError(blocking_report(plan));
         // Refused before the first statement, rather than failing midway with "out of shared memory".
         if (plan.has_operations()) {
@@ -294,7 +295,18 @@ private:
             AfterCommitRecord done{op.plugin, op.table, op.summary, op.sql, 0, {}};
             try {
                 log_.info("{} (after the commit): started", op.summary);
-                {
+                if (op.backfill) {
+                    if (!Backfiller(*this, op).run()) {
+                        ++failures;
+                        done.error = "interrupted by a stop request; it resumes where it stopped on the next start";
+                        outcome.after_commit_failures.push_back("plugin \"" + op.plugin + "\", table " + op.table +
+                                                                ": " + op.summary + " " + done.error);
+                        log_.warn("{}", outcome.after_commit_failures.back());
+                        done.ms = ms_since(t0);
+                        outcome.after_commit.push_back(std::move(done));
+                        break;  // the steps after it need it done
+                    }
+                } else {
                     ProgressWatch watch(*this, op);
                     connection_.exec_params(op.sql, {});
                 }
@@ -319,6 +331,172 @@ private:
         Journal(connection_).save_state(desired_, fingerprint());
         tx.commit();
     }
+
+    // A backfill step after the commit (plan::Backfill): batches of primary keys, each UPDATE in a
+    // short transaction of its own together with its record in plinth.backfills, so that a crash
+    // or kill loses at most the batch in flight and the next start goes on after the last key
+    // recorded. Statements that lock the table run under lock_timeout and are retried, so writers
+    // never queue behind them for long. run() is false when a stop request ended it early.
+    class Backfiller {
+    public:
+        Backfiller(Migration& m, const plan::Operation& op)
+            : m_(m), op_(op), b_(*op.backfill), table_(model::qualified(b_.schema, b_.table)),
+              column_(model::quote_ident(b_.column)), journal_(m.connection_) {}
+
+        bool run() {
+            if (b_.step == plan::Backfill::Step::fill) {
+                const auto progress = journal_.backfill(op_.table, b_.column);
+                // A sweep under way means the fill was done and the check is in place: the next step goes on.
+                if (progress && progress->expression == b_.expression && progress->phase == "sweep") return true;
+                return batches("fill");
+            }
+            return not_null();
+        }
+
+    private:
+        // CHECK NOT VALID guards new rows; rows written before it that the fill missed (appended
+        // after its last key, or set back to NULL) are filled next; only when VALIDATE still finds one
+        // does a sweep go over the whole table again.
+        bool not_null() {
+            const auto check = model::quote_ident(b_.check_name);
+            const auto r = m_.connection_.exec_params(
+                "SELECT convalidated FROM pg_catalog.pg_constraint WHERE conrelid = $1::regclass AND conname = $2",
+                {table_, b_.check_name});
+            if (r.rows() == 0)
+                locked("ALTER TABLE " + table_ + " ADD CONSTRAINT " + check + " CHECK (" + column_ +
+                       " IS NOT NULL) NOT VALID");
+            if (r.rows() == 0 || r.text(0, 0) != "t") {
+                const auto progress = journal_.backfill(op_.table, b_.column);
+                const bool sweeping = progress && progress->expression == b_.expression && progress->phase == "sweep";
+                if (!batches(sweeping ? "sweep" : "fill")) return false;
+                try {
+                    locked("ALTER TABLE " + table_ + " VALIDATE CONSTRAINT " + check);
+                } catch (const pg::Error& e) {
+                    if (e.sqlstate() != "23514" || sweeping) throw;
+                    m_.log_.info("{} (after the commit): rows written during the backfill are still NULL; "
+                                 "sweeping the whole table once more", op_.summary);
+                    if (!batches("sweep", true)) return false;
+                    locked("ALTER TABLE " + table_ + " VALIDATE CONSTRAINT " + check);
+                }
+            }
+            // With the validated check, SET NOT NULL reads no row; the check goes in the same transaction.
+            locked("ALTER TABLE " + table_ + " ALTER COLUMN " + column_ + " SET NOT NULL",
+                   "ALTER TABLE " + table_ + " DROP CONSTRAINT " + check);
+            journal_.finish_backfill(op_.table, b_.column);
+            return true;
+        }
+
+        // Runs `sql` (then `then`, when given) in one transaction under lock_timeout; a lock not had in
+        // time is retried with a growing pause, within the lock budget.
+        void locked(const std::string& sql, const std::string& then = {}) {
+            const auto deadline = Clock::now() + m_.options_.lock_budget;
+            for (int attempt = 1;; ++attempt) {
+                try {
+                    pg::Transaction tx(m_.connection_);
+                    set_lock_timeout();
+                    m_.connection_.exec_params(sql, {});
+                    if (!then.empty()) m_.connection_.exec_params(then, {});
+                    tx.commit();
+                    return;
+                } catch (const pg::Error& e) {
+                    if (!e.is_lock_failure() || Clock::now() >= deadline) throw;
+                    const auto pause = std::chrono::milliseconds(std::min(2000, 50 << std::min(attempt, 5)));
+                    m_.log_.warn("{} (after the commit): lock not available ({}); retrying in {} ms", op_.summary,
+                                 e.message(), pause.count());
+                    std::this_thread::sleep_for(pause);
+                }
+            }
+        }
+
+        void set_lock_timeout() {
+            m_.connection_.exec("SET LOCAL lock_timeout = '" + std::to_string(m_.options_.lock_timeout.count()) + "ms'");
+        }
+
+        // One batch: the next keys after `$1..$n` in key order, the rows among them still NULL set.
+        // The expression stands in its own parentheses in the one statement the extended protocol
+        // runs, and only the table being updated is in its scope (the keys come through IN).
+        std::string batch_sql(bool from_start) const {
+            std::vector<std::string> keys, casts, texts, descending;
+            for (std::size_t i = 0; i < b_.key.size(); ++i) {
+                const auto k = model::quote_ident(b_.key[i].first);
+                keys.push_back(k);
+                casts.push_back("$" + std::to_string(i + 1) + "::" + b_.key[i].second);
+                texts.push_back(k + "::text");
+                descending.push_back(k + " DESC");
+            }
+            const auto list = model::join(keys, ", ");
+            return "WITH batch AS (SELECT " + list + " FROM " + table_ +
+                   (from_start ? std::string() : " WHERE (" + list + ") > (" + model::join(casts, ", ") + ")") +
+                   " ORDER BY " + list + " LIMIT " + std::to_string(m_.options_.backfill_batch_rows) +
+                   "), filled AS (UPDATE " + table_ + " SET " + column_ + " = (" + b_.expression + ") WHERE (" + list +
+                   ") IN (SELECT " + list + " FROM batch) AND " + column_ + " IS NULL RETURNING 1) "
+                   "SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM filled), "
+                   "(SELECT json_build_array(" + model::join(texts, ", ") + ")::text FROM batch ORDER BY " +
+                   model::join(descending, ", ") + " LIMIT 1)";
+        }
+
+        // Batches from where the journal says `phase` stopped (or from the first key when it records
+        // another phase or expression, or `restart`) to the last key. False when a stop request came.
+        bool batches(const std::string& phase, bool restart = false) {
+            auto progress = journal_.backfill(op_.table, b_.column);
+            if (restart || !progress || progress->expression != b_.expression || progress->phase != phase) {
+                const auto total =
+                    std::stoll(m_.connection_.exec("SELECT count(*) FROM " + table_).text(0, 0));
+                journal_.start_backfill(op_.plugin, op_.table, b_.column, b_.expression, phase, total);
+                progress = journal_.backfill(op_.table, b_.column);
+            } else if (progress->last_key) {
+                m_.log_.info("{} (after the commit): resuming the {} after key ({}), {} rows done in {} batches",
+                             op_.summary, phase, model::join(*progress->last_key, ", "), progress->rows_done,
+                             progress->batches);
+            }
+            auto last_key = progress->last_key;
+            auto done = progress->rows_done;
+            const auto total = progress->rows_total;
+            auto next_report = Clock::now() + m_.options_.progress_interval;
+            for (;;) {
+                if (m_.options_.should_stop && m_.options_.should_stop()) return false;
+                std::vector<std::optional<std::string>> params;
+                if (last_key)
+                    for (const auto& k : *last_key) params.emplace_back(k);
+                std::int64_t rows = 0;
+                for (int attempt = 1;; ++attempt) {
+                    try {
+                        pg::Transaction tx(m_.connection_);
+                        set_lock_timeout();
+                        const auto r = m_.connection_.exec_params(batch_sql(!last_key), params);
+                        rows = std::stoll(r.text(0, 0));
+                        if (rows > 0) {
+                            last_key = nlohmann::json::parse(r.text(0, 2)).get<std::vector<std::string>>();
+                            journal_.record_batch(op_.table, b_.column, *last_key, rows, std::stoll(r.text(0, 1)));
+                        }
+                        tx.commit();
+                        break;
+                    } catch (const pg::Error& e) {
+                        // A writer holding one of the batch's rows: the batch is tried again after a pause.
+                        if (!e.is_lock_failure() || attempt >= 50) throw;
+                        std::this_thread::sleep_for(m_.options_.backfill_pause + std::chrono::milliseconds(10 * attempt));
+                    }
+                }
+                if (rows == 0) break;
+                done += rows;
+                if (Clock::now() >= next_report) {
+                    m_.log_.info("{} (after the commit): {}: {} rows done, {} remaining", op_.summary, phase, done,
+                                 std::max<std::int64_t>(0, total - done));
+                    next_report = Clock::now() + m_.options_.progress_interval;
+                }
+                std::this_thread::sleep_for(m_.options_.backfill_pause);
+            }
+            m_.log_.info("{} (after the commit): {} finished: {} rows done, 0 remaining", op_.summary, phase, done);
+            return true;
+        }
+
+        Migration& m_;
+        const plan::Operation& op_;
+        const plan::Backfill& b_;
+        std::string table_;   // "schema"."table"
+        std::string column_;  // "column"
+        Journal journal_;
+    };
 
     // Logs an index build's progress from a thread with its own connection while the build runs
     // on connection_; stops (and joins) when destroyed. Its failures only cost the progress lines.
@@ -428,22 +606,23 @@ Refusals judge_declared_sql(pg::Connection& connection, pipeline::PluginSet& set
     return refusals;
 }
 
-plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set) {
+plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set, const plan::PlanOptions& options) {
     const auto& plugins = set.validation.plugins;
     const auto actual = introspect::read_catalog(connection, plan::owned_schemas(plugins));
     std::map<std::string, std::string> skipped_tables;
     for (const auto& skip : set.validation.skipped)
         for (const auto& table : skip.tables) skipped_tables.emplace(table, skip.plugin);
-    auto plan = plan::make_plan(plugins, set.ordering, actual, introspect::database_probe(connection), skipped_tables);
+    auto plan =
+        plan::make_plan(plugins, set.ordering, actual, introspect::database_probe(connection), skipped_tables, options);
     name_creators(connection, plan);
     return plan;
 }
 
 plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set,
-                        std::chrono::milliseconds lock_timeout) {
+                        std::chrono::milliseconds lock_timeout, const plan::PlanOptions& options) {
     connection.exec("SET lock_timeout = '" + std::to_string(lock_timeout.count()) + "ms'");
     try {
-        return current_plan(connection, set);
+        return current_plan(connection, set, options);
     } catch (const pg::Error& e) {
         if (!e.is_lock_failure()) throw;
         throw MigrationError("reading the catalog waited longer than the lock timeout (" +

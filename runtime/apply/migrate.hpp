@@ -40,6 +40,12 @@ struct MigrateOptions {
     // A plugin whose declared SQL the server rejects ends the migration before any statement runs,
     // instead of being skipped with its dependents.
     bool strict = false;
+    // What the operator allows beyond plinth's own rules (--allow-hazard table-rewrite).
+    plan::PlanOptions plan;
+    // A backfill after the commit updates at most this many rows (by primary key) per transaction,
+    // and pauses this long between two batches, so that writers get the table in between.
+    std::int64_t backfill_batch_rows = 2000;
+    std::chrono::milliseconds backfill_pause{20};
 };
 
 // Plugins refused after validation because the server rejected some of their declared SQL.
@@ -102,10 +108,11 @@ MigrateOutcome migrate(pg::Connection& connection, pipeline::PluginSet& set, con
 std::string commit_status(pg::Connection& connection, const std::string& transaction_id);
 
 // The plan against the live database, read-only and without the lock.
-plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set);
+plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set,
+                        const plan::PlanOptions& options = {});
 // The same for plan and status: a catalog read waits at most `lock_timeout` (0: no limit) for a
 // table lock; past it, MigrationError names the locked table and the process holding it.
 plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set,
-                        std::chrono::milliseconds lock_timeout);
+                        std::chrono::milliseconds lock_timeout, const plan::PlanOptions& options = {});
 
 }  // namespace plinth::apply

@@ -20,6 +20,7 @@
 #include "host/config.hpp"
 #include "host/logging.hpp"
 #include "host/runner.hpp"
+#include "plan/plan.hpp"
 
 namespace plinth::cli {
 namespace {
@@ -70,6 +71,27 @@ void add_new_command(CLI::App& app, int& exit_code) {
     cmd->callback([options, &exit_code] { exit_code = new_plugin(*options); });
 }
 
+// --allow-hazard NAME: what plinth otherwise leaves for a person, allowed by the operator.
+void add_allow_hazard(CLI::App& cmd, std::vector<std::string>& hazards) {
+    cmd.add_option("--allow-hazard", hazards,
+                   "Allow what plinth otherwise leaves for a person; give it again for more. table-rewrite: a "
+                   "column type change that rewrites the table (ACCESS EXCLUSIVE until the commit)")
+        ->type_name("HAZARD")
+        ->check(CLI::IsMember(plan::allowable_hazards()));
+}
+
+// --backfill-batch-rows and --backfill-pause: how a backfill after the commit shares the table.
+void add_backfill_options(CLI::App& cmd, std::int64_t& rows, double& pause_s) {
+    cmd.add_option("--backfill-batch-rows", rows, "Rows a backfill updates per transaction, by primary key")
+        ->type_name("ROWS")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000}))
+        ->capture_default_str();
+    cmd.add_option("--backfill-pause", pause_s, "Seconds a backfill pauses between two batches")
+        ->type_name("SECONDS")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+}
+
 void add_database_command_options(CLI::App& cmd, DatabaseCommandOptions& o, const std::vector<std::string>& formats) {
     add_plugin_options(cmd, o.plugins);
     add_database_options(cmd, o.database);
@@ -80,6 +102,7 @@ void add_database_command_options(CLI::App& cmd, DatabaseCommandOptions& o, cons
         ->type_name("SECONDS")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
+    add_allow_hazard(cmd, o.allow_hazards);
 }
 
 void add_migrate_commands(CLI::App& app, int& exit_code) {
@@ -98,6 +121,7 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
         ->type_name("SECONDS")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
+    add_backfill_options(*migrate_cmd, migrate_options->backfill_batch_rows, migrate_options->backfill_pause_s);
     migrate_cmd->callback([migrate_options, &exit_code] { exit_code = migrate(*migrate_options); });
 
     auto status_options = std::make_shared<DatabaseCommandOptions>();
@@ -196,6 +220,18 @@ void add_run_command(CLI::App& app, int& exit_code, const hosting::ColorMode& co
         ->type_name("SECONDS")
         ->check(CLI::NonNegativeNumber)
         ->default_str("30");
+    add_allow_hazard(*cmd, options->settings.allow_hazards);
+    cmd->add_option("--backfill-batch-rows", options->settings.backfill_batch_rows,
+                    "Rows a backfill updates per transaction, by primary key")
+        ->type_name("ROWS")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000}))
+        ->capture_default_str();
+    cmd->add_option_function<double>(
+           "--backfill-pause", [options](double s) { options->settings.backfill_pause = seconds_to_ms(s); },
+           "Seconds a backfill pauses between two batches")
+        ->type_name("SECONDS")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("0.02");
     // Every option but --help and --plugins (which has $PLINTH_PLUGINS_PATH) also reads
     // PLINTH_<OPTION>: --pool-size from PLINTH_POOL_SIZE.
     for (auto* option : cmd->get_options()) {

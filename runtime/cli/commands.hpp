@@ -3,6 +3,7 @@
 // is compiled once.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct DatabaseCommandOptions {
     std::string format = "text";  // "text" or "json"
     double lock_timeout_s = 0.2;  // seconds a statement or catalog read may wait for a table lock; 0: no limit
     double lock_budget_s = 30;    // migrate only: seconds attempts that failed on a lock are retried
+    std::vector<std::string> allow_hazards;  // --allow-hazard: "table-rewrite"
+    std::int64_t backfill_batch_rows = 2000; // migrate only: rows per backfill batch
+    double backfill_pause_s = 0.02;          // migrate only: seconds between two backfill batches
 };
 // 0: up to date; 2: changes pending; 1: blocked or an error.
 int plan(const DatabaseCommandOptions& options);

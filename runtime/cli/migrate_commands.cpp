@@ -76,6 +76,10 @@ apply::Refusals judge(pg::Connection& connection, pipeline::PluginSet& set, cons
     return refused;
 }
 
+plan::PlanOptions plan_options(const DatabaseCommandOptions& o) {
+    return {{o.allow_hazards.begin(), o.allow_hazards.end()}};
+}
+
 // The documented exit codes of plan and status: 1 blocked, 2 work pending, 3 in sync as far as
 // plinth goes but the database differs in ways it leaves alone, 0 in sync.
 int plan_exit_code(const plan::Plan& p) {
@@ -91,7 +95,8 @@ int plan(const DatabaseCommandOptions& o) {
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     const auto refused = judge(connection, set, o);
-    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)));
+    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
+                                       plan_options(o));
     if (o.format == "json") {
         auto out = plan_json(p);
         if (!refused.empty()) {
@@ -127,6 +132,9 @@ int migrate(const DatabaseCommandOptions& o) {
     options.lock_budget = std::chrono::milliseconds(std::llround(o.lock_budget_s * 1000));
     options.reconnect = [&session] { return session.connect(); };
     options.strict = o.plugins.strict;
+    options.plan = plan_options(o);
+    options.backfill_batch_rows = o.backfill_batch_rows;
+    options.backfill_pause = std::chrono::milliseconds(std::llround(o.backfill_pause_s * 1000));
     try {
         const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0)
@@ -149,7 +157,8 @@ int status(const DatabaseCommandOptions& o) {
     apply::Journal journal(connection);
     const bool has_journal = journal.exists();
     const auto applied = has_journal ? journal.latest_per_plugin() : std::map<std::string, apply::PluginRecord>{};
-    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)));
+    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
+                                       plan_options(o));
 
     nlohmann::json out;
     out["plugins"] = nlohmann::json::array();

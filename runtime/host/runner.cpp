@@ -82,6 +82,9 @@ int run(const RunSettings& options) {
         migrate_options.should_stop = stop_requested;
         migrate_options.reconnect = [&session] { return session->connect(); };
         migrate_options.strict = options.strict;
+        migrate_options.plan.allowed_hazards = {options.allow_hazards.begin(), options.allow_hazards.end()};
+        migrate_options.backfill_batch_rows = options.backfill_batch_rows;
+        migrate_options.backfill_pause = options.backfill_pause;
         try {
             apply::migrate(conn, set, migrate_options, *log);
         } catch (const apply::MigrationError& e) {

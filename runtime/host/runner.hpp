@@ -26,6 +26,9 @@ struct RunSettings {
     std::chrono::milliseconds stop_timeout{10000};
     std::chrono::milliseconds lock_timeout{200};
     std::chrono::milliseconds lock_budget{30000};
+    std::vector<std::string> allow_hazards;  // --allow-hazard: "table-rewrite"
+    std::int64_t backfill_batch_rows = 2000;
+    std::chrono::milliseconds backfill_pause{20};
 };
 
 // Runs until SIGINT, SIGTERM or SIGHUP, or until start-up fails; returns the exit status. Call it on

@@ -225,6 +225,15 @@ private:
                   expected, c.source);
             if (probe.shape == expected) with_default.push_back(c.name);
         }
+        // A backfill as apply runs it: the right side of an UPDATE of the column, in its own
+        // parentheses; on the empty probe it updates nothing, but the server parses it, resolves
+        // its names and checks that it can be assigned to the column.
+        for (const auto& c : t.columns) {
+            if (!c.backfill || !has_column(c.name)) continue;
+            judge(plugin, probe, verify, "column \"" + c.name + "\"", "backfill",
+                  "UPDATE " + probe.name + " SET " + model::quote_ident(c.name) + " = (" + *c.backfill + ")",
+                  probe.shape, c.source);
+        }
         const std::string prefix = probe.name.substr(std::string("pg_temp.").size());
         for (std::size_t k = 0; k < t.checks.size(); ++k) {
             const auto& ch = t.checks[k];

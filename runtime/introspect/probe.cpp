@@ -134,6 +134,10 @@ model::DatabaseProbe database_probe(pg::Connection& connection) {
     probe.count = [&connection](const std::string& t) {
         return std::stoll(connection.exec("SELECT count(*) FROM " + model::qualified(t)).text(0, 0));
     };
+    probe.total_bytes = [&connection](const std::string& t) {
+        return std::stoll(
+            connection.exec_params("SELECT pg_total_relation_size($1::regclass)", {model::qualified(t)}).text(0, 0));
+    };
     probe.server_defaults = [&connection](const std::vector<DeclaredDefault>& defaults) {
         return ask_server(connection, defaults);
     };

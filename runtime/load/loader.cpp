@@ -34,6 +34,8 @@ constexpr std::uint32_t kCheckMin = PLINTH_END_OF(plinth_check, expression);
 template <class T> constexpr std::uint32_t kSourceEnd = PLINTH_END_OF(T, source_line);
 // Where the 1.3 operator classes and storage parameters of an index end.
 constexpr std::uint32_t kIndexOptionsEnd = PLINTH_END_OF(plinth_index, options_reserved);
+// ABI 1.4: a column's backfill and USING expression.
+constexpr std::uint32_t kColumnDataEnd = PLINTH_END_OF(plinth_column, using_expression);
 #undef PLINTH_END_OF
 
 // Limits that keep a corrupt descriptor from making the host allocate or walk without bound.
@@ -154,6 +156,10 @@ model::Table copy_table(const plinth_table& t, const std::string& what, const st
                     col.default_sql = copy_optional(c.default_sql, item + ".default_sql");
                     col.not_null = (c.flags & PLINTH_COLUMN_NOT_NULL) != 0;
                     col.source = copy_source(c, item);
+                    if (c.struct_size >= kColumnDataEnd) {
+                        col.backfill = copy_optional(c.backfill, item + ".backfill");
+                        col.using_expression = copy_optional(c.using_expression, item + ".using_expression");
+                    }
                     table.columns.push_back(std::move(col));
                 });
     table.primary_key = copy_names(t.primary_key, t.primary_key_count, where + " primary_key");

@@ -33,6 +33,8 @@ struct DatabaseProbe {
     // "schema.table" -> whether it has at least one row
     std::function<std::map<std::string, bool>(const std::vector<std::string>&)> have_rows;
     std::function<std::int64_t(const std::string&)> count;
+    // pg_total_relation_size of "schema.table" (ABI 1.4's table rewrites show it); empty: not asked.
+    std::function<std::int64_t(const std::string&)> total_bytes{};
     // Each default as pg_get_expr() would show it on a column of that type; a default the server
     // rejects maps to nullopt.
     std::function<std::map<DeclaredDefault, std::optional<std::string>>(const std::vector<DeclaredDefault>&)>

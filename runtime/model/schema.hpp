@@ -40,6 +40,10 @@ struct Column {
     std::optional<std::string> default_sql;
     bool not_null = false;
     std::optional<SourceLocation> source{};
+    // ABI 1.4. The expression that fills existing rows before NOT NULL is set (see plinth_column).
+    std::optional<std::string> backfill{};
+    // ABI 1.4. The USING expression of a type change that rewrites the table.
+    std::optional<std::string> using_expression{};
 };
 
 struct UniqueConstraint {

@@ -31,7 +31,10 @@ std::string schema_hash(const model::Plugin& p) {
         s += "T" + t.name + '\x1e';
         for (const auto& c : t.columns)
             s += "C" + c.name + '\x1f' + model::canonical_type(c.type) + '\x1f' + c.default_sql.value_or("\x01") + '\x1f' +
-                 (c.not_null ? "1" : "0") + '\x1e';
+                 (c.not_null ? "1" : "0") +
+                 // ABI 1.4; left out when unused, so the hashes of columns without them do not change.
+                 (c.backfill ? "\x1f" "B" + *c.backfill : "") + (c.using_expression ? "\x1f" "U" + *c.using_expression : "") +
+                 '\x1e';
         s += "P" + t.primary_key_name + '\x1f';
         list(t.primary_key);
         for (const auto& u : t.uniques) { s += "U" + u.name + '\x1f'; list(u.columns); }
@@ -53,9 +56,10 @@ std::string schema_hash(const model::Plugin& p) {
     return hash_hex(s);
 }
 
-std::string desired_hash(const std::vector<model::Plugin>& plugins) {
+std::string desired_hash(const std::vector<model::Plugin>& plugins, const PlanOptions& options) {
     std::string s = kPlannerVersion;
     for (const auto& p : plugins) s += '\x1e' + p.name + '\x1f' + schema_hash(p);
+    for (const auto& h : options.allowed_hazards) s += "\x1e" "allow\x1f" + h;
     return hash_hex(s);
 }
 

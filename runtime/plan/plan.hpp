@@ -2,8 +2,12 @@
 // each with its SQL and hazards, and what the plan will not do, with the SQL to do it by hand.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/actual_schema.hpp"
@@ -34,6 +38,11 @@ enum class HazardKind {
     index_differs,                    // an index built otherwise than declared (method, operator class, options), dropped to be rebuilt
     locks_existing_table,             // a table that existed before is locked until the commit: its writers wait
     not_null_relaxed,                 // NOT NULL dropped from a column the plugin no longer declares
+    // ABI 1.4
+    added_for_backfill,               // a NOT NULL column with a backfill, added nullable: filled after the commit
+    backfill_batches,                 // existing rows filled in batches by primary key after the commit
+    not_null_online,                  // NOT NULL set through a validated CHECK: no scan under a strong lock
+    table_rewrite,                    // a type change that rewrites the table, allowed by the operator
 };
 
 struct Hazard {
@@ -49,6 +58,23 @@ struct TableLock {
     bool operator==(const TableLock&) const = default;
 };
 
+// A column filled after the commit in batches by primary key ranges, then made NOT NULL online
+// (ABI 1.4). apply runs it in steps of its own, journaled so that it resumes where it stopped.
+struct Backfill {
+    enum class Step : std::uint8_t {
+        fill,      // UPDATE the rows still NULL, batch after batch in key order
+        not_null,  // CHECK (col IS NOT NULL) NOT VALID, fill what was written meanwhile, VALIDATE, SET NOT NULL, drop the check
+    };
+    Step step = Step::fill;
+    std::string schema;
+    std::string table;
+    std::string column;
+    std::string expression;  // as declared; always used inside its own parentheses
+    std::vector<std::pair<std::string, std::string>> key;  // primary key columns and their canonical types
+    std::string check_name;  // the helper check of the not_null step
+    bool operator==(const Backfill&) const = default;
+};
+
 struct Operation {
     std::string plugin;   // who asked for it
     std::string table;    // "schema.table", empty for schema and extension operations
@@ -59,6 +85,9 @@ struct Operation {
     // In the transaction: the existing tables it locks against their writers. Such operations run
     // last, just before the commit, so those writers wait as briefly as possible.
     std::vector<TableLock> locks;
+    // After the commit: a backfill step, run in batches by apply instead of `sql` (which shows the
+    // same work as one statement, as a person would run it).
+    std::optional<Backfill> backfill{};
 
     std::vector<std::string> hazard_texts() const;
 };
@@ -101,18 +130,32 @@ struct Plan {
 // leaves alone (see "will not do")": the headline when there is nothing to apply but drift.
 std::string differences_headline(std::size_t count);
 
+// What the operator allows beyond plinth's own rules (migrate --allow-hazard, [plinth] allow_hazard).
+struct PlanOptions {
+    // "table-rewrite": a type change that rewrites the table is applied instead of left for a person.
+    std::set<std::string> allowed_hazards;
+    bool allows(const std::string& hazard) const { return allowed_hazards.count(hazard) > 0; }
+};
+
+// The hazards --allow-hazard accepts.
+inline const std::vector<std::string>& allowable_hazards() {
+    static const std::vector<std::string> names{"table-rewrite"};
+    return names;
+}
+
 // `plugins` are the valid plugins and `ordering` their order (from order::order). Tables of plugins
 // skipped this run ("schema.table" -> plugin name) are left alone and reported as such.
 Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
                const model::ActualSchema& actual, const model::DatabaseProbe& probe,
-               const std::map<std::string, std::string>& skipped_tables = {});
+               const std::map<std::string, std::string>& skipped_tables = {}, const PlanOptions& options = {});
 
 // "public", "crm": the schemas the plugins own, sorted, without duplicates.
 std::vector<std::string> owned_schemas(const std::vector<model::Plugin>& plugins);
 
 // A hash of everything a plugin declares that the migration depends on (hex, 16 digits).
 std::string schema_hash(const model::Plugin& plugin);
-// A hash of the whole desired state: every plugin's schema hash and the planner's own version.
-std::string desired_hash(const std::vector<model::Plugin>& plugins);
+// A hash of the whole desired state: every plugin's schema hash and the planner's own version, and
+// the hazards the operator allows (when any: allowing one changes what is planned).
+std::string desired_hash(const std::vector<model::Plugin>& plugins, const PlanOptions& options = {});
 
 }  // namespace plinth::plan

@@ -10,6 +10,7 @@
 #include "plan/adapt.hpp"
 #include "plan/compare.hpp"
 #include "plan/ddl.hpp"
+#include "plan/hash.hpp"
 #include "plan/plan.hpp"
 #include "plan/render.hpp"
 
@@ -36,6 +37,7 @@ namespace {
 struct Answers {
     std::function<bool(const std::string&)> has_rows;
     std::function<std::int64_t(const std::string&)> count;
+    std::function<std::int64_t(const std::string&)> total_bytes;
     std::function<std::optional<std::string>(const model::DeclaredDefault&)> server_default;
     std::function<std::optional<std::string>(const model::DeclaredDefinition&)> server_definition;
     std::function<bool(const model::DeclaredDefault&)> volatile_default;
@@ -45,8 +47,9 @@ class Planner {
 public:
     Planner(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
             const model::ActualSchema& actual, const std::map<std::string, std::string>& skipped_tables,
-            Answers answers)
-        : ordering_(ordering), actual_(actual), skipped_tables_(skipped_tables), answers_(std::move(answers)) {
+            const PlanOptions& options, Answers answers)
+        : ordering_(ordering), actual_(actual), skipped_tables_(skipped_tables), options_(options),
+          answers_(std::move(answers)) {
         plugins_ = adapt_to_server(plugins, actual, plan_.notes, plan_.not_done);
     }
 
@@ -242,11 +245,28 @@ private:
         const std::string object = "column \"" + c.name + "\"";
         const std::string column = quote_ident(c.name);
         const std::string add_sql = alter_table_sql(t) + " ADD COLUMN ";
+        if (c.backfill && c.not_null && answers_.has_rows(name)) {
+            // Nullable and without its default, so that adding it rewrites nothing and existing rows
+            // stay NULL until the backfill reaches them; new rows get the default at once.
+            model::Column nullable = c;
+            nullable.not_null = false;
+            nullable.default_sql.reset();
+            add(p, t, "add column " + name + "." + c.name + " (NULL until backfilled)", add_sql + column_sql(nullable),
+                {hazard(HazardKind::added_for_backfill, name)});
+            if (c.default_sql)
+                add(p, t, "set default of " + name + "." + c.name,
+                    alter_column_sql(t, c.name) + " SET DEFAULT " + default_expression(*c.default_sql));
+            plan_backfill(p, t, c);
+            return;
+        }
         if (c.not_null && !c.default_sql && answers_.has_rows(name)) {
             const auto rows = answers_.count(name);
             not_done(p.name, name, object,
                      "refused: NOT NULL column without a default added to a table with " + std::to_string(rows) +
-                         (rows == 1 ? " row" : " rows") + "; give it a default, or add it by hand and fill it",
+                         (rows == 1 ? " row" : " rows") +
+                         "; declare a backfill, which fills the existing rows after the commit before NOT NULL is "
+                         "set (e.g. .backfill(\"coalesce(legacy_priority, 0)\")), or a default, or add it by hand "
+                         "and fill it",
                      add_sql + column + " " + model::canonical_type(c.type) + "; UPDATE " + table_sql + " SET " + column +
                          " = ...; " + alter_column_sql(t, c.name) + " SET NOT NULL",
                      true);
@@ -296,13 +316,24 @@ private:
             if (safe_type_change(have.type, type))
                 add(p, t, "change type of " + name + "." + want.name + " from " + have.type + " to " + type,
                     alter + " TYPE " + type, {hazard(HazardKind::catalog_only_type_change, name)});
+            else if (options_.allows("table-rewrite"))
+                plan_rewrite(p, t, want, have);
             else
                 not_done(p.name, name, object,
                          "type differs: the database has " + have.type + ", the plugin declares " + type +
                              "; the change could rewrite the table or lose data, so plinth leaves it",
                          alter + " TYPE " + type + " USING " + quote_ident(want.name) + "::" + type);
         }
-        if (want.not_null != have.not_null)
+        if (want.backfill && want.not_null && !have.not_null) {
+            // Added for a backfill by an earlier run, or nullable before: filled, then made NOT NULL.
+            plan_backfill(p, t, want);
+        } else if (want.backfill && have.not_null) {
+            // An interrupted run set NOT NULL but did not drop its helper check yet.
+            const auto check = backfill_check_name(t, want.name);
+            if (const auto* table = actual_.find_table(name); table && table->constraints.count(check))
+                add_after_commit(p, t, "drop helper check " + check + " of " + name + "." + want.name,
+                                 alter_table_sql(t) + " DROP CONSTRAINT IF EXISTS " + quote_ident(check), {});
+        } else if (want.not_null != have.not_null)
             not_done(p.name, name, object,
                      std::string("nullability differs: the database has ") + (have.not_null ? "NOT NULL" : "NULL") +
                          ", the plugin declares " + (want.not_null ? "NOT NULL" : "NULL"),
@@ -318,6 +349,60 @@ private:
                      "default differs: the database has " + have.default_sql.value_or("no default") +
                          ", the plugin declares " + want.default_sql.value_or("no default"),
                      alter + (want.default_sql ? " SET DEFAULT " + default_expression(*want.default_sql) : " DROP DEFAULT"));
+    }
+
+    // The check that makes SET NOT NULL skip its scan: "<table>_<column>_not_null", or a hashed name
+    // when that would pass PostgreSQL's 63 bytes (it would be truncated, and then not found again).
+    static std::string backfill_check_name(const model::Table& t, const std::string& column) {
+        std::string name = t.name + "_" + column + "_not_null";
+        return name.size() <= 63 ? name : "plinth_not_null_" + hash_hex(t.name + "." + column);
+    }
+
+    // Two steps after the commit, which apply runs in batches, journaled (plan::Backfill).
+    void plan_backfill(const model::Plugin& p, const model::Table& t, const model::Column& c) {
+        const std::string name = t.qualified_name();
+        Backfill b{Backfill::Step::fill, t.schema, t.name, c.name, *c.backfill, {}, backfill_check_name(t, c.name)};
+        for (const auto& k : t.primary_key)
+            if (const auto* column = t.find_column(k)) b.key.emplace_back(k, model::canonical_type(column->type));
+        const std::string column = quote_ident(c.name);
+        Operation fill{p.name, name, "backfill " + name + "." + c.name + " (in batches by primary key)",
+                       "UPDATE " + qualified(t.schema, t.name) + " SET " + column + " = (" + *c.backfill + ") WHERE " +
+                           column + " IS NULL",
+                       {hazard(HazardKind::backfill_batches, name)}, Phase::after_commit, {}, b};
+        after_commit_.push_back(std::move(fill));
+        b.step = Backfill::Step::not_null;
+        Operation not_null{p.name, name, "set NOT NULL of " + name + "." + c.name + " (online, through check " +
+                                             b.check_name + ")",
+                           alter_column_sql(t, c.name) + " SET NOT NULL", {hazard(HazardKind::not_null_online, name)},
+                           Phase::after_commit, {}, b};
+        after_commit_.push_back(std::move(not_null));
+    }
+
+    // A type change that rewrites the table, which the operator allowed: in the transaction, under
+    // its lock_timeout, with the table's size in the summary so the plan shows what it costs.
+    void plan_rewrite(const model::Plugin& p, const model::Table& t, const model::Column& want,
+                      const model::ActualColumn& have) {
+        const std::string name = t.qualified_name();
+        const std::string type = model::canonical_type(want.type);
+        const auto rows = answers_.count(name);
+        const auto bytes = answers_.total_bytes(name);
+        const std::string size = std::to_string(rows) + (rows == 1 ? " row, " : " rows, ") + human_bytes(bytes);
+        add(p, t, "change type of " + name + "." + want.name + " from " + have.type + " to " + type +
+                      " (rewrites the table: " + size + ")",
+            alter_column_sql(t, want.name) + " TYPE " + type +
+                (want.using_expression ? " USING (" + *want.using_expression + ")" : ""),
+            {hazard(HazardKind::table_rewrite, name, {}, size)});
+    }
+
+    static std::string human_bytes(std::int64_t bytes) {
+        const char* units[] = {"bytes", "kB", "MB", "GB", "TB"};
+        int unit = 0;
+        auto value = bytes;
+        while (value >= 10 * 1024 && unit < 4) {
+            value /= 1024;
+            ++unit;
+        }
+        return std::to_string(value) + " " + units[unit];
     }
 
     void plan_primary_key(const model::Plugin& p, const model::Table& t, const model::ActualTable& have) {
@@ -534,6 +619,7 @@ private:
     const order::Ordering& ordering_;
     const model::ActualSchema& actual_;
     const std::map<std::string, std::string>& skipped_tables_;
+    const PlanOptions& options_;
     Answers answers_;
     std::map<std::string, std::string> representatives_;  // column signature -> "schema.table"
     std::vector<Operation> foreign_keys_;                  // added once every table exists
@@ -546,7 +632,7 @@ private:
 
 Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering& ordering,
                const model::ActualSchema& actual, const model::DatabaseProbe& probe,
-               const std::map<std::string, std::string>& skipped_tables) {
+               const std::map<std::string, std::string>& skipped_tables, const PlanOptions& options) {
     // First pass: learn which questions the database must answer (which tables have rows, how the
     // server spells some defaults, checks and indexes), without asking. Then ask once for all of them and plan for
     // real. Planning is pure, so two passes cost nothing of note.
@@ -555,8 +641,9 @@ Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering&
     std::set<model::DeclaredDefinition> definitions_asked;
     std::set<model::DeclaredDefault> volatility_asked;
     // A default is taken as volatile in the first pass, so that the row question behind it is asked too.
-    Planner(plugins, ordering, actual, skipped_tables,
+    Planner(plugins, ordering, actual, skipped_tables, options,
             {[&](const std::string& t) { tables_asked.insert(t); return false; },
+             [](const std::string&) { return std::int64_t{0}; },
              [](const std::string&) { return std::int64_t{0}; },
              [&](const model::DeclaredDefault& d) { defaults_asked.insert(d); return std::optional<std::string>(); },
              [&](const model::DeclaredDefinition& d) { definitions_asked.insert(d); return std::optional<std::string>(); },
@@ -572,8 +659,9 @@ Plan make_plan(const std::vector<model::Plugin>& plugins, const order::Ordering&
     std::map<model::DeclaredDefault, bool> volatility;
     if (!volatility_asked.empty())
         volatility = probe.volatile_defaults({volatility_asked.begin(), volatility_asked.end()});
-    return Planner(plugins, ordering, actual, skipped_tables,
-                   {[&](const std::string& t) { return rows[t]; }, probe.count,
+    const auto total_bytes = [&](const std::string& t) { return probe.total_bytes ? probe.total_bytes(t) : 0; };
+    return Planner(plugins, ordering, actual, skipped_tables, options,
+                   {[&](const std::string& t) { return rows[t]; }, probe.count, total_bytes,
                     [&](const model::DeclaredDefault& d) { return defaults[d]; },
                     [&](const model::DeclaredDefinition& d) { return definitions[d]; },
                     [&](const model::DeclaredDefault& d) { return volatility[d]; }})

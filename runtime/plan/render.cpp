@@ -4,8 +4,22 @@
 
 namespace plinth::plan {
 
-Hazard hazard(HazardKind kind, const std::string& table, const std::string& lock_mode) {
+Hazard hazard(HazardKind kind, const std::string& table, const std::string& lock_mode, const std::string& size) {
     switch (kind) {
+        case HazardKind::added_for_backfill:
+            return {kind, "added without NOT NULL and without a default: no table rewrite; existing rows stay NULL "
+                          "until the backfill after the commit fills them"};
+        case HazardKind::backfill_batches:
+            return {kind, "fills the existing rows of " + table + " after the commit, one short transaction per batch "
+                          "of primary keys with a pause between: a writer waits at most for one batch; journaled, so "
+                          "it resumes where it stopped after a crash"};
+        case HazardKind::not_null_online:
+            return {kind, "adds CHECK (... IS NOT NULL) NOT VALID, fills rows written meanwhile, validates it without "
+                          "blocking writes, then SET NOT NULL uses the check instead of a scan and the check is "
+                          "dropped; fails if a row is still NULL"};
+        case HazardKind::table_rewrite:
+            return {kind, "rewrites " + table + " (" + size + ") holding ACCESS EXCLUSIVE until the commit: its "
+                          "readers and writers wait; allowed by --allow-hazard table-rewrite"};
         case HazardKind::catalog_only_type_change:
             return {kind, "no table rewrite: PostgreSQL only updates the catalog"};
         case HazardKind::rows_get_null:

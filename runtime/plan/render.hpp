@@ -9,7 +9,8 @@
 namespace plinth::plan {
 
 // A hazard of `kind` for an operation on `table` ("schema.table"); `lock_mode` only for
-// locks_existing_table.
-Hazard hazard(HazardKind kind, const std::string& table, const std::string& lock_mode = {});
+// locks_existing_table, `size` ("1000 rows, 48 MB") only for table_rewrite.
+Hazard hazard(HazardKind kind, const std::string& table, const std::string& lock_mode = {},
+              const std::string& size = {});
 
 }  // namespace plinth::plan

@@ -116,6 +116,17 @@ private:
             else if (!column_names.insert(c.name).second) add(p, t.name, what, "is declared twice", c.source);
             if (auto bad = check_type(c.type)) add(p, t.name, what, "type " + quoted(c.type) + " " + *bad, c.source);
             if (c.default_sql) check_sql(p, t, what, "default", *c.default_sql, c.source);
+            if (c.backfill) {
+                check_sql(p, t, what, "backfill", *c.backfill, c.source);
+                // A backfill exists to fill rows before NOT NULL is set; on a nullable column it is a slip.
+                if (!c.not_null)
+                    add(p, t.name, what, "declares a backfill but is not NOT NULL: a backfill fills existing rows "
+                        "before NOT NULL is set; mark the column not_null(), or declare a default instead", c.source);
+                if (std::find(t.primary_key.begin(), t.primary_key.end(), c.name) != t.primary_key.end())
+                    add(p, t.name, what, "is part of the primary key and declares a backfill: a key column cannot be "
+                        "added empty and filled later", c.source);
+            }
+            if (c.using_expression) check_sql(p, t, what, "USING expression", *c.using_expression, c.source);
         }
 
         // The primary key has no declaration of its own: its problems point at the table.

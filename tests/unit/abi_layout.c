@@ -52,7 +52,10 @@ PIN(plinth_column, default_sql, 24);
 PIN(plinth_column, source_file, 32);
 PIN(plinth_column, source_line, 40);
 PIN(plinth_column, source_reserved, 44);
-SIZE(plinth_column, 48);
+/* 1.4 */
+PIN(plinth_column, backfill, 48);
+PIN(plinth_column, using_expression, 56);
+SIZE(plinth_column, 64);
 
 PIN(plinth_unique, struct_size, 0);
 PIN(plinth_unique, column_count, 4);

@@ -64,7 +64,7 @@ TEST_CASE("each broken descriptor is refused with its exact reason") {
     CHECK(refusal_of("no_symbol.so") ==
           "not a plinth plugin: symbol plinth_plugin_entry_v1 not found (export it with PLINTH_PLUGIN from plinth/plinth.hpp)");
     CHECK(refusal_of("newer_major.so") == "incompatible plugin: built for plinth ABI major 2, this plinth supports major 1");
-    CHECK(refusal_of("newer_minor.so") == "incompatible plugin: built for plinth ABI 1.7, this plinth supports up to 1.3");
+    CHECK(refusal_of("newer_minor.so") == "incompatible plugin: built for plinth ABI 1.7, this plinth supports up to 1.4");
     CHECK(refusal_of("wrong_major_field.so") ==
           "incompatible plugin: descriptor says ABI major 2 under the entry symbol of major 1");
     CHECK(refusal_of("small_struct.so") ==

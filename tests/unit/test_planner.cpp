@@ -463,8 +463,9 @@ TEST_CASE("a NOT NULL column without a default is refused on a table with rows, 
     CHECK(p.blocked());
     CHECK(p.not_done[0].object == "column \"weight\"");
     CHECK(p.not_done[0].reason ==
-          "refused: NOT NULL column without a default added to a table with 3 rows; give it a default, or add it by "
-          "hand and fill it");
+          "refused: NOT NULL column without a default added to a table with 3 rows; declare a backfill, which fills the "
+          "existing rows after the commit before NOT NULL is set (e.g. .backfill(\"coalesce(legacy_priority, 0)\")), "
+          "or a default, or add it by hand and fill it");
     CHECK(p.not_done[0].manual_sql ==
           "ALTER TABLE \"public\".\"t\" ADD COLUMN \"weight\" integer; UPDATE \"public\".\"t\" SET \"weight\" = ...; "
           "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"weight\" SET NOT NULL");
@@ -472,8 +473,9 @@ TEST_CASE("a NOT NULL column without a default is refused on a table with rows, 
     p = make(t, as_created(table("t")), db);
     REQUIRE(p.not_done.size() == 1);
     CHECK(p.not_done[0].reason ==
-          "refused: NOT NULL column without a default added to a table with 1 row; give it a default, or add it by "
-          "hand and fill it");
+          "refused: NOT NULL column without a default added to a table with 1 row; declare a backfill, which fills the "
+          "existing rows after the commit before NOT NULL is set (e.g. .backfill(\"coalesce(legacy_priority, 0)\")), "
+          "or a default, or add it by hand and fill it");
 }
 
 TEST_CASE("a NOT NULL column with a volatile default is refused on a table with rows") {
@@ -1076,7 +1078,8 @@ TEST_CASE("the plan as text: operations with their hazards, what will not be don
           "\n"
           "will not do:\n"
           "- BLOCKING [shop] public.t column \"weight\": refused: NOT NULL column without a default added to a table with 2 "
-          "rows; give it a default, or add it by hand and fill it\n"
+          "rows; declare a backfill, which fills the existing rows after the commit before NOT NULL is set (e.g. "
+          ".backfill(\"coalesce(legacy_priority, 0)\")), or a default, or add it by hand and fill it\n"
           "  by hand: ALTER TABLE \"public\".\"t\" ADD COLUMN \"weight\" integer; UPDATE \"public\".\"t\" SET \"weight\" = ...; "
           "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"weight\" SET NOT NULL;\n"
           "\n"
@@ -1326,4 +1329,100 @@ TEST_CASE("real[] columns made on the fallback are never converted; their simila
     CHECK(p.not_done[1].manual_sql == "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"docs_e_idx\" ON \"public\".\"docs\" USING "
                                       "hnsw (\"e\" vector_cosine_ops) WITH (ef_construction = 64, m = 16)");
     CHECK_FALSE(p.blocked());
+}
+
+namespace {
+
+model::Column backfilled(std::string name, std::string expression, std::optional<std::string> default_sql = std::nullopt) {
+    auto c = column(std::move(name), "int", true, std::move(default_sql));
+    c.backfill = std::move(expression);
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("a NOT NULL column with a backfill on a table with rows: added nullable, then filled and constrained after the commit") {
+    auto t = table("t", {backfilled("priority", "coalesce(legacy, 0)", "0")});
+    FakeDatabase db;
+    db.rows["public.t"] = 5;
+    const auto p = make(t, as_created(table("t")), db);
+    CHECK(p.not_done.empty());
+    CHECK(summaries(p) == Strings{"add column public.t.priority (NULL until backfilled)", "set default of public.t.priority",
+                                  "backfill public.t.priority (in batches by primary key)",
+                                  "set NOT NULL of public.t.priority (online, through check t_priority_not_null)"});
+    CHECK(statements(p) ==
+          Strings{"ALTER TABLE \"public\".\"t\" ADD COLUMN \"priority\" integer",
+                  "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"priority\" SET DEFAULT (0)",
+                  "UPDATE \"public\".\"t\" SET \"priority\" = (coalesce(legacy, 0)) WHERE \"priority\" IS NULL",
+                  "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"priority\" SET NOT NULL"});
+    REQUIRE(p.operations[2].backfill);
+    CHECK(p.operations[2].phase == plan::Phase::after_commit);
+    CHECK(p.operations[2].backfill->step == plan::Backfill::Step::fill);
+    CHECK(p.operations[2].backfill->key == std::vector<std::pair<std::string, std::string>>{{"id", "uuid"}});
+    CHECK(p.operations[3].backfill->step == plan::Backfill::Step::not_null);
+    CHECK(p.operations[3].backfill->check_name == "t_priority_not_null");
+
+    // Added by an earlier run and not NOT NULL yet: only the two steps after the commit, again.
+    auto have = as_created(table("t"));
+    have.columns.push_back({"priority", "integer", false, std::string("0")});
+    CHECK(summaries(make(t, have, db)) ==
+          Strings{"backfill public.t.priority (in batches by primary key)",
+                  "set NOT NULL of public.t.priority (online, through check t_priority_not_null)"});
+    // Done: nothing; a helper check an interrupted run left is dropped.
+    have.columns.back().not_null = true;
+    CHECK(make(t, have, db).operations.empty());
+    have.constraints["t_priority_not_null"] = constraint("t_priority_not_null", 'c', {"priority"});
+    CHECK(statements(make(t, have, db)) ==
+          Strings{"ALTER TABLE \"public\".\"t\" DROP CONSTRAINT IF EXISTS \"t_priority_not_null\""});
+}
+
+TEST_CASE("a helper check whose name would pass 63 bytes gets a hashed one") {
+    auto t = table(std::string(40, 'a'), {backfilled(std::string(30, 'b'), "1")});
+    FakeDatabase db;
+    db.rows["public." + std::string(40, 'a')] = 1;
+    const auto p = make(t, as_created(table(std::string(40, 'a'))), db);
+    REQUIRE(p.operations.size() == 3);
+    const auto& name = p.operations[2].backfill->check_name;
+    CHECK(name.rfind("plinth_not_null_", 0) == 0);
+    CHECK(name.size() == 32);
+}
+
+TEST_CASE("a type change that rewrites the table: under \"will not do\" by default, planned with its size when allowed") {
+    auto t = table("t", {column("n", "bigint")});
+    t.columns.back().using_expression = "n::bigint * 10";
+    auto have = as_created(table("t"));
+    have.columns.push_back({"n", "integer", false, std::nullopt});
+    FakeDatabase db;
+    db.rows["public.t"] = 1000;
+    auto probe = db.probe();
+    probe.total_bytes = [](const std::string&) { return std::int64_t{5 * 1024 * 1024}; };
+    const auto plugins = std::vector{plugin("shop", {t})};
+    const auto refused = plan::make_plan(plugins, plinth::order::order(plugins), database({have}), probe);
+    CHECK(refused.operations.empty());
+    REQUIRE(refused.not_done.size() == 1);
+    CHECK(refused.not_done[0].reason ==
+          "type differs: the database has integer, the plugin declares bigint; the change could rewrite the table or "
+          "lose data, so plinth leaves it");
+    plan::PlanOptions allow;
+    allow.allowed_hazards = {"table-rewrite"};
+    const auto p = plan::make_plan(plugins, plinth::order::order(plugins), database({have}), probe, {}, allow);
+    CHECK(p.not_done.empty());
+    CHECK(summaries(p) ==
+          Strings{"change type of public.t.n from integer to bigint (rewrites the table: 1000 rows, 5120 kB)"});
+    CHECK(statements(p) == Strings{"ALTER TABLE \"public\".\"t\" ALTER COLUMN \"n\" TYPE bigint USING (n::bigint * 10)"});
+    CHECK(p.operations[0].hazard_texts() ==
+          Strings{"rewrites public.t (1000 rows, 5120 kB) holding ACCESS EXCLUSIVE until the commit: its readers and "
+                  "writers wait; allowed by --allow-hazard table-rewrite",
+                  "locks public.t (ACCESS EXCLUSIVE) until the migration commits: its readers and writers wait"});
+    // Allowing a hazard changes the desired hash (the fast path must not hide it); no hazard, no change.
+    CHECK(plan::desired_hash(plugins, allow) != plan::desired_hash(plugins));
+    CHECK(plan::desired_hash(plugins, {}) == plan::desired_hash(plugins));
+}
+
+TEST_CASE("a column's hash takes in a backfill and a USING expression only when it declares them") {
+    auto p = plugin("shop", {table("t", {column("n", "int", true)})});
+    const auto plain = plan::schema_hash(p);
+    CHECK(plain == "3b6ddcab8fd0d613");  // what plinth before ABI 1.4 computed for this plugin
+    p.tables[0].columns.back().backfill = "1";
+    CHECK(plan::schema_hash(p) != plain);
 }

@@ -141,6 +141,15 @@ TEST_CASE("names, versions and type modifiers are checked where they are read") 
           "plugin \"hidden-semicolon\": table \"widgets\": column \"label\": default contains ';' outside a quoted "
           "string: declare one expression, not statements" +
               declared_at("invalid_hidden_semicolon.cpp", "@column"));
+    CHECK(only_problem("invalid_backfill_statement.so") ==
+          "plugin \"backfill-statement\": table \"chores\": column \"priority\": backfill contains ';' outside a "
+          "quoted string: declare one expression, not statements" +
+              declared_at("invalid_backfill_statement.cpp", "@column"));
+    CHECK(only_problem("invalid_backfill_nullable.so") ==
+          "plugin \"backfill-nullable\": table \"chores\": column \"priority\": declares a backfill but is not NOT "
+          "NULL: a backfill fills existing rows before NOT NULL is set; mark the column not_null(), or declare a "
+          "default instead" +
+              declared_at("invalid_backfill_nullable.cpp", "@column"));
     CHECK(only_problem("invalid_open_call.so") ==
           "plugin \"open-call\": table \"widgets\": column \"seen\": default leaves a parenthesis open: declare one "
           "expression" +

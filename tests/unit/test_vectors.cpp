@@ -91,7 +91,7 @@ TEST_CASE("the SDK writes operator classes and storage parameters into the ABI 1
             .add(plinth::index({"h"}).ivfflat("halfvec_l2_ops", 100))
             .add(plinth::index({"e", "b"}).named("plain_idx"))));
     const auto* d = built.descriptor();
-    CHECK(d->abi_minor == 3);
+    CHECK(d->abi_minor == PLINTH_ABI_MINOR);
     const auto& t = d->tables[0];
     CHECK(std::string(t.columns[2].type) == "halfvec(8)");
     CHECK(std::string(t.columns[3].type) == "sparsevec(100)");
@@ -146,6 +146,15 @@ TEST_CASE("a plugin built against ABI 1.2 loads its indexes without reading past
     CHECK(idx.keys == Strings{"label"});
     CHECK(idx.opclasses.empty());  // the fake 1.3 tail names "not_an_opclass"
     CHECK(idx.options.empty());
+}
+
+TEST_CASE("a plugin built against ABI 1.3 loads its columns without reading past their end") {
+    const auto plugin = load("abi_1_3_column.so");
+    const auto& columns = plugin.tables.at(0).columns;
+    REQUIRE(columns.size() == 2);
+    CHECK(columns[1].name == "label");
+    CHECK_FALSE(columns[1].backfill);  // the fake 1.4 tail says "1 / 0"
+    CHECK_FALSE(columns[1].using_expression);
 }
 
 TEST_CASE("an HNSW index on vector(3072) is refused offline, showing the halfvec expression index that works") {

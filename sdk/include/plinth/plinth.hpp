@@ -169,6 +169,14 @@ public:
     column& default_empty_object() { return default_value("{}"); }
     column& default_empty_array() { return default_value(type_ == "jsonb" || type_ == "json" ? "[]" : "{}"); }
 
+    // How rows already in the table get their value (ABI 1.4): one SQL expression over the row,
+    // e.g. "coalesce(legacy_priority, 0)". plinth adds the column nullable, fills it after the
+    // commit in batches by primary key, then sets NOT NULL online. Only on a not_null() column.
+    column& backfill(std::string expression) { backfill_ = std::move(expression); return *this; }
+    // The USING expression of a type change that rewrites the table (ABI 1.4), e.g.
+    // "legacy_id::bigint"; applied only when the operator allows the table-rewrite hazard.
+    column& using_expr(std::string expression) { using_ = std::move(expression); return *this; }
+
     // A foreign key from this column; `table` may be "schema.table" for another schema's table.
     column& references(std::string table, std::string ref_column = "id",
                        fk_action on_delete = fk_action::no_action,
@@ -186,6 +194,8 @@ private:
     std::string type_;
     std::string default_;
     bool has_default() const { return !default_.empty(); }
+    std::string backfill_;
+    std::string using_;
     bool not_null_ = false;
     bool primary_key_ = false;
     bool unique_ = false;
@@ -488,6 +498,8 @@ private:
             pc.name = c.name_.c_str();
             pc.type = c.type_.c_str();
             pc.default_sql = c.has_default() ? c.default_.c_str() : nullptr;
+            pc.backfill = c.backfill_.empty() ? nullptr : c.backfill_.c_str();
+            pc.using_expression = c.using_.empty() ? nullptr : c.using_.c_str();
             locate(pc, c.source_);
             cols.push_back(pc);
             if (c.primary_key_ && t.primary_key_.empty()) pk.push_back(c.name_);

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define PLINTH_ABI_MAJOR 1
-#define PLINTH_ABI_MINOR 3
+#define PLINTH_ABI_MINOR 4
 
 /* The entry symbol carries the major version: a host looks only for the one it understands,
  * and can name the version of a plugin built for another major. */
@@ -80,6 +80,15 @@ typedef struct plinth_column {
     const char *source_file; /* NULL: not known */
     uint32_t source_line;    /* 0: not known */
     uint32_t source_reserved; /* 0 */
+    /* ABI 1.4: how the data of an existing table changes with the column. Both strings are owned by
+     * the plugin like every descriptor string; the host reads them only when struct_size covers them. */
+    const char *backfill;     /* NULL: none; else one SQL expression over the row that gives existing
+                                 rows their value: "coalesce(legacy_priority, 0)". The column is added
+                                 nullable, filled after the commit in batches, then made NOT NULL
+                                 online. Only on a NOT NULL column. */
+    const char *using_expression; /* NULL: the server's own conversion; else the USING expression of a
+                                 type change that rewrites the table ("legacy_id::bigint"), applied
+                                 only when the operator allows the table-rewrite hazard */
 } plinth_column;
 
 typedef struct plinth_unique {
