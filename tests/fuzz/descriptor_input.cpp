@@ -293,11 +293,12 @@ void expect(bool holds) {
 
 }  // namespace
 
-std::size_t run_descriptor_input(const std::uint8_t* data, std::size_t size) {
+DescriptorRun run_descriptor_input(const std::uint8_t* data, std::size_t size) {
     Input in(data, size);
     Arena arena;
     Graph graph(in, arena);
     const unsigned descriptors = 1 + in.byte() % 3;
+    DescriptorRun run;
     std::vector<model::Plugin> copied;
     for (unsigned i = 0; i < descriptors; ++i) {
         const plinth_plugin_descriptor* descriptor = graph.descriptor();
@@ -309,15 +310,16 @@ std::size_t run_descriptor_input(const std::uint8_t* data, std::size_t size) {
             copied.push_back(std::move(plugin));
         } else {
             expect(refusal.file == file && !refusal.reason.empty());
+            run.refusals.push_back(refusal.reason);
         }
     }
-    const std::size_t accepted = copied.size();
+    run.accepted = copied.size();
     const auto result = validate::validate(std::move(copied));
     for (const auto& problem : result.problems) expect(!problem.message.empty());
     for (const auto& skip : result.skipped) expect(!skip.reason.empty());
     // The pipeline orders what validation accepts; order() expects exactly that.
     order::order(result.plugins);
-    return accepted;
+    return run;
 }
 
 }  // namespace plinth::fuzz

@@ -4,13 +4,19 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace plinth::fuzz {
 
 // Decodes `data` into one to three plinth_plugin_descriptor graphs (tables, columns, uniques,
 // indexes, foreign keys, checks, name arrays and strings, each array in an allocation of its own
-// exact size so that AddressSanitizer sees any read past it), copies each with load::copy_plugin
-// and validates the copies together. Returns how many descriptors the loader accepted.
-std::size_t run_descriptor_input(const std::uint8_t* data, std::size_t size);
+// exact size so that AddressSanitizer sees any read past it), copies each with load::copy_plugin,
+// validates the copies together and orders what validation accepts.
+struct DescriptorRun {
+    std::size_t accepted = 0;           // descriptors the loader copied
+    std::vector<std::string> refusals;  // the loader's reasons for the others
+};
+DescriptorRun run_descriptor_input(const std::uint8_t* data, std::size_t size);
 
 }  // namespace plinth::fuzz
