@@ -330,16 +330,23 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
         refusal.reason = std::string(PLINTH_ENTRY_SYMBOL) + " returned NULL (the plugin could not build its descriptor)";
         return false;
     }
+    if (!copy_plugin(*descriptor, file.string(), plugin, refusal)) return false;
+    plugin.lifecycle.library = library;
+    return true;
+}
+
+bool copy_plugin(const plinth_plugin_descriptor& descriptor, const std::string& file, model::Plugin& plugin,
+                 Refusal& refusal) {
+    refusal.file = file;
     try {
-        check_header(*descriptor);
+        check_header(descriptor);
         plugin = model::Plugin{};
-        plugin.file = file.string();
-        copy_descriptor(*descriptor, plugin);
+        plugin.file = file;
+        copy_descriptor(descriptor, plugin);
     } catch (const DescriptorError& e) {
         refusal.reason = e.what();
         return false;
     }
-    plugin.lifecycle.library = library;
     return true;
 }
 

@@ -42,6 +42,13 @@ LoadResult load_folder(const std::filesystem::path& folder);
 // life of the process, refused or not, and a file loaded before is not loaded again.
 bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal);
 
+// What load_file does once the entry symbol has returned: checks the descriptor's header and
+// deep-copies everything it points to into `plugin` (its file set to `file`, no library attached),
+// or says why not in `refusal`. The descriptor fuzzer (tests/fuzz/) calls it on descriptors built in
+// memory.
+bool copy_plugin(const plinth_plugin_descriptor& descriptor, const std::string& file, model::Plugin& plugin,
+                 Refusal& refusal);
+
 // A warning when a plugin exports dynamic symbols besides its entry symbol, naming how many and the
 // build flags that hide them. Such exports take part in symbol resolution across the process (the
 // C++ runtime's unique symbols even under RTLD_LOCAL), so two plugins' inline functions or
