@@ -29,9 +29,13 @@ std::string schema_hash(const model::Plugin& p) {
     auto list = [&](const std::vector<std::string>& items) { s += model::join(items, "\x1f") + '\x1e'; };
     for (const auto& t : p.tables) {
         s += "T" + t.name + '\x1e';
-        for (const auto& c : t.columns)
+        // ABI 1.4 renames; left out when unused, so the hashes of other declarations do not change.
+        if (t.renamed_from) s += "R" + *t.renamed_from + '\x1e';
+        for (const auto& c : t.columns) {
             s += "C" + c.name + '\x1f' + model::canonical_type(c.type) + '\x1f' + c.default_sql.value_or("\x01") + '\x1f' +
                  (c.not_null ? "1" : "0") + '\x1e';
+            if (c.renamed_from) s += "R" + *c.renamed_from + '\x1e';
+        }
         s += "P" + t.primary_key_name + '\x1f';
         list(t.primary_key);
         for (const auto& u : t.uniques) { s += "U" + u.name + '\x1f'; list(u.columns); }

@@ -34,6 +34,7 @@ enum class HazardKind {
     index_differs,                    // an index built otherwise than declared (method, operator class, options), dropped to be rebuilt
     locks_existing_table,             // a table that existed before is locked until the commit: its writers wait
     not_null_relaxed,                 // NOT NULL dropped from a column the plugin no longer declares
+    renamed,                          // a table or column renamed: an older version of its plugin loses the old name
 };
 
 struct Hazard {

@@ -36,6 +36,9 @@ Hazard hazard(HazardKind kind, const std::string& table, const std::string& lock
         case HazardKind::not_null_relaxed:
             return {kind, "the plugin no longer declares this NOT NULL column without a default: NOT NULL is dropped so "
                           "that its inserts keep working (catalog only: no row is changed, nothing is lost)"};
+        case HazardKind::renamed:
+            return {kind, "catalog only, no row is touched; an older version of the plugin still running elsewhere "
+                          "loses the old name: its statements naming it fail from the commit on"};
         case HazardKind::locks_existing_table:
             return {kind, "locks " + table + " (" + lock_mode + ") until the migration commits: its " +
                               (lock_mode == "ACCESS EXCLUSIVE" ? "readers and writers wait" : "writers wait")};

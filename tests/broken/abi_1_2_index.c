@@ -11,8 +11,8 @@ static const char *const pk[] = {"id"};
 static const char *const keys[] = {"label"};
 static const char *const bogus[] = {"not_an_opclass"};
 static const plinth_column columns[] = {
-    {sizeof(plinth_column), PLINTH_COLUMN_NOT_NULL, "id", "uuid", NULL, NULL, 0, 0},
-    {sizeof(plinth_column), 0, "label", "text", NULL, NULL, 0, 0},
+    {sizeof(plinth_column), PLINTH_COLUMN_NOT_NULL, "id", "uuid", NULL, NULL, 0, 0, NULL},
+    {sizeof(plinth_column), 0, "label", "text", NULL, NULL, 0, 0, NULL},
 };
 /* One 1.2-sized index followed by a fake 1.3 tail. */
 static union {

@@ -78,8 +78,8 @@ TEST_CASE("ABI 1.2 appends source locations where each 1.0 struct ended, so the 
     CHECK(offsetof(plinth_check, source_file) == 24);
     // Then the file, the line and explicit padding: 16 bytes, none of them hidden.
 #define PLINTH_ADDED_IN_1_2(type) (sizeof(type) - offsetof(type, source_file))
-    CHECK(PLINTH_ADDED_IN_1_2(plinth_table) == 16);
-    CHECK(PLINTH_ADDED_IN_1_2(plinth_column) == 16);
+    CHECK(offsetof(plinth_table, renamed_from) - offsetof(plinth_table, source_file) == 16);    // then 1.4's
+    CHECK(offsetof(plinth_column, renamed_from) - offsetof(plinth_column, source_file) == 16);  // then 1.4's
     CHECK(PLINTH_ADDED_IN_1_2(plinth_unique) == 16);
     CHECK(offsetof(plinth_index, opclasses) - offsetof(plinth_index, source_file) == 16);  // then 1.3's fields
     CHECK(PLINTH_ADDED_IN_1_2(plinth_foreign_key) == 16);
@@ -88,10 +88,20 @@ TEST_CASE("ABI 1.2 appends source locations where each 1.0 struct ended, so the 
 }
 
 TEST_CASE("ABI 1.3 appends operator classes and storage parameters to plinth_index, after its 1.2 location") {
-    CHECK(PLINTH_ABI_MINOR == 3);
     CHECK(offsetof(plinth_index, opclasses) == offsetof(plinth_index, source_reserved) + 4);
     CHECK(offsetof(plinth_index, opclasses) == 64);
     // Three arrays, the count and explicit padding: 32 bytes, none of them hidden.
     CHECK(sizeof(plinth_index) - offsetof(plinth_index, opclasses) == 32);
     CHECK(sizeof(plinth_index) == 96);
+}
+
+TEST_CASE("ABI 1.4 appends renamed_from to tables and columns and the upgrade step to the descriptor, each at the end") {
+    CHECK(PLINTH_ABI_MINOR == 4);
+    CHECK(offsetof(plinth_table, renamed_from) == offsetof(plinth_table, source_reserved) + 4);
+    CHECK(offsetof(plinth_column, renamed_from) == offsetof(plinth_column, source_reserved) + 4);
+    CHECK(offsetof(plinth_plugin_descriptor, upgrade) == offsetof(plinth_plugin_descriptor, reserved) + 4);
+    // One pointer each, none of them hidden padding.
+    CHECK(sizeof(plinth_table) - offsetof(plinth_table, renamed_from) == sizeof(void*));
+    CHECK(sizeof(plinth_column) - offsetof(plinth_column, renamed_from) == sizeof(void*));
+    CHECK(sizeof(plinth_plugin_descriptor) - offsetof(plinth_plugin_descriptor, upgrade) == sizeof(void*));
 }

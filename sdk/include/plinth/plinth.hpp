@@ -169,6 +169,10 @@ public:
     column& default_empty_object() { return default_value("{}"); }
     column& default_empty_array() { return default_value(type_ == "jsonb" || type_ == "json" ? "[]" : "{}"); }
 
+    // ABI 1.4: this column was called `old_name` before: plinth renames it in place (catalog only,
+    // the data stays) while the table has the old name and not this one.
+    column& renamed_from(std::string old_name) { renamed_from_ = std::move(old_name); return *this; }
+
     // A foreign key from this column; `table` may be "schema.table" for another schema's table.
     column& references(std::string table, std::string ref_column = "id",
                        fk_action on_delete = fk_action::no_action,
@@ -192,6 +196,7 @@ private:
     source_location source_;
     source_location unique_source_;
     std::vector<foreign_key> references_;
+    std::string renamed_from_;
 };
 
 namespace columns {
@@ -330,6 +335,9 @@ public:
         checks_.push_back({std::move(name), std::move(expression), source});
         return *this;
     }
+    // ABI 1.4: this table was called `old_name` (in the plugin's schema) before: plinth renames it
+    // in place (catalog only, the rows stay) while the database has the old name and not this one.
+    table& renamed_from(std::string old_name) { renamed_from_ = std::move(old_name); return *this; }
 
 private:
     friend class built_plugin;
@@ -344,6 +352,7 @@ private:
     std::vector<index> indexes_;
     std::vector<foreign_key> foreign_keys_;
     std::vector<check_def> checks_;
+    std::string renamed_from_;
 };
 
 namespace detail {
@@ -392,6 +401,10 @@ template <class T> std::uint32_t stop_thunk(const plinth_host* raw, void* state)
     delete object;
     return status;
 }
+// The upgrade step: `Step(host, previous_version)`; an exception becomes PLINTH_ERROR.
+template <auto Step> std::uint32_t upgrade_thunk(const plinth_host* raw, const char* previous_version) noexcept {
+    return guarded(raw, [&] { Step(host(raw), std::string_view(previous_version ? previous_version : "")); });
+}
 }  // namespace detail
 
 class plugin {
@@ -409,6 +422,14 @@ public:
         stop_ = &detail::stop_thunk<T>;
         return *this;
     }
+    // ABI 1.4: `Step` is a function void(plinth::host, std::string_view previous_version), run once
+    // each time this plugin's version changes, inside the migration's transaction after the schema
+    // changes (see plinth_upgrade_fn). Its queries run in that transaction; an exception rolls
+    // everything back. Use: .upgrade<&move_priorities>()
+    template <auto Step> plugin& upgrade() {
+        upgrade_ = &detail::upgrade_thunk<Step>;
+        return *this;
+    }
 
 private:
     friend class built_plugin;
@@ -420,6 +441,7 @@ private:
     plinth_init_fn init_ = nullptr;
     plinth_start_fn start_ = nullptr;
     plinth_stop_fn stop_ = nullptr;
+    plinth_upgrade_fn upgrade_ = nullptr;
 };
 
 // Turns the builders into the C descriptor. Owns every string and array the descriptor points to;
@@ -488,6 +510,7 @@ private:
             pc.name = c.name_.c_str();
             pc.type = c.type_.c_str();
             pc.default_sql = c.has_default() ? c.default_.c_str() : nullptr;
+            pc.renamed_from = optional_c_str(c.renamed_from_);
             locate(pc, c.source_);
             cols.push_back(pc);
             if (c.primary_key_ && t.primary_key_.empty()) pk.push_back(c.name_);
@@ -553,6 +576,7 @@ private:
         out.foreign_keys = fks_.emplace_back(std::move(fks)).data();
         out.check_count = static_cast<std::uint32_t>(checks.size());
         out.checks = checks_.emplace_back(std::move(checks)).data();
+        out.renamed_from = optional_c_str(t.renamed_from_);
         locate(out, t.source_);
         return out;
     }
@@ -574,6 +598,7 @@ private:
         descriptor_.init = plugin_.init_;
         descriptor_.start = plugin_.start_;
         descriptor_.stop = plugin_.stop_;
+        descriptor_.upgrade = plugin_.upgrade_;
     }
 
     plugin plugin_;
