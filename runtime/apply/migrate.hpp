@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "apply/journal.hpp"
+#include "apply/upgrade.hpp"
 #include "pipeline/plugin_set.hpp"
 #include "pg/connection.hpp"
 #include "plan/plan.hpp"
@@ -40,6 +41,9 @@ struct MigrateOptions {
     // A plugin whose declared SQL the server rejects ends the migration before any statement runs,
     // instead of being skipped with its dependents.
     bool strict = false;
+    // Runs the upgrade steps of plugins whose version changed (ABI 1.4). Empty: each in a child
+    // process of its own (forked_upgrades), without configuration values.
+    std::shared_ptr<UpgradeRunner> upgrades;
 };
 
 // Plugins refused after validation because the server rejected some of their declared SQL.

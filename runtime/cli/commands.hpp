@@ -39,6 +39,8 @@ struct DatabaseCommandOptions {
     std::string format = "text";  // "text" or "json"
     double lock_timeout_s = 0.2;  // seconds a statement or catalog read may wait for a table lock; 0: no limit
     double lock_budget_s = 30;    // migrate only: seconds attempts that failed on a lock are retried
+    bool upgrade_in_process = false;  // migrate only: upgrade steps in plinth's own process (debugging)
+    double upgrade_timeout_s = 600;   // migrate only: seconds an upgrade step may take
 };
 // 0: up to date; 2: changes pending; 1: blocked or an error.
 int plan(const DatabaseCommandOptions& options);

@@ -9,6 +9,7 @@
 #include "apply/migrate.hpp"
 #include "cli/commands.hpp"
 #include "cli/journal_json.hpp"
+#include "host/config.hpp"
 #include "plan/plan.hpp"
 
 namespace plinth::cli {
@@ -127,6 +128,15 @@ int migrate(const DatabaseCommandOptions& o) {
     options.lock_budget = std::chrono::milliseconds(std::llround(o.lock_budget_s * 1000));
     options.reconnect = [&session] { return session.connect(); };
     options.strict = o.plugins.strict;
+    // No configuration file here: an upgrade step's config_get sees PLINTH_<PLUGIN>_<KEY> only.
+    const apply::ConfigLookup lookup = [](const std::string& plugin, const std::string& key) {
+        const auto values = hosting::Config().for_plugin(plugin);
+        const auto* value = values.get(key);
+        return value ? std::optional<std::string>(*value) : std::nullopt;
+    };
+    options.upgrades = o.upgrade_in_process
+                           ? apply::in_process_upgrades(lookup)
+                           : apply::forked_upgrades(lookup, std::chrono::milliseconds(std::llround(o.upgrade_timeout_s * 1000)));
     try {
         const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0)

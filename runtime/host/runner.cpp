@@ -82,6 +82,14 @@ int run(const RunSettings& options) {
         migrate_options.should_stop = stop_requested;
         migrate_options.reconnect = [&session] { return session->connect(); };
         migrate_options.strict = options.strict;
+        const apply::ConfigLookup lookup = [&config](const std::string& plugin, const std::string& key) {
+            const auto values = config.for_plugin(plugin);
+            const auto* value = values.get(key);
+            return value ? std::optional<std::string>(*value) : std::nullopt;
+        };
+        migrate_options.upgrades = options.upgrade_in_process
+                                       ? apply::in_process_upgrades(lookup)
+                                       : apply::forked_upgrades(lookup, options.upgrade_timeout);
         try {
             apply::migrate(conn, set, migrate_options, *log);
         } catch (const apply::MigrationError& e) {

@@ -26,6 +26,8 @@ struct RunSettings {
     std::chrono::milliseconds stop_timeout{10000};
     std::chrono::milliseconds lock_timeout{200};
     std::chrono::milliseconds lock_budget{30000};
+    std::chrono::milliseconds upgrade_timeout{600000};  // an upgrade step's bound, in its child process
+    bool upgrade_in_process = false;                     // upgrade steps in this process (debugging)
 };
 
 // Runs until SIGINT, SIGTERM or SIGHUP, or until start-up fails; returns the exit status. Call it on

@@ -59,7 +59,12 @@ std::string schema_hash(const model::Plugin& p) {
 
 std::string desired_hash(const std::vector<model::Plugin>& plugins) {
     std::string s = kPlannerVersion;
-    for (const auto& p : plugins) s += '\x1e' + p.name + '\x1f' + schema_hash(p);
+    for (const auto& p : plugins) {
+        s += '\x1e' + p.name + '\x1f' + schema_hash(p);
+        // A plugin with an upgrade step needs the slow path when only its version changed, so that
+        // the step runs; for the others a version alone changes nothing in the database.
+        if (p.lifecycle.upgrade) s += "\x1fU" + p.version;
+    }
     return hash_hex(s);
 }
 
