@@ -5,6 +5,7 @@
 // 4-byte length and the bytes, an absent string as length 0xffffffff.
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -218,6 +219,10 @@ private:
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     for (int sig = 1; sig < NSIG; ++sig) std::signal(sig, SIG_DFL);
+    // The handlers registered so far (atexit, static destructors) are plinth's, inherited with its
+    // memory: an exit() in the plugin must not run them (they would stop plinth's server, flush its
+    // buffers twice...). Handlers run last registered first, so this one ends the process before.
+    ::on_exit([](int status, void*) { ::_exit(status); }, nullptr);
     try {
         RelayClient client(fd);
         UpgradeHost host(step.plugin->name, client);

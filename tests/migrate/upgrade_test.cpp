@@ -232,3 +232,40 @@ TEST_CASE("eight plinth migrate processes at once run an upgrade step exactly on
     CHECK(db.scalar("SELECT count(*) FROM plinth.journal WHERE upgraded_from IS NOT NULL") == "1");
     CHECK(db.scalar("SELECT string_agg(amount::text, ',' ORDER BY amount) FROM ledger_entries") == "7,12,30");
 }
+
+TEST_CASE("an upgrade step whose process exits, or outlives its time bound, fails naming the plugin; nothing stays") {
+    {
+        UpgradeDb db;
+        ledger_with_rows(db);
+        const auto message = db.failure(upgrade_set({"ledger_v2_exit.so"}));
+        CHECK_MESSAGE(message.find("ledger_v2_exit.so), phase upgrade (from version 1.0.0 to 2.0.0): its process exited "
+                                   "with status 3 before the step returned") != std::string::npos,
+                      message);
+        check_ledger_untouched(db);
+    }
+    {
+        UpgradeDb db;
+        ledger_with_rows(db);
+        const auto message =
+            db.failure(upgrade_set({"ledger_v2_hang.so"}), plinth::apply::forked_upgrades({}, std::chrono::seconds(1)));
+        CHECK_MESSAGE(message.find("ledger_v2_hang.so), phase upgrade (from version 1.0.0 to 2.0.0): did not return "
+                                   "within 1 s (--upgrade-timeout): its process was killed") != std::string::npos,
+                      message);
+        check_ledger_untouched(db);
+    }
+}
+
+TEST_CASE("a statement of an upgrade step that fails outside a savepoint fails the migration, whatever the step returns") {
+    for (const bool forked : {true, false}) {
+        CAPTURE(forked);
+        UpgradeDb db;
+        ledger_with_rows(db);
+        const auto message = db.failure(upgrade_set({"ledger_v2_bad_sql.so"}),
+                                        forked ? std::shared_ptr<plinth::apply::UpgradeRunner>()
+                                               : plinth::apply::in_process_upgrades());
+        CHECK_MESSAGE(message.find("ledger_v2_bad_sql.so), phase upgrade (from version 1.0.0 to 2.0.0): a statement "
+                                   "failed\n  ERROR 22P02") != std::string::npos,
+                      message);
+        check_ledger_untouched(db);
+    }
+}
