@@ -248,6 +248,10 @@ private:
         outcome.statements_applied += statements;
         outcome.migration_id = id;
         outcome.statements = std::move(ran);
+        outcome.upgrades.clear();
+        for (const auto index : set_.ordering.plugins)
+            if (const auto& p = plugins_.at(index); upgraded.count(p.name))
+                outcome.upgrades.push_back({p.name, upgraded.at(p.name), p.version});
         return after_commit;
     }
 
@@ -430,6 +434,23 @@ void name_creators(pg::Connection& connection, plan::Plan& plan) {
     }
 }
 
+// The upgrade steps a migration would run now: plugins with one whose version differs from the
+// journal's record, in initialisation order (as run_upgrades runs them).
+void add_upgrades_due(pg::Connection& connection, const pipeline::PluginSet& set, plan::Plan& plan) {
+    const auto& plugins = set.validation.plugins;
+    if (std::none_of(plugins.begin(), plugins.end(), [](const model::Plugin& p) { return p.lifecycle.upgrade != nullptr; }))
+        return;
+    Journal journal(connection);
+    if (!journal.exists()) return;
+    const auto previous = journal.latest_per_plugin();
+    for (const auto index : set.ordering.plugins) {
+        const auto& p = plugins.at(index);
+        const auto last = previous.find(p.name);
+        if (p.lifecycle.upgrade && last != previous.end() && last->second.version != p.version)
+            plan.upgrades.push_back({p.name, last->second.version, p.version});
+    }
+}
+
 }  // namespace
 
 std::string commit_status(pg::Connection& connection, const std::string& transaction_id) {
@@ -461,6 +482,7 @@ plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& s
         for (const auto& table : skip.tables) skipped_tables.emplace(table, skip.plugin);
     auto plan = plan::make_plan(plugins, set.ordering, actual, introspect::database_probe(connection), skipped_tables);
     name_creators(connection, plan);
+    add_upgrades_due(connection, set, plan);
     return plan;
 }
 

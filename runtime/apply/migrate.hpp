@@ -68,6 +68,7 @@ struct MigrateOutcome {
     std::int64_t migration_id = 0;      // the journal's record of this run; 0: nothing recorded
     std::vector<AppliedStatement> statements;   // in the transaction
     std::vector<AfterCommitRecord> after_commit;  // after it, each with how it ended (as the journal keeps it)
+    std::vector<plan::UpgradeDue> upgrades;       // upgrade steps run in the transaction, in order
     std::vector<std::string> warnings;  // what the plan would not do, with the SQL to do it by hand
     std::vector<std::string> notes;     // the plan's notes (the pgvector fallback, say)
     // Work after the commit (concurrent index builds, validations) that failed; retried next start.

@@ -162,11 +162,20 @@ TEST_CASE("an upgrade step moves data between two columns, in a child process an
         // Not on the first install: nothing came before 1.0.
         CHECK(db.scalar("SELECT count(*) FROM ledger_upgrades") == "0");
         const auto v2 = upgrade_set({"ledger_v2.so"});
+        // The plan shows the step as pending work, though no statement is.
+        const auto plan = plinth::apply::current_plan(db.connection, v2);
+        CHECK(plan.operations.empty());
+        CHECK(plan.has_operations());
+        CHECK(plan.text() == "plan: no statements; 1 upgrade step in one transaction\n\nupgrade steps (plugin code, in "
+                             "the transaction after the statements):\n- [ledger] from version 1.0.0 to 2.0.0\n");
         // Only the version differs: the fast path must not hide the change.
         const auto outcome =
             db.migrate(v2, forked ? std::shared_ptr<plinth::apply::UpgradeRunner>() : plinth::apply::in_process_upgrades());
         CHECK_FALSE(outcome.up_to_date_fast);
         CHECK(outcome.statements_applied == 0);
+        REQUIRE(outcome.upgrades.size() == 1);
+        CHECK(outcome.upgrades[0].from_version == "1.0.0");
+        CHECK_FALSE(plinth::apply::current_plan(db.connection, v2).has_operations());
         CHECK(db.scalar("SELECT string_agg(amount::text, ',' ORDER BY amount) FROM ledger_entries") == "7,12,30");
         CHECK(db.scalar("SELECT count(*) FROM ledger_entries WHERE legacy_amount IS NOT NULL") == "0");
         CHECK(db.scalar("SELECT from_version || ' -> ' || to_version FROM ledger_upgrades") == "1.0.0 -> 2.0.0");
