@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS plinth.backfills (
   finished_at timestamptz,
   PRIMARY KEY (table_name, column_name)
 );
+ALTER TABLE plinth.journal ADD COLUMN IF NOT EXISTS upgraded_from text;
 CREATE TABLE IF NOT EXISTS plinth.state (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   desired_hash text NOT NULL,
@@ -90,7 +91,8 @@ std::int64_t Journal::record_migration(const std::string& desired_hash, std::siz
 }
 
 void Journal::record_plugin(std::int64_t migration_id, const model::Plugin& plugin, const std::string& schema_hash,
-                            const std::vector<StatementRecord>& statements) {
+                            const std::vector<StatementRecord>& statements,
+                            const std::optional<std::string>& upgraded_from) {
     nlohmann::json list = nlohmann::json::array();
     double total = 0;
     for (const auto& s : statements) {
@@ -98,9 +100,10 @@ void Journal::record_plugin(std::int64_t migration_id, const model::Plugin& plug
         total += s.ms;
     }
     connection_.exec_params(
-        "INSERT INTO plinth.journal (migration_id, plugin, version, schema_hash, statements, duration_ms) "
-        "VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
-        {std::to_string(migration_id), plugin.name, plugin.version, schema_hash, list.dump(), std::to_string(total)});
+        "INSERT INTO plinth.journal (migration_id, plugin, version, schema_hash, statements, duration_ms, upgraded_from) "
+        "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
+        {std::to_string(migration_id), plugin.name, plugin.version, schema_hash, list.dump(), std::to_string(total),
+         upgraded_from});
 }
 
 void Journal::record_after_commit(std::int64_t migration_id, const std::vector<AfterCommitRecord>& work) {
@@ -118,14 +121,16 @@ std::vector<MigrationRecord> Journal::history(const std::string& plugin, int lim
     const auto r = connection_.exec_params(R"SQL(
 WITH parts AS (
   SELECT migration_id, id, plugin, version, schema_hash, statements,
-         lag(version) OVER (PARTITION BY plugin ORDER BY id) AS previous_version
-  FROM plinth.journal
+         lag(version) OVER (PARTITION BY plugin ORDER BY id) AS previous_version,
+         to_jsonb(j) ->> 'upgraded_from' AS upgraded_from
+  FROM plinth.journal j
 )
 SELECT m.id, to_char(m.applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), m.plinth_version,
        m.statements, m.duration_ms, m.notes::text, COALESCE(to_jsonb(m) -> 'after_commit', '[]')::text,
        COALESCE((SELECT jsonb_agg(jsonb_build_object('plugin', p.plugin, 'version', p.version,
                                                      'previous_version', p.previous_version,
-                                                     'schema_hash', p.schema_hash, 'statements', p.statements)
+                                                     'schema_hash', p.schema_hash, 'statements', p.statements,
+                                                     'upgraded_from', p.upgraded_from)
                                   ORDER BY p.id)
                  FROM parts p WHERE p.migration_id = m.id AND ($1 = '' OR p.plugin = $1)), '[]')::text
 FROM plinth.migrations m
@@ -151,7 +156,10 @@ LIMIT $2)SQL",
         for (const auto& p : nlohmann::json::parse(r.text(i, 7))) {
             MigrationRecord::Plugin part{p["plugin"], p["version"],
                                         p["previous_version"].is_string() ? p["previous_version"].get<std::string>() : "",
-                                        p["schema_hash"], {}};
+                                        p["schema_hash"], {},
+                                        p.value("upgraded_from", nlohmann::json()).is_string()
+                                            ? p["upgraded_from"].get<std::string>()
+                                            : ""};
             for (const auto& st : p["statements"]) part.statements.push_back({st["sql"], st.value("ms", 0.0)});
             m.plugins.push_back(std::move(part));
         }

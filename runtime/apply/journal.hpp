@@ -45,6 +45,7 @@ struct MigrationRecord {
         std::string previous_version;  // empty: first recorded here
         std::string schema_hash;
         std::vector<StatementRecord> statements;
+        std::string upgraded_from;  // empty: no upgrade step ran for it in this migration
     };
     std::vector<Plugin> plugins;
     std::vector<AfterCommitRecord> after_commit;  // empty in journals older than this record
@@ -84,8 +85,10 @@ public:
     std::map<std::string, PluginRecord> latest_per_plugin();
     std::int64_t record_migration(const std::string& desired_hash, std::size_t statements, double ms,
                                   const std::vector<std::string>& notes);
+    // `upgraded_from`: the version the plugin's upgrade step ran from in this migration, if it ran.
     void record_plugin(std::int64_t migration_id, const model::Plugin& plugin, const std::string& schema_hash,
-                       const std::vector<StatementRecord>& statements);
+                       const std::vector<StatementRecord>& statements,
+                       const std::optional<std::string>& upgraded_from = std::nullopt);
     void record_after_commit(std::int64_t migration_id, const std::vector<AfterCommitRecord>& work);
     // The newest `limit` migrations, newest first; with `plugin`, only those that recorded it, and
     // of each only that plugin's part.

@@ -229,16 +229,23 @@ private:
             ran.push_back({op.plugin, op.table, op.summary, op.sql, ms_since(t0)});
             ++statements;
         }
+        // After the DDL and before the commit, each plugin whose version changed since the journal's
+        // record runs its upgrade step in this transaction, in initialisation order. Under the
+        // advisory lock, the journal read here and written below make it once per version change.
+        const auto previous = journal.latest_per_plugin();
+        const auto upgraded = run_upgrades(previous);
         std::int64_t id = 0;
-        if (statements > 0 || after_commit.size() > 0 || !journal.state()) {
-            const auto previous = journal.latest_per_plugin();
+        if (statements > 0 || after_commit.size() > 0 || !journal.state() || !upgraded.empty()) {
             id = journal.record_migration(desired_, statements, ms_since(started), plan.notes);
             for (const auto& p : plugins_) {
                 const auto hash = plan::schema_hash(p);
                 auto last = previous.find(p.name);
                 const bool changed = last == previous.end() || last->second.version != p.version ||
                                      last->second.schema_hash != hash;
-                if (applied.count(p.name) || changed) journal.record_plugin(id, p, hash, applied[p.name]);
+                const auto from = upgraded.find(p.name);
+                if (applied.count(p.name) || changed)
+                    journal.record_plugin(id, p, hash, applied[p.name],
+                                          from == upgraded.end() ? std::nullopt : std::optional(from->second));
             }
             log_.info("applied {} statement{} in one transaction ({:.1f} ms)", statements, statements == 1 ? "" : "s",
                       ms_since(started));
@@ -250,7 +257,36 @@ private:
         outcome.statements_applied += statements;
         outcome.migration_id = id;
         outcome.statements = std::move(ran);
+        outcome.upgrades.clear();
+        for (const auto index : set_.ordering.plugins)
+            if (const auto& p = plugins_.at(index); upgraded.count(p.name))
+                outcome.upgrades.push_back({p.name, upgraded.at(p.name), p.version});
         return after_commit;
+    }
+
+    // The upgrade steps due: plugin -> the version it upgraded from. A failed step ends the attempt
+    // (MigrationError; a lock failure in it is retried like any other).
+    std::map<std::string, std::string> run_upgrades(const std::map<std::string, PluginRecord>& previous) {
+        std::map<std::string, std::string> upgraded;
+        for (const auto index : set_.ordering.plugins) {
+            const auto& p = plugins_.at(index);
+            const auto last = previous.find(p.name);
+            if (!p.lifecycle.upgrade || last == previous.end() || last->second.version == p.version) continue;
+            if (!upgrades_)
+                upgrades_ = options_.upgrades ? options_.upgrades : std::shared_ptr<UpgradeRunner>(forked_upgrades());
+            const UpgradeStep step{&p, last->second.version};
+            const auto t0 = Clock::now();
+            log_.info("{}: started", describe(step));
+            try {
+                upgrades_->run(step, connection_, log_);
+            } catch (const UpgradeError& e) {
+                throw MigrationError("migration failed and was rolled back; the database is unchanged.\n  " +
+                                     std::string(e.what()));
+            }
+            log_.info("{}: done in {:.1f} ms", describe(step), ms_since(t0));
+            upgraded.emplace(p.name, step.previous_version);
+        }
+        return upgraded;
     }
 
     // Asks the server, on a new connection, what became of the transaction whose COMMIT was cut off.
@@ -565,6 +601,7 @@ private:
     std::optional<std::string> schemas_param_;
     std::string transaction_id_;
     std::optional<plan::Operation> waiting_;  // the statement of this attempt that failed on a lock
+    std::shared_ptr<UpgradeRunner> upgrades_;  // made when the first step is due
 };
 
 // A table no plugin declares any more is named with the plugin that created it, from the journal.
@@ -580,6 +617,23 @@ void name_creators(pg::Connection& connection, plan::Plan& plan) {
         if (!nd.plugin.empty() || !nd.object.empty()) continue;
         if (auto it = creators.find(nd.table); it != creators.end())
             nd.reason = "not declared by any plugin; created by " + it->second + "; left alone";
+    }
+}
+
+// The upgrade steps a migration would run now: plugins with one whose version differs from the
+// journal's record, in initialisation order (as run_upgrades runs them).
+void add_upgrades_due(pg::Connection& connection, const pipeline::PluginSet& set, plan::Plan& plan) {
+    const auto& plugins = set.validation.plugins;
+    if (std::none_of(plugins.begin(), plugins.end(), [](const model::Plugin& p) { return p.lifecycle.upgrade != nullptr; }))
+        return;
+    Journal journal(connection);
+    if (!journal.exists()) return;
+    const auto previous = journal.latest_per_plugin();
+    for (const auto index : set.ordering.plugins) {
+        const auto& p = plugins.at(index);
+        const auto last = previous.find(p.name);
+        if (p.lifecycle.upgrade && last != previous.end() && last->second.version != p.version)
+            plan.upgrades.push_back({p.name, last->second.version, p.version});
     }
 }
 
@@ -615,6 +669,7 @@ plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& s
     auto plan =
         plan::make_plan(plugins, set.ordering, actual, introspect::database_probe(connection), skipped_tables, options);
     name_creators(connection, plan);
+    add_upgrades_due(connection, set, plan);
     return plan;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "apply/journal.hpp"
+#include "apply/upgrade.hpp"
 #include "pipeline/plugin_set.hpp"
 #include "pg/connection.hpp"
 #include "plan/plan.hpp"
@@ -46,6 +47,9 @@ struct MigrateOptions {
     // and pauses this long between two batches, so that writers get the table in between.
     std::int64_t backfill_batch_rows = 2000;
     std::chrono::milliseconds backfill_pause{20};
+    // Runs the upgrade steps of plugins whose version changed (ABI 1.4). Empty: each in a child
+    // process of its own (forked_upgrades), without configuration values.
+    std::shared_ptr<UpgradeRunner> upgrades;
 };
 
 // Plugins refused after validation because the server rejected some of their declared SQL.
@@ -70,6 +74,7 @@ struct MigrateOutcome {
     std::int64_t migration_id = 0;      // the journal's record of this run; 0: nothing recorded
     std::vector<AppliedStatement> statements;   // in the transaction
     std::vector<AfterCommitRecord> after_commit;  // after it, each with how it ended (as the journal keeps it)
+    std::vector<plan::UpgradeDue> upgrades;       // upgrade steps run in the transaction, in order
     std::vector<std::string> warnings;  // what the plan would not do, with the SQL to do it by hand
     std::vector<std::string> notes;     // the plan's notes (the pgvector fallback, say)
     // Work after the commit (concurrent index builds, validations) that failed; retried next start.

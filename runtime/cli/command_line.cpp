@@ -122,6 +122,15 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     add_backfill_options(*migrate_cmd, migrate_options->backfill_batch_rows, migrate_options->backfill_pause_s);
+    migrate_cmd->add_option("--upgrade-timeout", migrate_options->upgrade_timeout_s,
+                            "Seconds a plugin's upgrade step (its statements included) may take before its process is "
+                            "killed and the migration rolled back")
+        ->type_name("SECONDS")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    migrate_cmd->add_flag("--upgrade-in-process", migrate_options->upgrade_in_process,
+                          "Run plugins' upgrade steps in plinth's own process instead of a child each (for a debugger; "
+                          "a crash then ends plinth)");
     migrate_cmd->callback([migrate_options, &exit_code] { exit_code = migrate(*migrate_options); });
 
     auto status_options = std::make_shared<DatabaseCommandOptions>();
@@ -232,6 +241,15 @@ void add_run_command(CLI::App& app, int& exit_code, const hosting::ColorMode& co
         ->type_name("SECONDS")
         ->check(CLI::NonNegativeNumber)
         ->default_str("0.02");
+    cmd->add_option_function<double>(
+           "--upgrade-timeout", [options](double s) { options->settings.upgrade_timeout = seconds_to_ms(s); },
+           "Seconds a plugin's upgrade step (its statements included) may take before its process is killed and "
+           "the migration rolled back")
+        ->type_name("SECONDS")
+        ->check(CLI::PositiveNumber)
+        ->default_str("600");
+    cmd->add_flag("--upgrade-in-process", options->settings.upgrade_in_process,
+                  "Run plugins' upgrade steps in plinth's own process instead of a child each (for a debugger)");
     // Every option but --help and --plugins (which has $PLINTH_PLUGINS_PATH) also reads
     // PLINTH_<OPTION>: --pool-size from PLINTH_POOL_SIZE.
     for (auto* option : cmd->get_options()) {

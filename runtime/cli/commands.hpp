@@ -43,6 +43,8 @@ struct DatabaseCommandOptions {
     std::vector<std::string> allow_hazards;  // --allow-hazard: "table-rewrite"
     std::int64_t backfill_batch_rows = 2000; // migrate only: rows per backfill batch
     double backfill_pause_s = 0.02;          // migrate only: seconds between two backfill batches
+    bool upgrade_in_process = false;  // migrate only: upgrade steps in plinth's own process (debugging)
+    double upgrade_timeout_s = 600;   // migrate only: seconds an upgrade step may take
 };
 // 0: up to date; 2: changes pending; 1: blocked or an error.
 int plan(const DatabaseCommandOptions& options);

@@ -18,7 +18,8 @@ nlohmann::json to_json(const apply::MigrationRecord& m) {
         for (const auto& s : p.statements) statements.push_back({{"sql", s.sql}, {"ms", s.ms}});
         plugins.push_back({{"name", p.name}, {"version", p.version},
                            {"previous_version", p.previous_version.empty() ? json() : json(p.previous_version)},
-                           {"schema_hash", p.schema_hash}, {"statements", statements}});
+                           {"schema_hash", p.schema_hash}, {"statements", statements},
+                           {"upgraded_from", p.upgraded_from.empty() ? json() : json(p.upgraded_from)}});
     }
     json after = json::array();
     for (const auto& w : m.after_commit) after.push_back(after_commit_json(w));
@@ -37,6 +38,7 @@ void print_text(const apply::MigrationRecord& m, std::ostream& out) {
             out << " (first recorded)";
         else if (p.previous_version != p.version)
             out << " (was " << p.previous_version << ")";
+        if (!p.upgraded_from.empty()) out << ", upgrade step run from " << p.upgraded_from;
         out << ", schema hash " << p.schema_hash << ": " << p.statements.size()
             << (p.statements.size() == 1 ? " statement\n" : " statements\n");
         for (const auto& s : p.statements) out << "    " << s.sql << "\n";

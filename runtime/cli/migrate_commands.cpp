@@ -9,6 +9,7 @@
 #include "apply/migrate.hpp"
 #include "cli/commands.hpp"
 #include "cli/journal_json.hpp"
+#include "host/config.hpp"
 #include "plan/plan.hpp"
 
 namespace plinth::cli {
@@ -38,6 +39,12 @@ nlohmann::json plan_json(const plan::Plan& p) {
         out["not_done"].push_back({{"plugin", nd.plugin}, {"table", nd.table}, {"object", nd.object},
                                    {"reason", nd.reason}, {"manual_sql", nd.manual_sql}, {"blocking", nd.blocking}});
     out["notes"] = p.notes;
+    // Only when some are due, so that the output of plans without them is unchanged.
+    if (!p.upgrades.empty()) {
+        out["upgrade_steps"] = json::array();
+        for (const auto& u : p.upgrades)
+            out["upgrade_steps"].push_back({{"plugin", u.plugin}, {"from_version", u.from_version}, {"to_version", u.to_version}});
+    }
     return out;
 }
 
@@ -53,9 +60,10 @@ nlohmann::json migrate_json(const apply::MigrateOutcome& outcome) {
     for (const auto& problem : outcome.refused.problems) refused.push_back(problem.text());
     for (const auto& skip : outcome.refused.skipped) refused.push_back(skip.text());
     const char* result = !outcome.after_commit_failures.empty() ? "after_commit_failed"
-                         : outcome.statements.empty() && outcome.after_commit.empty() ? "up_to_date"
-                                                                : "applied";
-    return {{"outcome", result},
+                         : outcome.statements.empty() && outcome.after_commit.empty() && outcome.upgrades.empty()
+                             ? "up_to_date"
+                             : "applied";
+    json out = {{"outcome", result},
             {"fast_path", outcome.up_to_date_fast},
             {"migration_id", outcome.migration_id == 0 ? json() : json(outcome.migration_id)},
             {"statements", statements},
@@ -63,6 +71,13 @@ nlohmann::json migrate_json(const apply::MigrateOutcome& outcome) {
             {"warnings", outcome.warnings},
             {"notes", outcome.notes},
             {"refused", refused}};
+    // Only when some ran, so that the output of migrations without them is unchanged.
+    if (!outcome.upgrades.empty()) {
+        out["upgrade_steps"] = json::array();
+        for (const auto& u : outcome.upgrades)
+            out["upgrade_steps"].push_back({{"plugin", u.plugin}, {"from_version", u.from_version}, {"to_version", u.to_version}});
+    }
+    return out;
 }
 
 // The server judges the declared SQL (logged as it is found); with --strict a refused plugin ends
@@ -135,9 +150,18 @@ int migrate(const DatabaseCommandOptions& o) {
     options.plan = plan_options(o);
     options.backfill_batch_rows = o.backfill_batch_rows;
     options.backfill_pause = std::chrono::milliseconds(std::llround(o.backfill_pause_s * 1000));
+    // No configuration file here: an upgrade step's config_get sees PLINTH_<PLUGIN>_<KEY> only.
+    const apply::ConfigLookup lookup = [](const std::string& plugin, const std::string& key) {
+        const auto values = hosting::Config().for_plugin(plugin);
+        const auto* value = values.get(key);
+        return value ? std::optional<std::string>(*value) : std::nullopt;
+    };
+    options.upgrades = o.upgrade_in_process
+                           ? apply::in_process_upgrades(lookup)
+                           : apply::forked_upgrades(lookup, std::chrono::milliseconds(std::llround(o.upgrade_timeout_s * 1000)));
     try {
         const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
-        if (!outcome.up_to_date_fast && outcome.statements_applied == 0)
+        if (!outcome.up_to_date_fast && outcome.statements_applied == 0 && outcome.upgrades.empty())
             spdlog::info("schema up to date; nothing applied");
         if (o.format == "json") std::cout << migrate_json(outcome).dump(2) << "\n";
         return outcome.after_commit_failures.empty() ? 0 : 1;

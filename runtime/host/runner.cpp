@@ -85,6 +85,14 @@ int run(const RunSettings& options) {
         migrate_options.plan.allowed_hazards = {options.allow_hazards.begin(), options.allow_hazards.end()};
         migrate_options.backfill_batch_rows = options.backfill_batch_rows;
         migrate_options.backfill_pause = options.backfill_pause;
+        const apply::ConfigLookup lookup = [&config](const std::string& plugin, const std::string& key) {
+            const auto values = config.for_plugin(plugin);
+            const auto* value = values.get(key);
+            return value ? std::optional<std::string>(*value) : std::nullopt;
+        };
+        migrate_options.upgrades = options.upgrade_in_process
+                                       ? apply::in_process_upgrades(lookup)
+                                       : apply::forked_upgrades(lookup, options.upgrade_timeout);
         try {
             apply::migrate(conn, set, migrate_options, *log);
         } catch (const apply::MigrationError& e) {

@@ -29,6 +29,8 @@ struct RunSettings {
     std::vector<std::string> allow_hazards;  // --allow-hazard: "table-rewrite"
     std::int64_t backfill_batch_rows = 2000;
     std::chrono::milliseconds backfill_pause{20};
+    std::chrono::milliseconds upgrade_timeout{600000};  // an upgrade step's bound, in its child process
+    bool upgrade_in_process = false;                     // upgrade steps in this process (debugging)
 };
 
 // Runs until SIGINT, SIGTERM or SIGHUP, or until start-up fails; returns the exit status. Call it on

@@ -36,6 +36,9 @@ template <class T> constexpr std::uint32_t kSourceEnd = PLINTH_END_OF(T, source_
 constexpr std::uint32_t kIndexOptionsEnd = PLINTH_END_OF(plinth_index, options_reserved);
 // ABI 1.4: a column's backfill and USING expression.
 constexpr std::uint32_t kColumnDataEnd = PLINTH_END_OF(plinth_column, using_expression);
+// Where the 1.4 members end: renames, and the upgrade step.
+template <class T> constexpr std::uint32_t kRenamedFromEnd = PLINTH_END_OF(T, renamed_from);
+constexpr std::uint32_t kDescriptorUpgradeEnd = PLINTH_END_OF(plinth_plugin_descriptor, upgrade);
 #undef PLINTH_END_OF
 
 // Limits that keep a corrupt descriptor from making the host allocate or walk without bound.
@@ -125,6 +128,13 @@ model::FkAction copy_action(std::uint32_t raw, const std::string& what) {
     return static_cast<model::FkAction>(raw);
 }
 
+// ABI 1.4: the previous name of a table or column; nullopt for an older element or none given.
+template <class T>
+std::optional<std::string> copy_renamed_from(const T& element, const std::string& what) {
+    if (element.struct_size < kRenamedFromEnd<T>) return std::nullopt;
+    return copy_optional(element.renamed_from, what + ".renamed_from");
+}
+
 // ABI 1.3: the operator class of each key (NULL entries keep the default) and the storage parameters.
 void copy_index_options(const plinth_index& x, const std::string& item, model::Index& idx) {
     if (x.opclasses) {
@@ -147,6 +157,7 @@ model::Table copy_table(const plinth_table& t, const std::string& what, const st
     table.schema = schema;
     table.name = copy_string(t.name, what + ".name");
     table.source = copy_source(t, what);
+    table.renamed_from = copy_renamed_from(t, what);
     const std::string where = table.name.empty() ? what : "table \"" + table.name + "\"";
     each_struct(t.columns, t.column_count, kMaxItems, kColumnMin, where + " columns",
                 [&](const plinth_column& c, const std::string& item) {
@@ -160,6 +171,7 @@ model::Table copy_table(const plinth_table& t, const std::string& what, const st
                         col.backfill = copy_optional(c.backfill, item + ".backfill");
                         col.using_expression = copy_optional(c.using_expression, item + ".using_expression");
                     }
+                    col.renamed_from = copy_renamed_from(c, item);
                     table.columns.push_back(std::move(col));
                 });
     table.primary_key = copy_names(t.primary_key, t.primary_key_count, where + " primary_key");
@@ -223,6 +235,7 @@ void copy_descriptor(const plinth_plugin_descriptor& d, model::Plugin& plugin) {
     plugin.lifecycle.init = d.init;
     plugin.lifecycle.start = d.start;
     plugin.lifecycle.stop = d.stop;
+    if (d.struct_size >= kDescriptorUpgradeEnd) plugin.lifecycle.upgrade = d.upgrade;
 }
 
 // The text of the dynamic loader's own complaint inside Boost.DLL's message, when present.

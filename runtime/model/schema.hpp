@@ -44,6 +44,8 @@ struct Column {
     std::optional<std::string> backfill{};
     // ABI 1.4. The USING expression of a type change that rewrites the table.
     std::optional<std::string> using_expression{};
+    // ABI 1.4: the column's previous name in its table, renamed in place while the database has it.
+    std::optional<std::string> renamed_from{};
 };
 
 struct UniqueConstraint {
@@ -109,6 +111,8 @@ struct Table {
     std::vector<ForeignKey> foreign_keys;
     std::vector<Check> checks;
     std::optional<SourceLocation> source{};
+    // ABI 1.4: the table's previous name in its schema, renamed in place while the database has it.
+    std::optional<std::string> renamed_from{};
 
     // "schema.table", the key tables are known by across plugins.
     std::string qualified_name() const { return schema + "." + name; }
@@ -121,6 +125,7 @@ struct Lifecycle {
     plinth_init_fn init = nullptr;
     plinth_start_fn start = nullptr;
     plinth_stop_fn stop = nullptr;
+    plinth_upgrade_fn upgrade = nullptr;  // ABI 1.4; run by apply/ when the plugin's version changed
 };
 
 struct Plugin {

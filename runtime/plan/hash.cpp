@@ -29,12 +29,16 @@ std::string schema_hash(const model::Plugin& p) {
     auto list = [&](const std::vector<std::string>& items) { s += model::join(items, "\x1f") + '\x1e'; };
     for (const auto& t : p.tables) {
         s += "T" + t.name + '\x1e';
-        for (const auto& c : t.columns)
+        // ABI 1.4 renames; left out when unused, so the hashes of other declarations do not change.
+        if (t.renamed_from) s += "R" + *t.renamed_from + '\x1e';
+        for (const auto& c : t.columns) {
             s += "C" + c.name + '\x1f' + model::canonical_type(c.type) + '\x1f' + c.default_sql.value_or("\x01") + '\x1f' +
                  (c.not_null ? "1" : "0") +
                  // ABI 1.4; left out when unused, so the hashes of columns without them do not change.
                  (c.backfill ? "\x1f" "B" + *c.backfill : "") + (c.using_expression ? "\x1f" "U" + *c.using_expression : "") +
                  '\x1e';
+            if (c.renamed_from) s += "R" + *c.renamed_from + '\x1e';
+        }
         s += "P" + t.primary_key_name + '\x1f';
         list(t.primary_key);
         for (const auto& u : t.uniques) { s += "U" + u.name + '\x1f'; list(u.columns); }
@@ -58,7 +62,12 @@ std::string schema_hash(const model::Plugin& p) {
 
 std::string desired_hash(const std::vector<model::Plugin>& plugins, const PlanOptions& options) {
     std::string s = kPlannerVersion;
-    for (const auto& p : plugins) s += '\x1e' + p.name + '\x1f' + schema_hash(p);
+    for (const auto& p : plugins) {
+        s += '\x1e' + p.name + '\x1f' + schema_hash(p);
+        // A plugin with an upgrade step needs the slow path when only its version changed, so that
+        // the step runs; for the others a version alone changes nothing in the database.
+        if (p.lifecycle.upgrade) s += "\x1fU" + p.version;
+    }
     for (const auto& h : options.allowed_hazards) s += "\x1e" "allow\x1f" + h;
     return hash_hex(s);
 }

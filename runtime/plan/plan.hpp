@@ -43,6 +43,7 @@ enum class HazardKind {
     backfill_batches,                 // existing rows filled in batches by primary key after the commit
     not_null_online,                  // NOT NULL set through a validated CHECK: no scan under a strong lock
     table_rewrite,                    // a type change that rewrites the table, allowed by the operator
+    renamed,                          // a table or column renamed: an older version of its plugin loses the old name
 };
 
 struct Hazard {
@@ -111,12 +112,23 @@ enum class NotDoneStyle {
 };
 std::string render_not_done(const NotDone& item, NotDoneStyle style);
 
+// A plugin's upgrade step the migration will run (ABI 1.4): its version differs from the journal's.
+struct UpgradeDue {
+    std::string plugin;
+    std::string from_version;
+    std::string to_version;
+};
+
 struct Plan {
     std::vector<Operation> operations;
     std::vector<NotDone> not_done;
     std::vector<std::string> notes;  // decisions worth knowing, e.g. the vector fallback
+    // Filled by apply::current_plan from the journal (the planner itself does not read it); they run
+    // in the transaction, after the statements.
+    std::vector<UpgradeDue> upgrades;
 
-    bool has_operations() const { return !operations.empty(); }
+    // Work is pending: statements to run, or upgrade steps.
+    bool has_operations() const { return !operations.empty() || !upgrades.empty(); }
     bool blocked() const;
     // The whole plan as text; the same input gives the same bytes.
     std::string text() const;

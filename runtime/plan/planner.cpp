@@ -12,6 +12,7 @@
 #include "plan/ddl.hpp"
 #include "plan/hash.hpp"
 #include "plan/plan.hpp"
+#include "plan/rename.hpp"
 #include "plan/render.hpp"
 
 namespace plinth::plan {
@@ -51,6 +52,12 @@ public:
         : ordering_(ordering), actual_(actual), skipped_tables_(skipped_tables), options_(options),
           answers_(std::move(answers)) {
         plugins_ = adapt_to_server(plugins, actual, plan_.notes, plan_.not_done);
+        // From here on actual_ is the database as the renames leave it; they run first of the
+        // operations that lock existing tables.
+        auto renames = plan_renames(plugins_, actual_);
+        locking_ = std::move(renames.operations);
+        for (auto& nd : renames.not_done) plan_.not_done.push_back(std::move(nd));
+        if (!renames.real_names.empty()) ask_under_real_names(std::move(renames.real_names));
     }
 
     Plan run() {
@@ -78,6 +85,20 @@ public:
     }
 
 private:
+    // Until the commit, a renamed table has its old name: questions about it are asked under that.
+    void ask_under_real_names(std::map<std::string, std::string> real_names) {
+        auto real = [names = std::move(real_names)](const std::string& table) {
+            const auto it = names.find(table);
+            return it == names.end() ? table : it->second;
+        };
+        answers_.has_rows = [real, inner = answers_.has_rows](const std::string& t) { return inner(real(t)); };
+        answers_.count = [real, inner = answers_.count](const std::string& t) { return inner(real(t)); };
+        answers_.server_definition = [real, inner = answers_.server_definition](model::DeclaredDefinition d) {
+            d.table = real(d.table);
+            return inner(d);
+        };
+    }
+
     // The locks `table` takes if it existed before, with their hazards.
     void lock_if_existing(Operation& op, const std::string& table, const std::string& mode) const {
         if (!actual_.find_table(table)) return;
@@ -617,7 +638,7 @@ private:
 
     std::vector<model::Plugin> plugins_;
     const order::Ordering& ordering_;
-    const model::ActualSchema& actual_;
+    model::ActualSchema actual_;  // a copy: the renames change it (see plan_renames)
     const std::map<std::string, std::string>& skipped_tables_;
     const PlanOptions& options_;
     Answers answers_;

@@ -50,6 +50,9 @@ Hazard hazard(HazardKind kind, const std::string& table, const std::string& lock
         case HazardKind::not_null_relaxed:
             return {kind, "the plugin no longer declares this NOT NULL column without a default: NOT NULL is dropped so "
                           "that its inserts keep working (catalog only: no row is changed, nothing is lost)"};
+        case HazardKind::renamed:
+            return {kind, "catalog only, no row is touched; an older version of the plugin still running elsewhere "
+                          "loses the old name: its statements naming it fail from the commit on"};
         case HazardKind::locks_existing_table:
             return {kind, "locks " + table + " (" + lock_mode + ") until the migration commits: its " +
                               (lock_mode == "ACCESS EXCLUSIVE" ? "readers and writers wait" : "writers wait")};
@@ -96,10 +99,13 @@ std::string Plan::text() const {
         for (const auto& nd : not_done) blocking += nd.blocking;
         out << "the migration is blocked: " << blocking << " BLOCKING item" << (blocking == 1 ? "" : "s")
             << " under \"will not do\" must be settled first\n";
-    } else if (operations.empty() && !not_done.empty()) {
+    } else if (!has_operations() && !not_done.empty()) {
         out << differences_headline(not_done.size()) << "\n";
-    } else if (operations.empty()) {
+    } else if (!has_operations()) {
         out << "the database is up to date: nothing to apply\n";
+    } else if (operations.empty()) {
+        out << "plan: no statements; " << upgrades.size() << " upgrade step" << (upgrades.size() == 1 ? "" : "s")
+            << " in one transaction\n";
     } else {
         out << "plan: " << operations.size() << " operation" << (operations.size() == 1 ? "" : "s") << " (" << in_tx
             << " in one transaction, " << operations.size() - in_tx << " after the commit)\n";
@@ -110,6 +116,10 @@ std::string Plan::text() const {
             out << op.sql << ";\n";
             for (const auto& h : op.hazards) out << "-- hazard: " << h.text << "\n";
         }
+    }
+    if (!upgrades.empty()) {
+        out << "\nupgrade steps (plugin code, in the transaction after the statements):\n";
+        for (const auto& u : upgrades) out << "- [" << u.plugin << "] from version " << u.from_version << " to " << u.to_version << "\n";
     }
     if (!not_done.empty()) {
         out << "\nwill not do:\n";
@@ -157,6 +167,9 @@ std::string Plan::sql_script() const {
         for (const auto& h : op.hazards) out << "-- hazard: " << h.text << "\n";
         out << (op.phase == Phase::after_commit ? in_one_transaction(op.sql) : op.sql) << ";\n";
     }
+    for (const auto& u : upgrades)
+        out << "\n-- plinth migrate also runs the upgrade step of plugin " << u.plugin << " (from version " << u.from_version
+            << " to " << u.to_version << "), plugin code this script cannot run\n";
     if (!not_done.empty()) {
         out << "\n-- will not do (left for a person):\n";
         for (const auto& nd : not_done) out << commented(render_not_done(nd, NotDoneStyle::plan_entry));

@@ -43,6 +43,53 @@ std::string missing_column(const model::Table& t, const std::string& column) {
     return "column " + quoted(column) + " does not exist in the table" + did_you_mean(column, columns_of(t));
 }
 
+// One declared name that may say what it was called before (ABI 1.4 renames).
+struct Renamable {
+    std::string name;
+    std::optional<std::string> renamed_from;
+    Source source;
+};
+
+// What is wrong with the renames among `items`, names that share one namespace (the columns of a
+// table, the tables of a schema): an old name that is not an identifier, that names the item itself
+// or another declared item (a cycle, when following the old names comes back), or that two items
+// give. `kind` is "column" or "table". Calls `report(item, message)` for each problem.
+template <class Report>
+void check_renames(const std::vector<Renamable>& items, const std::string& kind, Report report) {
+    std::map<std::string, const Renamable*> declared, claimed;
+    for (const auto& item : items) declared.emplace(item.name, &item);
+    for (const auto& item : items) {
+        if (!item.renamed_from) continue;
+        const std::string& old = *item.renamed_from;
+        if (auto bad = check_identifier(old)) {
+            report(item, "renamed_from " + *bad);
+            continue;
+        }
+        if (old == item.name) {
+            report(item, "renamed_from names the " + kind + " itself");
+            continue;
+        }
+        if (auto [it, fresh] = claimed.emplace(old, &item); !fresh)
+            report(item, "renamed_from " + quoted(old) + " is also given by " + kind + " " + quoted(it->second->name) +
+                             ": one old name can become only one new name");
+        if (!declared.count(old)) continue;
+        // Follow the old names: back at this item is a cycle, else the old name is still in use.
+        std::vector<std::string> chain{item.name, old};
+        for (auto at = declared.find(old); at != declared.end() && at->second->renamed_from &&
+                                           chain.size() <= items.size();
+             at = declared.find(*at->second->renamed_from)) {
+            chain.push_back(*at->second->renamed_from);
+            if (chain.back() == item.name) break;
+        }
+        if (chain.back() == item.name)
+            report(item, "renames form a cycle: " + join(chain, " <- ") + "; rename in two releases, through a name no " +
+                             kind + " uses");
+        else
+            report(item, "renamed_from " + quoted(old) + " names a " + kind +
+                             " still declared here: a rename leaves only the new name");
+    }
+}
+
 class Checker {
 public:
     explicit Checker(std::vector<Problem>& problems) : problems_(problems) {}
@@ -128,6 +175,11 @@ private:
             }
             if (c.using_expression) check_sql(p, t, what, "USING expression", *c.using_expression, c.source);
         }
+        std::vector<Renamable> renamable;
+        for (const auto& c : t.columns) renamable.push_back({c.name, c.renamed_from, c.source});
+        check_renames(renamable, "column", [&](const Renamable& c, std::string message) {
+            add(p, t.name, "column " + quoted(c.name), std::move(message), c.source);
+        });
 
         // The primary key has no declaration of its own: its problems point at the table.
         if (t.primary_key.empty()) {
@@ -344,6 +396,18 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
     }
     std::map<std::string, std::vector<std::string>> table_names_by_schema;  // bare names, for suggestions
     for (const auto& [key, owner] : tables) table_names_by_schema[owner.table->schema].push_back(owner.table->name);
+    // Renamed tables, per schema: an old name is checked against every plugin's tables there.
+    std::map<std::string, std::vector<Renamable>> renamable_by_schema;
+    std::map<std::pair<std::string, std::string>, TableOwner> renamable_owner;  // (schema, table)
+    for (const auto& [key, owner] : tables) {
+        renamable_by_schema[owner.table->schema].push_back({owner.table->name, owner.table->renamed_from, owner.table->source});
+        renamable_owner.emplace(std::pair{owner.table->schema, owner.table->name}, owner);
+    }
+    for (const auto& [schema, items] : renamable_by_schema)
+        check_renames(items, "table", [&, schema = schema](const Renamable& t, std::string message) {
+            const auto& owner = renamable_owner.at({schema, t.name});
+            checker.add(*owner.plugin, t.name, "", std::move(message), t.source);
+        });
     for (auto& p : plugins) {
         std::vector<std::string> other_plugins;
         for (const auto& [name, plugin] : by_name)

@@ -20,7 +20,9 @@ PIN(plinth_plugin_descriptor, init, 56);
 PIN(plinth_plugin_descriptor, start, 64);
 PIN(plinth_plugin_descriptor, stop, 72);
 PIN(plinth_plugin_descriptor, table_count, 80);
-SIZE(plinth_plugin_descriptor, 88);
+/* 1.4 */
+PIN(plinth_plugin_descriptor, upgrade, 88);
+SIZE(plinth_plugin_descriptor, 96);
 
 PIN(plinth_table, struct_size, 0);
 PIN(plinth_table, column_count, 4);
@@ -41,7 +43,9 @@ PIN(plinth_table, check_count, 88);
 PIN(plinth_table, source_file, 96);
 PIN(plinth_table, source_line, 104);
 PIN(plinth_table, source_reserved, 108);
-SIZE(plinth_table, 112);
+/* 1.4 */
+PIN(plinth_table, renamed_from, 112);
+SIZE(plinth_table, 120);
 
 PIN(plinth_column, struct_size, 0);
 PIN(plinth_column, flags, 4);
@@ -55,7 +59,8 @@ PIN(plinth_column, source_reserved, 44);
 /* 1.4 */
 PIN(plinth_column, backfill, 48);
 PIN(plinth_column, using_expression, 56);
-SIZE(plinth_column, 64);
+PIN(plinth_column, renamed_from, 64);
+SIZE(plinth_column, 72);
 
 PIN(plinth_unique, struct_size, 0);
 PIN(plinth_unique, column_count, 4);

@@ -78,7 +78,7 @@ TEST_CASE("ABI 1.2 appends source locations where each 1.0 struct ended, so the 
     CHECK(offsetof(plinth_check, source_file) == 24);
     // Then the file, the line and explicit padding: 16 bytes, none of them hidden.
 #define PLINTH_ADDED_IN_1_2(type) (sizeof(type) - offsetof(type, source_file))
-    CHECK(PLINTH_ADDED_IN_1_2(plinth_table) == 16);
+    CHECK(offsetof(plinth_table, renamed_from) - offsetof(plinth_table, source_file) == 16);    // then 1.4's
     CHECK(offsetof(plinth_column, backfill) - offsetof(plinth_column, source_file) == 16);  // then 1.4's fields
     CHECK(PLINTH_ADDED_IN_1_2(plinth_unique) == 16);
     CHECK(offsetof(plinth_index, opclasses) - offsetof(plinth_index, source_file) == 16);  // then 1.3's fields
@@ -100,5 +100,16 @@ TEST_CASE("ABI 1.4 appends a backfill and a USING expression to plinth_column, a
     CHECK(offsetof(plinth_column, backfill) == offsetof(plinth_column, source_reserved) + 4);
     CHECK(offsetof(plinth_column, backfill) == 48);
     CHECK(offsetof(plinth_column, using_expression) == 56);
-    CHECK(sizeof(plinth_column) == 64);
+    CHECK(sizeof(plinth_column) == 72);
+}
+
+TEST_CASE("ABI 1.4 appends renamed_from to tables and columns and the upgrade step to the descriptor, each at the end") {
+    CHECK(PLINTH_ABI_MINOR == 4);
+    CHECK(offsetof(plinth_table, renamed_from) == offsetof(plinth_table, source_reserved) + 4);
+    CHECK(offsetof(plinth_column, renamed_from) == offsetof(plinth_column, using_expression) + sizeof(void*));
+    CHECK(offsetof(plinth_plugin_descriptor, upgrade) == offsetof(plinth_plugin_descriptor, reserved) + 4);
+    // One pointer each, none of them hidden padding.
+    CHECK(sizeof(plinth_table) - offsetof(plinth_table, renamed_from) == sizeof(void*));
+    CHECK(sizeof(plinth_column) - offsetof(plinth_column, renamed_from) == sizeof(void*));
+    CHECK(sizeof(plinth_plugin_descriptor) - offsetof(plinth_plugin_descriptor, upgrade) == sizeof(void*));
 }

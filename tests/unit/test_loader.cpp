@@ -191,3 +191,28 @@ TEST_CASE("an entry named *.so that is no regular file is refused by name, and t
     });
     std::filesystem::remove_all(folder);
 }
+
+TEST_CASE("a plugin built against ABI 1.3 loads without renames or an upgrade step, whatever lies past its structs") {
+    plinth::model::Plugin plugin;
+    plinth::load::Refusal refusal;
+    REQUIRE_MESSAGE(plinth::load::load_file(broken_dir() / "abi_1_3.so", plugin, refusal), refusal.message());
+    REQUIRE(plugin.tables.size() == 1);
+    const auto& t = plugin.tables[0];
+    CHECK(t.name == "labels");
+    CHECK_FALSE(t.renamed_from.has_value());  // "old_labels" lies behind the 1.3-sized table
+    REQUIRE(t.columns.size() == 2);
+    CHECK(t.columns[1].name == "label");
+    CHECK_FALSE(t.columns[0].renamed_from.has_value());
+    CHECK_FALSE(t.columns[1].renamed_from.has_value());  // "old_id" lies behind it
+    CHECK((plugin.lifecycle.upgrade == nullptr));  // a function lies behind the descriptor
+}
+
+TEST_CASE("an SDK plugin's renames and upgrade step reach the model (ABI 1.4)") {
+    plinth::model::Plugin plugin;
+    plinth::load::Refusal refusal;
+    REQUIRE(plinth::load::load_file(broken_dir() / "invalid_rename_taken.so", plugin, refusal));
+    CHECK(plugin.tables.at(1).renamed_from == "widgets");
+    CHECK(plugin.tables.at(0).columns.at(2).renamed_from == "label");
+    CHECK_FALSE(plugin.tables.at(0).columns.at(1).renamed_from.has_value());
+    CHECK((plugin.lifecycle.upgrade == nullptr));
+}

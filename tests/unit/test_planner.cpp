@@ -2,6 +2,7 @@
 // answers from fixed values.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -1425,4 +1426,50 @@ TEST_CASE("a column's hash takes in a backfill and a USING expression only when 
     CHECK(plain == "3b6ddcab8fd0d613");  // what plinth before ABI 1.4 computed for this plugin
     p.tables[0].columns.back().backfill = "1";
     CHECK(plan::schema_hash(p) != plain);
+}
+
+TEST_CASE("renames come first of the locking operations, and what names the old names matches the new ones") {
+    // The database: customers(ref unique, indexed), orders(customer_ref -> customers.ref), with rows.
+    auto customers = table("customers", {column("ref", "text", true)});
+    customers.uniques.push_back({"customers_ref_key", {"ref"}});
+    customers.indexes.push_back({"customers_ref_idx", false, "btree", {"ref"}, std::nullopt});
+    auto orders = table("orders", {column("customer_ref", "text", true)});
+    orders.foreign_keys.push_back({"orders_customer_ref_fkey", {"customer_ref"}, "public", "customers", {"ref"}});
+    // Declared: customers is now accounts, ref is now code; the key, the index and the foreign key say so.
+    auto accounts = table("accounts", {column("code", "text", true), column("note", "text")});
+    accounts.renamed_from = "customers";
+    accounts.columns[1].renamed_from = "ref";
+    accounts.uniques.push_back({"accounts_code_key", {"code"}});
+    accounts.indexes.push_back({"accounts_code_idx", false, "btree", {"code"}, std::nullopt});
+    auto orders_now = table("orders", {column("customer_ref", "text", true)});
+    orders_now.foreign_keys.push_back({"orders_customer_ref_fkey", {"customer_ref"}, "public", "accounts", {"code"}});
+    FakeDatabase db;
+    db.rows = {{"public.customers", 5}, {"public.orders", 2}};
+    const auto p = make({plugin("shop", {accounts, orders_now})}, database({as_created(customers), as_created(orders)}), db);
+    CHECK(summaries(p) == Strings{"rename table public.customers to public.accounts",
+                                  "rename column public.accounts.ref to code", "add column public.accounts.note"});
+    CHECK(statements(p)[1] == "ALTER TABLE \"public\".\"accounts\" RENAME COLUMN \"ref\" TO \"code\"");
+    CHECK(p.operations[1].locks == std::vector<plan::TableLock>{{"public.customers", "ACCESS EXCLUSIVE"}});
+    CHECK(p.operations[0].hazards.at(0).kind == HazardKind::renamed);
+    CHECK(p.not_done.empty());
+    // The renamed table's rows were asked under the name it has until the commit.
+    for (const auto& asked : db.row_questions) CHECK(std::find(asked.begin(), asked.end(), "public.accounts") == asked.end());
+
+    // Renamed already: nothing to do. Both names present: blocking, naming both.
+    auto after = customers;  // as the renames left it: its constraint and index names kept
+    after.name = "accounts";
+    after.columns[1].name = "code";
+    after.uniques[0].columns = {"code"};
+    after.indexes[0].keys = {"code"};
+    auto orders_after = orders;
+    orders_after.foreign_keys[0].ref_table = "accounts";
+    orders_after.foreign_keys[0].ref_columns = {"code"};
+    CHECK(summaries(make({plugin("shop", {accounts, orders_now})}, database({as_created(after), as_created(orders_after)}))) ==
+          Strings{"add column public.accounts.note"});
+    const auto both = make({plugin("shop", {accounts, orders_now})},
+                           database({as_created(customers), as_created(after), as_created(orders)}));
+    REQUIRE_FALSE(both.not_done.empty());
+    CHECK(both.blocked());
+    CHECK(both.not_done[0].reason.rfind("declared as renamed from public.customers, but both public.customers and "
+                                        "public.accounts exist", 0) == 0);
 }

@@ -165,3 +165,34 @@ TEST_CASE("default_value takes every arithmetic type and writes it exactly") {
         CHECK(std::strtod(written.c_str(), nullptr) == value);
     }
 }
+
+namespace {
+std::string upgraded_from;
+void failing_upgrade(plinth::host, std::string_view previous) {
+    upgraded_from = std::string(previous);
+    throw std::runtime_error("cannot convert");
+}
+}  // namespace
+
+TEST_CASE("renamed_from and the upgrade step are written into the ABI 1.4 descriptor; the step's exception is an error") {
+    const plinth::built_plugin built(
+        plinth::plugin("x", "2").table(plinth::table("t", {uuid("id").primary_key(), text("b").renamed_from("a"), text("c")})
+                                           .renamed_from("old_t"))
+            .upgrade<&failing_upgrade>());
+    const auto* d = built.descriptor();
+    CHECK(d->abi_minor == 4);
+    CHECK(std::string(d->tables[0].renamed_from) == "old_t");
+    CHECK(std::string(d->tables[0].columns[1].renamed_from) == "a");
+    CHECK(d->tables[0].columns[2].renamed_from == nullptr);
+    REQUIRE((d->upgrade != nullptr));
+    plinth_host host{};
+    host.struct_size = sizeof(plinth_host);
+    host.set_error = &Recorder::set_error;
+    host.log = &Recorder::log;
+    CHECK(d->upgrade(&host, "1.0.0") == PLINTH_ERROR);
+    CHECK(upgraded_from == "1.0.0");
+    CHECK(Recorder::error == "cannot convert");
+    const plinth::built_plugin plain(plinth::plugin("y", "1").table(plinth::table("t", {uuid("id").primary_key()})));
+    CHECK((plain.descriptor()->upgrade == nullptr));
+    CHECK(plain.descriptor()->tables[0].renamed_from == nullptr);
+}

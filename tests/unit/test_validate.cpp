@@ -320,3 +320,37 @@ TEST_CASE("a longer require cycle is named from each plugin on it back to itself
                                        "plugins that require each other cannot be initialised one before the other");
     CHECK(result.plugins.empty());
 }
+
+TEST_CASE("renamed_from: an old name that is the item itself, still declared, a cycle, given twice or no identifier") {
+    CHECK(only_problem("invalid_rename_self.so") ==
+          "plugin \"rename-self\": table \"widgets\": column \"label\": renamed_from names the column itself" +
+              declared_at("invalid_rename_self.cpp", "@column"));
+    // Every problem of a plugin together, columns and tables alike.
+    auto taken = validate_with_core({"invalid_rename_taken.so"});
+    const auto path = plinth::test::broken_dir().string();
+    CHECK(texts(taken) ==
+          std::vector<std::string>{
+              path + "/invalid_rename_taken.so: plugin \"rename-taken\": table \"widgets\": column \"title\": renamed_from "
+                     "\"label\" names a column still declared here: a rename leaves only the new name" +
+                  declared_at("invalid_rename_taken.cpp", "@column"),
+              path + "/invalid_rename_taken.so: plugin \"rename-taken\": table \"gadgets\": renamed_from \"widgets\" names a "
+                     "table still declared here: a rename leaves only the new name" +
+                  declared_at("invalid_rename_taken.cpp", "@table")});
+    auto cycle = validate_with_core({"invalid_rename_cycle.so"});
+    CHECK(texts(cycle) ==
+          std::vector<std::string>{
+              path + "/invalid_rename_cycle.so: plugin \"rename-cycle\": table \"alpha\": renames form a cycle: alpha <- "
+                     "beta <- alpha; rename in two releases, through a name no table uses" +
+                  declared_at("invalid_rename_cycle.cpp", "@alpha"),
+              path + "/invalid_rename_cycle.so: plugin \"rename-cycle\": table \"beta\": renames form a cycle: beta <- "
+                     "alpha <- beta; rename in two releases, through a name no table uses" +
+                  declared_at("invalid_rename_cycle.cpp", "@beta")});
+    auto twice = validate_with_core({"invalid_rename_twice.so"});
+    REQUIRE(twice.problems.size() == 2);
+    CHECK(twice.problems[0].text().ends_with(
+        "table \"widgets\": column \"caption\": renamed_from \"label\" is also given by column \"title\": one old name "
+        "can become only one new name" + declared_at("invalid_rename_twice.cpp", "@twice")));
+    CHECK_MESSAGE(twice.problems[1].text().find("column \"body\": renamed_from ") != std::string::npos,
+                  twice.problems[1].text());
+    for (const auto* result : {&taken, &cycle, &twice}) CHECK(result->skipped.size() == 1);
+}

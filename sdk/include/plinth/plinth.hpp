@@ -176,6 +176,9 @@ public:
     // The USING expression of a type change that rewrites the table (ABI 1.4), e.g.
     // "legacy_id::bigint"; applied only when the operator allows the table-rewrite hazard.
     column& using_expr(std::string expression) { using_ = std::move(expression); return *this; }
+    // ABI 1.4: this column was called `old_name` before: plinth renames it in place (catalog only,
+    // the data stays) while the table has the old name and not this one.
+    column& renamed_from(std::string old_name) { renamed_from_ = std::move(old_name); return *this; }
 
     // A foreign key from this column; `table` may be "schema.table" for another schema's table.
     column& references(std::string table, std::string ref_column = "id",
@@ -202,6 +205,7 @@ private:
     source_location source_;
     source_location unique_source_;
     std::vector<foreign_key> references_;
+    std::string renamed_from_;
 };
 
 namespace columns {
@@ -340,6 +344,9 @@ public:
         checks_.push_back({std::move(name), std::move(expression), source});
         return *this;
     }
+    // ABI 1.4: this table was called `old_name` (in the plugin's schema) before: plinth renames it
+    // in place (catalog only, the rows stay) while the database has the old name and not this one.
+    table& renamed_from(std::string old_name) { renamed_from_ = std::move(old_name); return *this; }
 
 private:
     friend class built_plugin;
@@ -354,6 +361,7 @@ private:
     std::vector<index> indexes_;
     std::vector<foreign_key> foreign_keys_;
     std::vector<check_def> checks_;
+    std::string renamed_from_;
 };
 
 namespace detail {
@@ -402,6 +410,10 @@ template <class T> std::uint32_t stop_thunk(const plinth_host* raw, void* state)
     delete object;
     return status;
 }
+// The upgrade step: `Step(host, previous_version)`; an exception becomes PLINTH_ERROR.
+template <auto Step> std::uint32_t upgrade_thunk(const plinth_host* raw, const char* previous_version) noexcept {
+    return guarded(raw, [&] { Step(host(raw), std::string_view(previous_version ? previous_version : "")); });
+}
 }  // namespace detail
 
 class plugin {
@@ -419,6 +431,14 @@ public:
         stop_ = &detail::stop_thunk<T>;
         return *this;
     }
+    // ABI 1.4: `Step` is a function void(plinth::host, std::string_view previous_version), run once
+    // each time this plugin's version changes, inside the migration's transaction after the schema
+    // changes (see plinth_upgrade_fn). Its queries run in that transaction; an exception rolls
+    // everything back. Use: .upgrade<&move_priorities>()
+    template <auto Step> plugin& upgrade() {
+        upgrade_ = &detail::upgrade_thunk<Step>;
+        return *this;
+    }
 
 private:
     friend class built_plugin;
@@ -430,6 +450,7 @@ private:
     plinth_init_fn init_ = nullptr;
     plinth_start_fn start_ = nullptr;
     plinth_stop_fn stop_ = nullptr;
+    plinth_upgrade_fn upgrade_ = nullptr;
 };
 
 // Turns the builders into the C descriptor. Owns every string and array the descriptor points to;
@@ -500,6 +521,7 @@ private:
             pc.default_sql = c.has_default() ? c.default_.c_str() : nullptr;
             pc.backfill = c.backfill_.empty() ? nullptr : c.backfill_.c_str();
             pc.using_expression = c.using_.empty() ? nullptr : c.using_.c_str();
+            pc.renamed_from = optional_c_str(c.renamed_from_);
             locate(pc, c.source_);
             cols.push_back(pc);
             if (c.primary_key_ && t.primary_key_.empty()) pk.push_back(c.name_);
@@ -565,6 +587,7 @@ private:
         out.foreign_keys = fks_.emplace_back(std::move(fks)).data();
         out.check_count = static_cast<std::uint32_t>(checks.size());
         out.checks = checks_.emplace_back(std::move(checks)).data();
+        out.renamed_from = optional_c_str(t.renamed_from_);
         locate(out, t.source_);
         return out;
     }
@@ -586,6 +609,7 @@ private:
         descriptor_.init = plugin_.init_;
         descriptor_.start = plugin_.start_;
         descriptor_.stop = plugin_.stop_;
+        descriptor_.upgrade = plugin_.upgrade_;
     }
 
     plugin plugin_;

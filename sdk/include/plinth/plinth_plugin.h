@@ -64,6 +64,14 @@ typedef enum plinth_fk_action {
  *   uint32_t source_reserved; 0; makes the padding at the end of the struct explicit
  */
 
+/*
+ * Renames (ABI 1.4). A table or column whose renamed_from is set is renamed in place (ALTER TABLE
+ * ... RENAME, catalog only: no row is touched) when the database has the old name and not the new
+ * one; once renamed, it is an ordinary declaration. Both names present is an error naming both.
+ * The string is owned by the plugin like every descriptor string. Read only when the element's
+ * struct_size covers it, so older plugins keep loading.
+ */
+
 /* plinth_column.flags */
 #define PLINTH_COLUMN_NOT_NULL 0x1u
 
@@ -89,6 +97,8 @@ typedef struct plinth_column {
     const char *using_expression; /* NULL: the server's own conversion; else the USING expression of a
                                  type change that rewrites the table ("legacy_id::bigint"), applied
                                  only when the operator allows the table-rewrite hazard */
+    /* ABI 1.4: see "Renames" below */
+    const char *renamed_from; /* NULL: not renamed; else this column's previous name in its table */
 } plinth_column;
 
 typedef struct plinth_unique {
@@ -176,6 +186,9 @@ typedef struct plinth_table {
     const char *source_file;                    /* NULL: not known */
     uint32_t source_line;                       /* 0: not known */
     uint32_t source_reserved;                   /* 0 */
+    /* ABI 1.4: see "Renames" below */
+    const char *renamed_from;                   /* NULL: not renamed; else this table's previous name in
+                                                   the plugin's schema */
 } plinth_table;
 
 /* Log levels understood by plinth_host.log. */
@@ -318,6 +331,25 @@ typedef uint32_t (*plinth_init_fn)(const plinth_host *host, void **state);
 typedef uint32_t (*plinth_start_fn)(const plinth_host *host, void *state);
 typedef uint32_t (*plinth_stop_fn)(const plinth_host *host, void *state);
 
+/*
+ * Upgrade step (ABI 1.4). Called once per change of the plugin's version (the version recorded in
+ * plinth's journal differs from the descriptor's), never on a first install, inside the migration's
+ * transaction: after the schema changes (DDL) and before the commit, so that the data it changes
+ * commits or rolls back with them. Exactly once per change, however many instances start at once.
+ *  - `host` is borrowed for the duration of the call only. Its database functions run on the
+ *    migration's connection, inside its transaction: db_query with tx NULL runs there directly;
+ *    db_begin opens a SAVEPOINT (isolation_level must be NULL), db_commit releases it and
+ *    db_rollback rolls back to it. A failed statement outside such a savepoint fails the whole
+ *    migration, whatever the step returns. COMMIT, ROLLBACK and other transaction control
+ *    statements are refused. log, set_error and config_get work as in init.
+ *  - `previous_version` is the version last recorded for this plugin, borrowed for the call.
+ *  - Returning PLINTH_ERROR (say why with set_error first) rolls everything back, the schema too.
+ *  - By default it runs in a child process forked for it: a crash, exit or hang (past a time
+ *    bound) there rolls everything back and is reported naming the plugin.
+ * It runs before init and receives no state.
+ */
+typedef uint32_t (*plinth_upgrade_fn)(const plinth_host *host, const char *previous_version);
+
 typedef struct plinth_plugin_descriptor {
     /* The first three fields never move: the host checks them before reading anything else. */
     uint32_t abi_major;              /* PLINTH_ABI_MAJOR the plugin was built with */
@@ -334,6 +366,8 @@ typedef struct plinth_plugin_descriptor {
     plinth_stop_fn stop;
     uint32_t table_count;
     uint32_t reserved;
+    /* ABI 1.4 */
+    plinth_upgrade_fn upgrade;       /* NULL: no upgrade step; see plinth_upgrade_fn */
 } plinth_plugin_descriptor;
 
 /* The one symbol a plugin exports. Returns a descriptor owned by the plugin (see above), or NULL
