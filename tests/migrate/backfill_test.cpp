@@ -1,5 +1,5 @@
 // Backfills, NOT NULL on live tables and rewrites on request (ABI 1.4), against a real PostgreSQL.
-// Helper names of their own: the unity build compiles the migrate tests as one file.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <signal.h>
