@@ -170,6 +170,7 @@ TEST_CASE("a backfill stopped part way is pending in plan and status, keeps the 
     auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
     spdlog::logger log("backfill-resume", sink);
     options.should_stop = nullptr;
+    options.progress_interval = std::chrono::milliseconds(0);  // a progress line after every batch
     const auto resumed = db.migrate(set, options, log);
     CHECK(resumed.after_commit_failures.empty());
     CHECK_FALSE(resumed.up_to_date_fast);
@@ -177,10 +178,16 @@ TEST_CASE("a backfill stopped part way is pending in plan and status, keeps the 
     CHECK(db.not_null("priority") == "t");
     CHECK(db.scalar("SELECT count(*) FROM tasks WHERE priority IS DISTINCT FROM coalesce(legacy_priority, 0) + 1") == "0");
     CHECK(db.scalar("SELECT rows_done || ' ' || batches FROM plinth.backfills") == "5000 10");
-    bool told = false;
-    for (const auto& line : sink->last_formatted())
+    bool told = false, progress = false, finished = false;
+    for (const auto& line : sink->last_formatted()) {
         told = told || line.find("resuming the fill after key (2000), 2000 rows done in 4 batches") != std::string::npos;
+        progress = progress || line.find("backfill public.tasks.priority (in batches by primary key) (after the commit): "
+                                         "fill: 2500 rows done, 2500 remaining") != std::string::npos;
+        finished = finished || line.find("fill finished: 5000 rows done, 0 remaining") != std::string::npos;
+    }
     CHECK(told);
+    CHECK(progress);
+    CHECK(finished);
 }
 
 TEST_CASE("kill -9 in the middle of a backfill: the next migrate resumes after the last batch recorded") {
