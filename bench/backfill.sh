@@ -8,8 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$(realpath "${1:-build}")
-export PLINTH_TEST_PLUGINS_DIR="$BUILD/plugins"
 export PLINTH_TEST_MIGRATE_PLUGINS_DIR="$BUILD/tests/migrate/plugins"
 export PLINTH_EXE="$BUILD/runtime/plinth"
-"$BUILD/tests/migrate/migrate_test" -sf='*backfill_test.cpp' -tc='*while a writer inserts and updates*' 2>&1 |
+"$BUILD/tests/migrate/backfill_test" -tc='*while a writer inserts and updates*' 2>&1 |
     grep -E 'MESSAGE|backfill of|Status'

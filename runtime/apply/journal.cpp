@@ -196,6 +196,8 @@ void Journal::save_state(const std::string& desired_hash, const std::string& fin
 }
 
 std::optional<BackfillProgress> Journal::backfill(const std::string& table, const std::string& column) {
+    // A journal written before backfills existed has no such table until the next migration.
+    if (connection_.exec("SELECT to_regclass('plinth.backfills') IS NULL").text(0, 0) == "t") return std::nullopt;
     const auto r = connection_.exec_params(
         "SELECT expression, phase, array_to_json(last_key)::text, rows_done, rows_filled, rows_total, batches "
         "FROM plinth.backfills WHERE table_name = $1 AND column_name = $2",

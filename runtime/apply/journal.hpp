@@ -98,7 +98,8 @@ public:
     std::map<std::string, std::string> table_creators(const std::vector<std::string>& tables);
     void save_state(const std::string& desired_hash, const std::string& fingerprint);
 
-    // The backfill of "schema.table" column `column`, if one was recorded.
+    // The backfill of "schema.table" column `column`, if one was recorded (none in a journal older
+    // than backfills).
     std::optional<BackfillProgress> backfill(const std::string& table, const std::string& column);
     // Records a backfill starting over in `phase`, from the first key.
     void start_backfill(const std::string& plugin, const std::string& table, const std::string& column,

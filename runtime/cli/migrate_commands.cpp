@@ -91,6 +91,15 @@ apply::Refusals judge(pg::Connection& connection, pipeline::PluginSet& set, cons
     return refused;
 }
 
+// ": fill, 2000 of 5000 rows done" for a backfill the journal has a record of, else empty.
+std::string backfill_progress(apply::Journal& journal, bool has_journal, const plan::Operation& op) {
+    if (!has_journal || !op.backfill || op.backfill->step != plan::Backfill::Step::fill) return {};
+    const auto progress = journal.backfill(op.table, op.backfill->column);
+    if (!progress || progress->expression != op.backfill->expression || progress->phase == "done") return {};
+    return ": " + progress->phase + ", " + std::to_string(progress->rows_done) + " of " +
+           std::to_string(progress->rows_total) + " rows done";
+}
+
 plan::PlanOptions plan_options(const DatabaseCommandOptions& o) {
     return {{o.allow_hazards.begin(), o.allow_hazards.end()}};
 }
@@ -197,7 +206,7 @@ int status(const DatabaseCommandOptions& o) {
             entry["last_applied"] = nullptr;
         nlohmann::json drift = nlohmann::json::array();
         for (const auto& op : p.operations)
-            if (op.plugin == plugin.name) drift.push_back("pending: " + op.summary);
+            if (op.plugin == plugin.name) drift.push_back("pending: " + op.summary + backfill_progress(journal, has_journal, op));
         for (const auto& nd : p.not_done)
             if (nd.plugin == plugin.name) drift.push_back(plan::render_not_done(nd, plan::NotDoneStyle::drift));
         entry["drift"] = drift;

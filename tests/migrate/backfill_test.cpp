@@ -1,5 +1,5 @@
 // Backfills, NOT NULL on live tables and rewrites on request (ABI 1.4), against a real PostgreSQL.
-// Helper names of their own: the unity build compiles the migrate tests as one file.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -161,7 +161,8 @@ TEST_CASE("a backfill stopped part way is pending in plan and status, keeps the 
     CHECK(plan.out.find("backfill public.tasks.priority (in batches by primary key) -- after the commit") != std::string::npos);
     const auto status = plinth::test::run_command(plinth_exe() + " status" + args_for(db, plugins.path()) + " 2>/dev/null");
     CHECK(status.exit_code == 2);
-    CHECK(status.out.find("pending: backfill public.tasks.priority") != std::string::npos);
+    CHECK(status.out.find("drift: pending: backfill public.tasks.priority (in batches by primary key): fill, 2000 of 5000 "
+                          "rows done\n") != std::string::npos);
     CHECK(db.scalar("SELECT catalog_fingerprint FROM plinth.state") == "");
 
     // The rows the first batches set keep the transaction that set them: the resumed backfill does
@@ -170,6 +171,7 @@ TEST_CASE("a backfill stopped part way is pending in plan and status, keeps the 
     auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
     spdlog::logger log("backfill-resume", sink);
     options.should_stop = nullptr;
+    options.progress_interval = std::chrono::milliseconds(0);  // a progress line after every batch
     const auto resumed = db.migrate(set, options, log);
     CHECK(resumed.after_commit_failures.empty());
     CHECK_FALSE(resumed.up_to_date_fast);
@@ -177,10 +179,16 @@ TEST_CASE("a backfill stopped part way is pending in plan and status, keeps the 
     CHECK(db.not_null("priority") == "t");
     CHECK(db.scalar("SELECT count(*) FROM tasks WHERE priority IS DISTINCT FROM coalesce(legacy_priority, 0) + 1") == "0");
     CHECK(db.scalar("SELECT rows_done || ' ' || batches FROM plinth.backfills") == "5000 10");
-    bool told = false;
-    for (const auto& line : sink->last_formatted())
+    bool told = false, progress = false, finished = false;
+    for (const auto& line : sink->last_formatted()) {
         told = told || line.find("resuming the fill after key (2000), 2000 rows done in 4 batches") != std::string::npos;
+        progress = progress || line.find("backfill public.tasks.priority (in batches by primary key) (after the commit): "
+                                         "fill: 2500 rows done, 2500 remaining") != std::string::npos;
+        finished = finished || line.find("fill finished: 5000 rows done, 0 remaining") != std::string::npos;
+    }
     CHECK(told);
+    CHECK(progress);
+    CHECK(finished);
 }
 
 TEST_CASE("kill -9 in the middle of a backfill: the next migrate resumes after the last batch recorded") {

@@ -1,4 +1,5 @@
 // Renames (renamed_from) and upgrade steps (ABI 1.4) against a real PostgreSQL.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <cstdlib>

@@ -150,6 +150,14 @@ TEST_CASE("names, versions and type modifiers are checked where they are read") 
           "NULL: a backfill fills existing rows before NOT NULL is set; mark the column not_null(), or declare a "
           "default instead" +
               declared_at("invalid_backfill_nullable.cpp", "@column"));
+    CHECK(only_problem("invalid_backfill_key.so") ==
+          "plugin \"backfill-key\": table \"chores\": column \"id\": is part of the primary key and declares a "
+          "backfill: a key column cannot be added empty and filled later" +
+              declared_at("invalid_backfill_key.cpp", "@column"));
+    CHECK(only_problem("invalid_using.so") ==
+          "plugin \"bad-using\": table \"chores\": column \"weight\": USING expression contains ';' outside a "
+          "quoted string: declare one expression, not statements" +
+              declared_at("invalid_using.cpp", "@column"));
     CHECK(only_problem("invalid_open_call.so") ==
           "plugin \"open-call\": table \"widgets\": column \"seen\": default leaves a parenthesis open: declare one "
           "expression" +
