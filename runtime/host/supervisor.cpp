@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <dlfcn.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <link.h>
 #include <poll.h>
@@ -38,7 +39,8 @@ struct Message {
     std::int32_t plugin;  // index into the plugins, -1 for none
     std::int32_t value;   // crash: the signal; leaving: the exit status
     std::uint32_t step;   // call, returned: the Step; leaving: 1 when a stop was abandoned
-    std::uint64_t address;  // crash: the faulting instruction
+    std::uint64_t address;  // crash: the faulting instruction, or (caller) a return address
+    std::uint32_t caller;   // crash: 1 when `address` is the innermost plugin frame on the stack
     char text[480];         // disabled: why
 };
 static_assert(sizeof(Message) <= PIPE_BUF);
@@ -136,6 +138,24 @@ extern "C" void on_crash(int sig, siginfo_t*, void* context) {
     m.plugin = range ? range->plugin : -1;
     m.step = g_call_step.load();
     send(m);
+    if (!range) {
+        // Faulted outside any plugin, e.g. abort() or an uncaught exception's std::terminate in
+        // libc: the innermost plugin frame on the stack says whose thread it was. Sent second, as
+        // the unwinder may take the loader's lock (backtrace was called once before any plugin
+        // code, so it loads nothing now); a worker that never gets further is killed.
+        void* frames[64];
+        const int count = ::backtrace(frames, 64);
+        for (int i = 0; i < count; ++i) {
+            const auto address = reinterpret_cast<std::uintptr_t>(frames[i]);
+            if (const Range* caller = range_at(address)) {
+                m.address = address;
+                m.plugin = caller->plugin;
+                m.caller = 1;
+                send(m);
+                break;
+            }
+        }
+    }
     // SA_RESETHAND put the default action back; the signal, blocked in here, is delivered once the
     // handler returns (a fault would also recur at the same instruction).
     ::raise(sig);
@@ -144,6 +164,8 @@ extern "C" void on_crash(int sig, siginfo_t*, void* context) {
 alignas(16) std::array<unsigned char, 64 * 1024> g_alternate_stack;
 
 void install_crash_handler() {
+    void* warm[1];
+    ::backtrace(warm, 1);  // loads the unwinder now, not in the handler
     stack_t stack{};
     stack.ss_sp = g_alternate_stack.data();
     stack.ss_size = g_alternate_stack.size();
@@ -178,6 +200,8 @@ struct WorkerState {
     bool ready = false;
     bool stopping = false;  // a stop request was passed on
     std::optional<Message> crash;
+    std::optional<Message> crash_caller;  // the innermost plugin frame, for a fault outside plugins
+    Clock::time_point crash_deadline = Clock::time_point::max();
     std::optional<Message> leaving;
     std::optional<std::string> hung;  // why it was killed
     std::optional<std::size_t> hung_plugin;
@@ -325,7 +349,15 @@ int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSetting
                     }
                     break;
                 case Message::leaving: w.leaving = m; break;
-                case Message::crash: w.crash = m; break;
+                case Message::crash:
+                    if (m.caller) {
+                        w.crash_caller = m;
+                    } else {
+                        w.crash = m;
+                        // A handler that does not get the worker to die (stuck unwinding) is ended.
+                        w.crash_deadline = Clock::now() + std::chrono::seconds(2);
+                    }
+                    break;
             }
         };
         const auto drain = [&](int timeout_ms) {
@@ -365,6 +397,7 @@ int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSetting
                                    model::format_duration(bound);
                 ::kill(pid, SIGKILL);
             }
+            if (Clock::now() >= w.crash_deadline) ::kill(pid, SIGKILL);
             const pid_t done = ::waitpid(pid, &status, WNOHANG);
             if (done == pid) break;
             if (done < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "waitpid");
@@ -398,6 +431,12 @@ int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSetting
                     // The faulting instruction is the plugin's own, whatever call was in progress.
                     culprit = static_cast<std::size_t>(range->plugin);
                     how += " (" + plugins[*culprit].file + "+" + hex(w.crash->address - range->base) + ")";
+                } else if (w.crash_caller) {
+                    if (const Range* caller = range_at(static_cast<std::uintptr_t>(w.crash_caller->address))) {
+                        culprit = static_cast<std::size_t>(caller->plugin);
+                        how += ", called from " + plugins[*culprit].file + "+" +
+                               hex(w.crash_caller->address - caller->base);
+                    }
                 }
             }
         } else {

@@ -119,6 +119,21 @@ TEST_CASE("supervised: a crash in a plugin's own thread while running is traced 
     CHECK_MESSAGE(has(out, "/crash_thread.so+0x"), out);
 }
 
+TEST_CASE("supervised: abort() in a plugin's own thread while running is traced through its stack and disabled") {
+    Scenario s({"abort_thread"});
+    PlinthProcess plinth(s.args, {{"PLINTH_ABORT_THREAD_CRASH_WHEN", s.ready.string()}}, s.dir.path() / "abort.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    const auto out = plinth.output();
+    // The fault is in libc; the innermost plugin frame on the thread's stack names the plugin.
+    CHECK_MESSAGE(has(out, "plugin \"abort-thread\" failed in running: killed by SIGABRT (Aborted) at 0x"), out);
+    CHECK_MESSAGE(has(out, ", called from "), out);
+    CHECK_MESSAGE(has(out, "/abort_thread.so+0x"), out);
+}
+
 TEST_CASE("supervised: a segfault in stop is named; plinth exits 1 without a crash of its own") {
     Scenario s({"crash_stop"});
     PlinthProcess plinth(s.args, {}, s.dir.path() / "stop.log");

@@ -3,6 +3,7 @@
  *   crash_init     segfaults in init              abort_start   calls abort() in start
  *   crash_thread   a thread it starts segfaults once the file named by its configuration key
  *                  "crash_when" exists (the test's ready file), i.e. while running
+ *   abort_thread   the same with abort(), which faults in libc: traced by its stack
  *   crash_stop     segfaults in stop              exit_init     calls exit(3) in init
  *   hang_init      init never returns             hang_stop     stop never returns
  *   exit_ctor      a library constructor calls exit(0)
@@ -42,6 +43,7 @@ static void *crash_later(void *unused) {
     (void)unused;
     struct stat st;
     while (stat(crash_when, &st) != 0) usleep(10000);
+    if (MODE_IS("abort_thread")) abort();
     crash();
     return NULL;
 }
@@ -74,7 +76,7 @@ static uint32_t misbehaving_start(const plinth_host *host, void *state) {
     (void)state;
     host->log(host, PLINTH_LOG_INFO, "start");
     if (MODE_IS("abort_start")) abort();
-    if (MODE_IS("crash_thread")) {
+    if (MODE_IS("crash_thread") || MODE_IS("abort_thread")) {
         const char *when = host->config_get(host, "crash_when");
         if (!when) {
             host->set_error(host, "crash_when is not configured");
