@@ -432,10 +432,12 @@ int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSetting
                     culprit = static_cast<std::size_t>(range->plugin);
                     how += " (" + plugins[*culprit].file + "+" + hex(w.crash->address - range->base) + ")";
                 } else if (w.crash_caller) {
-                    if (const Range* caller = range_at(static_cast<std::uintptr_t>(w.crash_caller->address))) {
+                    // A return address: the call is the instruction before it (past a noreturn
+                    // call at a function's end, the address itself may belong to no function).
+                    const std::uint64_t call = w.crash_caller->address - 1;
+                    if (const Range* caller = range_at(static_cast<std::uintptr_t>(call))) {
                         culprit = static_cast<std::size_t>(caller->plugin);
-                        how += ", called from " + plugins[*culprit].file + "+" +
-                               hex(w.crash_caller->address - caller->base);
+                        how += ", called from " + plugins[*culprit].file + "+" + hex(call - caller->base);
                     }
                 }
             }
