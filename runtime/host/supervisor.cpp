@@ -193,7 +193,6 @@ std::string hex(std::uint64_t value) {
 
 // What the supervisor knows of one worker.
 struct WorkerState {
-    pid_t pid = -1;
     std::optional<std::size_t> call_plugin;  // in a call, and which
     Step call_step = Step::init;
     Clock::time_point deadline = Clock::time_point::max();  // of the call
@@ -268,6 +267,9 @@ private:
     } catch (const std::exception& e) {
         log.error("{}", e.what());
         outcome.exit_code = 1;
+    } catch (...) {
+        log.error("the plugins' worker failed with an unknown exception");
+        outcome.exit_code = 1;
     }
     Message m{};
     m.kind = Message::leaving;
@@ -309,7 +311,6 @@ int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSetting
         ::close(fds[1]);
         log.debug("forked the plugins' worker, pid {}", pid);
         WorkerState w;
-        w.pid = pid;
         std::vector<char> pending;
         const auto take = [&](const Message& m) {
             switch (m.kind) {
