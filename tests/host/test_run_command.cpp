@@ -4,11 +4,6 @@
 #include <csignal>
 #include <fstream>
 #include <map>
-#include <sstream>
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -23,7 +18,6 @@ using plinth::test::TempDir;
 using plinth::test::TestCluster;
 using plinth::test::eventually;
 using plinth::test::required_env;
-
 using plinth::test::PlinthProcess;
 using plinth::test::file_exists;
 using plinth::test::read_file;
