@@ -218,6 +218,15 @@ void add_run_command(CLI::App& app, int& exit_code, const hosting::ColorMode& co
         ->check(CLI::NonNegativeNumber)
         ->default_str("10");
     cmd->add_option_function<double>(
+           "--init-timeout", [options](double s) { options->settings.init_timeout = seconds_to_ms(s); },
+           "Seconds each plugin's init, and each start, may take before plinth counts it as hung and disables it")
+        ->type_name("SECONDS")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("30");
+    cmd->add_flag_callback(
+        "--no-supervise", [options] { options->settings.supervise = false; },
+        "Run the plugins in plinth's own process instead of a supervised worker, e.g. to debug one under gdb");
+    cmd->add_option_function<double>(
            "--lock-timeout", [options](double s) { options->settings.lock_timeout = seconds_to_ms(s); },
            "Seconds one migration statement may wait for a table lock before the attempt is retried (0: no limit)")
         ->type_name("SECONDS")

@@ -28,6 +28,15 @@ std::string error_or_placeholder(const std::string& error) {
 
 }  // namespace
 
+const char* step_name(Step step) {
+    switch (step) {
+        case Step::init: return "init";
+        case Step::start: return "start";
+        case Step::stop: return "stop";
+    }
+    return "?";
+}
+
 Lifecycle::Lifecycle(const std::vector<model::Plugin>& plugins, std::vector<std::size_t> order,
                      std::vector<std::shared_ptr<PluginContext>> contexts, LifecycleOptions options,
                      std::shared_ptr<spdlog::logger> log)
@@ -91,6 +100,16 @@ std::size_t Lifecycle::disable_missing_tables(pg::Connection& conn) {
     return disabled;
 }
 
+void Lifecycle::exclude(std::size_t index, const std::string& reason) {
+    if (index >= entries_.size() || entries_[index].state != State::pending) return;
+    disable(index, reason);
+}
+
+void Lifecycle::observe(const Entry& entry, Step step, bool entering) const {
+    if (options_.observer.call)
+        options_.observer.call(static_cast<std::size_t>(&entry - entries_.data()), step, entering);
+}
+
 StartOutcome Lifecycle::start(const std::function<bool()>& stop_requested) {
     for (std::size_t i : order_) {
         auto& e = entries_[i];
@@ -99,11 +118,13 @@ StartOutcome Lifecycle::start(const std::function<bool()>& stop_requested) {
         e.context->clear_error();
         const auto init = e.plugin->lifecycle.init;
         std::optional<std::string> failure;
+        observe(e, Step::init, true);
         try {
             if (init && init(e.context->raw(), &e.plugin_state) != PLINTH_OK) failure = e.context->error();
         } catch (...) {
             failure = kThrewAcrossAbi;
         }
+        observe(e, Step::init, false);
         if (failure) {
             e.plugin_state = nullptr;
             fail(i, "init", *failure);
@@ -120,11 +141,13 @@ StartOutcome Lifecycle::start(const std::function<bool()>& stop_requested) {
         e.context->clear_error();
         const auto start = e.plugin->lifecycle.start;
         std::optional<std::string> failure;
+        observe(e, Step::start, true);
         try {
             if (start && start(e.context->raw(), e.plugin_state) != PLINTH_OK) failure = e.context->error();
         } catch (...) {
             failure = kThrewAcrossAbi;
         }
+        observe(e, Step::start, false);
         if (failure) {
             fail(i, "start", *failure);
             if (options_.strict) return StartOutcome::failed;
@@ -171,6 +194,8 @@ void Lifecycle::fail(std::size_t index, const std::string& step, const std::stri
 }
 
 void Lifecycle::disable(std::size_t index, const std::string& reason) {
+    // Told first: stopping a dependent below may never return.
+    if (options_.observer.disabled) options_.observer.disabled(index, reason);
     // Dependents first, latest first: they are stopped (if initialised) before what they use.
     std::vector<bool> reached(entries_.size(), false);
     std::vector<std::size_t> pending{index};
@@ -197,6 +222,7 @@ void Lifecycle::disable(std::size_t index, const std::string& reason) {
             d.context->close_host();
         }
         d.reason = "it depends on \"" + root + "\", which is disabled";
+        if (options_.observer.disabled) options_.observer.disabled(*it, d.reason);
     }
     auto& e = entries_[index];
     stop_one(e);
@@ -218,6 +244,7 @@ void Lifecycle::stop_one(Entry& e) {
         // shares ownership of what the plugin may still touch: its host context and its library.
         // An exception escaping the plugin is caught there too: uncaught, it would end plinth
         // through std::terminate.
+        observe(e, Step::stop, true);
         std::promise<std::optional<std::string>> done;
         auto finished = done.get_future();
         std::thread worker([stop, context = e.context, library = e.plugin->lifecycle.library,
@@ -230,9 +257,13 @@ void Lifecycle::stop_one(Entry& e) {
             }
             done.set_value(std::move(outcome));
         });
-        if (finished.wait_for(options_.stop_timeout) != std::future_status::ready) {
+        const bool returned = finished.wait_for(options_.stop_timeout) == std::future_status::ready;
+        observe(e, Step::stop, false);
+        if (!returned) {
             worker.detach();
             e.state = State::abandoned;
+            if (options_.observer.abandoned)
+                options_.observer.abandoned(static_cast<std::size_t>(&e - entries_.data()));
             log_->error("plugin \"{}\" did not stop within {}; abandoning it (its thread is left running until "
                        "plinth exits)",
                        name, model::format_duration(options_.stop_timeout));

@@ -20,9 +20,22 @@ class logger;
 
 namespace plinth::hosting {
 
+// The plugin function a lifecycle step calls.
+enum class Step { init, start, stop };
+const char* step_name(Step step);
+
+// Told of each plugin call and each disabling, e.g. by the supervised worker, which passes them on
+// to its supervisor (host/supervisor.hpp). Plugins are indices into the plugins given to Lifecycle.
+struct LifecycleObserver {
+    std::function<void(std::size_t plugin, Step step, bool entering)> call;   // before and after
+    std::function<void(std::size_t plugin, const std::string& reason)> disabled;
+    std::function<void(std::size_t plugin)> abandoned;  // its stop outlived stop_timeout
+};
+
 struct LifecycleOptions {
     bool strict = false;                        // the first failure stops plinth
     std::chrono::milliseconds stop_timeout{10000};  // per plugin; then its stop is abandoned
+    LifecycleObserver observer;                 // may be empty
 };
 
 enum class StartOutcome {
@@ -46,6 +59,10 @@ public:
     // Disables every plugin with a table the database lacks (one catalog query), with its
     // dependents: a plugin never runs without its tables. Returns how many were disabled.
     std::size_t disable_missing_tables(pg::Connection& conn);
+
+    // Disables a plugin that has not been initialised, without a line of its own (whoever decided
+    // said why), and its dependents with one line each.
+    void exclude(std::size_t index, const std::string& reason);
 
     // Runs init on every enabled plugin in order, then start. `stop_requested` is asked before
     // each step. Call stop() afterwards whatever the outcome. A plugin function that lets a C++
@@ -79,6 +96,7 @@ private:
     // Disables a plugin and everything depending on it, stopping those whose init succeeded.
     void disable(std::size_t index, const std::string& reason);
     void stop_one(Entry& entry);
+    void observe(const Entry& entry, Step step, bool entering) const;
 
     std::vector<Entry> entries_;
     std::vector<std::size_t> order_;

@@ -1,8 +1,11 @@
 #include "host/runner.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -15,6 +18,7 @@
 #include "host/host_context.hpp"
 #include "host/lifecycle.hpp"
 #include "host/logging.hpp"
+#include "host/supervisor.hpp"
 #include "model/text.hpp"
 #include "pipeline/plugin_set.hpp"
 #include "signals/stop_signals.hpp"
@@ -32,6 +36,63 @@ void write_ready_file(const std::filesystem::path& path) {
         if (!out.flush()) throw std::runtime_error("cannot write the ready file " + temporary.string());
     }
     std::filesystem::rename(temporary, path);
+}
+
+// The plugins' part of a run, in the worker or (--no-supervise) in plinth itself: their contexts and
+// connection pool, their lifecycle, the wait for a stop request, their stop.
+WorkerOutcome run_plugins(const RunSettings& options, const pipeline::PluginSet& set, const Logging& logging,
+                          const Config& config, const database::DatabaseSession& session,
+                          const std::function<bool()>& stop_requested, const std::function<int()>& wait_for_stop,
+                          const std::function<std::optional<int>()>& taken, const LifecycleObserver& observer,
+                          const std::map<std::size_t, std::string>& excluded, const std::function<void()>& ready,
+                          const std::shared_ptr<spdlog::logger>& log) {
+    const auto& plugins = set.validation.plugins;
+    auto pool = std::make_shared<ConnectionPool>(session.conninfo(), options.pool_size,
+                                                 options.database.connect_timeout, log);
+    std::vector<std::shared_ptr<PluginContext>> contexts;
+    for (const auto& p : plugins)
+        contexts.push_back(
+            std::make_shared<PluginContext>(p.name, logging.plugin_logger(p.name), config.for_plugin(p.name), pool));
+    Lifecycle lifecycle(plugins, set.ordering.plugins, std::move(contexts),
+                        LifecycleOptions{options.strict, options.stop_timeout, observer}, log);
+    for (const auto& [index, reason] : excluded) lifecycle.exclude(index, reason);
+    {
+        pg::Connection conn = session.connect();
+        if (lifecycle.disable_missing_tables(conn) > 0 && options.strict) {
+            log->error("not running: --strict, and some plugins lack their tables");
+            return {1, false};
+        }
+    }
+
+    WorkerOutcome outcome;
+    switch (lifecycle.start(stop_requested)) {
+        case StartOutcome::ready: {
+            const auto running = lifecycle.running();
+            const auto disabled = lifecycle.disabled();
+            std::string line = "plinth is ready: " + std::to_string(running.size()) + " plugin" +
+                               (running.size() == 1 ? "" : "s") + " running";
+            if (!running.empty()) line += " (" + model::join(running, ", ") + ")";
+            if (!disabled.empty()) line += "; " + std::to_string(disabled.size()) + " disabled (" + model::join(disabled, "; ") + ")";
+            log->info("{}", line);
+            ready();
+            const int sig = wait_for_stop();
+            log->info("received {}; stopping", signals::signal_name(sig));
+            break;
+        }
+        case StartOutcome::failed:
+            log->error("stopping: --strict, and a plugin failed");
+            outcome.exit_code = 1;
+            break;
+        case StartOutcome::interrupted:
+            log->info("received {} while starting; stopping", signals::signal_name(taken().value_or(SIGTERM)));
+            break;
+    }
+    const auto abandoned = lifecycle.stop();
+    if (!abandoned.empty()) {
+        log->error("exiting with {} still in stop", model::join(abandoned, ", "));
+        outcome = {1, true};
+    }
+    return outcome;
 }
 
 }  // namespace
@@ -62,10 +123,6 @@ int run(const RunSettings& options) {
         options.config_file.empty() ? Config() : Config::load(options.config_file, names, *log);
 
     std::optional<database::DatabaseSession> session(database::DatabaseSession::open(options.database, *log));
-    auto pool = std::make_shared<ConnectionPool>(session->conninfo(), options.pool_size,
-                                                       options.database.connect_timeout, log);
-    // Built after the migration, which may refuse plugins whose declared SQL the server rejects.
-    std::optional<Lifecycle> lifecycle;
     // A stop request (SIGINT, SIGTERM, SIGHUP) taken from the pending signals is kept here, so
     // whoever asks later still sees it.
     std::optional<int> signal;
@@ -106,53 +163,39 @@ int run(const RunSettings& options) {
             log->info("received {}; stopping: {}", signals::signal_name(*signal), e.what());
             return 0;
         }
-        std::vector<std::shared_ptr<PluginContext>> contexts;
-        for (const auto& p : plugins)
-            contexts.push_back(
-                std::make_shared<PluginContext>(p.name, logging.plugin_logger(p.name), config.for_plugin(p.name), pool));
-        lifecycle.emplace(plugins, set.ordering.plugins, std::move(contexts),
-                          LifecycleOptions{options.strict, options.stop_timeout}, log);
-        if (lifecycle->disable_missing_tables(conn) > 0 && options.strict) {
-            log->error("not running: --strict, and some plugins lack their tables");
-            return 1;
-        }
+    }  // the migration's connection is closed here: no libpq object crosses the worker's fork
+
+    const auto write_ready = [&] {
+        if (!options.ready_file.empty()) write_ready_file(options.ready_file);
+    };
+    const auto wait_for_stop = [&] {
+        if (!signal) signal = signals.wait();
+        return *signal;
+    };
+    const auto taken = [&] { return signal; };
+    const WorkerBody body = [&](const LifecycleObserver& observer, const std::map<std::size_t, std::string>& excluded,
+                                const std::function<void()>& ready) {
+        return run_plugins(options, set, logging, config, *session, stop_requested, wait_for_stop, taken, observer,
+                           excluded, ready, log);
+    };
+    if (options.supervise) {
+        const int code = supervise(plugins, {options.strict, options.init_timeout, options.stop_timeout}, signals,
+                                   signal, *log, body, write_ready);
+        if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);
+        return code;
     }
 
-    int exit_code = 0;
-    switch (lifecycle->start(stop_requested)) {
-        case StartOutcome::ready: {
-            const auto running = lifecycle->running();
-            const auto disabled = lifecycle->disabled();
-            std::string line = "plinth is ready: " + std::to_string(running.size()) + " plugin" +
-                               (running.size() == 1 ? "" : "s") + " running";
-            if (!running.empty()) line += " (" + model::join(running, ", ") + ")";
-            if (!disabled.empty()) line += "; " + std::to_string(disabled.size()) + " disabled (" + model::join(disabled, "; ") + ")";
-            log->info("{}", line);
-            if (!options.ready_file.empty()) write_ready_file(options.ready_file);
-            if (!signal) signal = signals.wait();
-            log->info("received {}; stopping", signals::signal_name(*signal));
-            break;
-        }
-        case StartOutcome::failed:
-            log->error("stopping: --strict, and a plugin failed");
-            exit_code = 1;
-            break;
-        case StartOutcome::interrupted:
-            log->info("received {} while starting; stopping", signals::signal_name(*signal));
-            break;
-    }
-    const auto abandoned = lifecycle->stop();
+    const WorkerOutcome outcome = body({}, {}, write_ready);
     if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);
-    if (!abandoned.empty()) {
+    if (outcome.abandoned) {
         // Their threads may still run plugin code: unloading a library or running static
         // destructors under them could crash, so release the database and leave at once.
-        log->error("exiting with {} still in stop", model::join(abandoned, ", "));
         session.reset();
         std::fflush(nullptr);
         std::_Exit(1);
     }
     log->info("plinth stopped");
-    return exit_code;
+    return outcome.exit_code;
 }
 
 }  // namespace plinth::hosting

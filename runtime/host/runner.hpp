@@ -24,6 +24,9 @@ struct RunSettings {
     ColorMode log_color = ColorMode::automatic;
     std::string ready_file;           // empty: none
     std::chrono::milliseconds stop_timeout{10000};
+    // Plugin calls in a forked worker (host/supervisor.hpp); false: in plinth's own process.
+    bool supervise = true;
+    std::chrono::milliseconds init_timeout{30000};  // each init and each start, when supervised
     std::chrono::milliseconds lock_timeout{200};
     std::chrono::milliseconds lock_budget{30000};
     std::vector<std::string> allow_hazards;  // --allow-hazard: "table-rewrite"
@@ -34,9 +37,10 @@ struct RunSettings {
 };
 
 // Runs until SIGINT, SIGTERM or SIGHUP, or until start-up fails; returns the exit status. Call it on
-// the main thread before any other thread exists (see signals::StopRequests). When a plugin's stop
-// hangs past its bound, it leaves the process with _Exit(1) after releasing the database, so that no
-// library is unloaded and no static destructor runs under plugin code.
+// the main thread before any other thread exists (see signals::StopRequests). Supervised, plugin
+// code runs in a worker process (host/supervisor.hpp). Not supervised, when a plugin's stop hangs past
+// its bound, it leaves the process with _Exit(1) after releasing the database, so that no library is
+// unloaded and no static destructor runs under plugin code.
 int run(const RunSettings& settings);
 
 }  // namespace plinth::hosting

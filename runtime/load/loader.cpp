@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -14,6 +15,7 @@
 #include <utility>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/dll/shared_library.hpp>
 
@@ -272,6 +274,43 @@ LoadedLibraries& loaded_libraries() {
     return *libraries;
 }
 
+// The file whose code runs at this moment of a load (constructors, then the entry function); empty
+// otherwise. Read by an atexit handler: a library that calls exit() there would otherwise end
+// plinth silently, with whatever status it chose (exit(0) looks like success).
+char g_loading[4096];
+
+extern "C" void report_exit_during_load() {
+    if (g_loading[0] == '\0') return;
+    // Only async-signal-safe calls: the process is being torn down under us.
+    constexpr char head[] = "plinth: the plugin library ";
+    constexpr char tail[] = " ended the process while it was being loaded (exit() in a constructor or in its "
+                            "entry function); stopping with status 1\n";
+    (void)!::write(2, head, sizeof head - 1);
+    (void)!::write(2, g_loading, std::strlen(g_loading));
+    (void)!::write(2, tail, sizeof tail - 1);
+    ::_exit(1);
+}
+
+// Marks `file` as loading for its scope; registers the handler once.
+class LoadingGuard {
+public:
+    explicit LoadingGuard(const std::filesystem::path& file) {
+        static const bool registered = [] {
+            std::atexit(report_exit_during_load);
+            std::at_quick_exit(report_exit_during_load);
+            return true;
+        }();
+        (void)registered;
+        const std::string text = file.string();
+        const std::size_t n = std::min(text.size(), sizeof g_loading - 1);
+        std::memcpy(g_loading, text.data(), n);
+        g_loading[n] = '\0';
+    }
+    LoadingGuard(const LoadingGuard&) = delete;
+    LoadingGuard& operator=(const LoadingGuard&) = delete;
+    ~LoadingGuard() { g_loading[0] = '\0'; }
+};
+
 void check_header(const plinth_plugin_descriptor& d) {
     if (d.abi_major != PLINTH_ABI_MAJOR)
         throw DescriptorError("incompatible plugin: descriptor says ABI major " + std::to_string(d.abi_major) +
@@ -300,6 +339,7 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
     }
     auto& libraries = loaded_libraries();
     std::lock_guard lock(libraries.mu);
+    const LoadingGuard loading(file);
     auto& library = libraries.by_file[*id];
     if (!library) {
         auto fresh = std::make_shared<boost::dll::shared_library>();

@@ -4,17 +4,13 @@
 #include <csignal>
 #include <fstream>
 #include <map>
-#include <sstream>
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "apply/journal.hpp"
 #include "pg/connection.hpp"
 #include "pg_fixture.hpp"
+#include "plinth_process.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;
@@ -22,105 +18,9 @@ using plinth::test::TempDir;
 using plinth::test::TestCluster;
 using plinth::test::eventually;
 using plinth::test::required_env;
-
-namespace {
-
-// A `plinth` child process with stdout and stderr in a file.
-class PlinthProcess {
-public:
-    PlinthProcess(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                  std::filesystem::path output)
-        : output_(std::move(output)) {
-        std::vector<std::string> argv{required_env("PLINTH_EXE")};
-        argv.insert(argv.end(), args.begin(), args.end());
-        // Everything is prepared before fork: the child only does async-signal-safe calls.
-        std::map<std::string, std::string> merged;
-        for (char** e = environ; *e; ++e) {
-            const std::string entry(*e);
-            const auto eq = entry.find('=');
-            if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
-        }
-        for (const auto& [name, value] : env) merged[name] = value;
-        std::vector<std::string> envp_text;
-        for (const auto& [name, value] : merged) envp_text.push_back(name + "=" + value);
-        std::vector<char*> raw_argv, raw_envp;
-        for (auto& a : argv) raw_argv.push_back(a.data());
-        raw_argv.push_back(nullptr);
-        for (auto& e : envp_text) raw_envp.push_back(e.data());
-        raw_envp.push_back(nullptr);
-        const int fd = ::open(output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        REQUIRE(fd >= 0);
-        sigset_t none;
-        sigemptyset(&none);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            sigprocmask(SIG_SETMASK, &none, nullptr);
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            ::execve(raw_argv[0], raw_argv.data(), raw_envp.data());
-            ::_exit(127);
-        }
-        ::close(fd);
-        REQUIRE(pid_ > 0);
-    }
-    PlinthProcess(const PlinthProcess&) = delete;
-    PlinthProcess& operator=(const PlinthProcess&) = delete;
-    ~PlinthProcess() {
-        if (!exit_code_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-
-    pid_t pid() const { return pid_; }
-    void signal(int sig) const { REQUIRE(::kill(pid_, sig) == 0); }
-
-    // The exit code (128 + signal when killed), or nullopt when it has not exited within `bound`.
-    std::optional<int> wait(std::chrono::milliseconds bound = 60s) {
-        eventually(
-            [&] {
-                int status = 0;
-                if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
-                exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-                return true;
-            },
-            bound);
-        return exit_code_;
-    }
-
-    std::string output() const {
-        std::ifstream in(output_);
-        std::stringstream text;
-        text << in.rdbuf();
-        return text.str();
-    }
-    std::vector<std::string> lines() const {
-        std::vector<std::string> out;
-        std::istringstream in(output());
-        for (std::string line; std::getline(in, line);) out.push_back(line);
-        return out;
-    }
-    long position(const std::string& needle) const { return plinth::test::line_position(lines(), needle); }
-
-private:
-    std::filesystem::path output_;
-    pid_t pid_ = -1;
-    std::optional<int> exit_code_;
-};
-
-bool file_exists(const std::filesystem::path& p) {
-    std::error_code ec;
-    return std::filesystem::exists(p, ec);
-}
-
-std::string read_file(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::string text;
-    std::getline(in, text);
-    return text;
-}
-
-}  // namespace
+using plinth::test::PlinthProcess;
+using plinth::test::file_exists;
+using plinth::test::read_file;
 
 TEST_CASE("plinth run: migrates, starts the shipped plugins in order, is ready, stops on SIGTERM with 0") {
     TempDir dir;
@@ -266,13 +166,14 @@ TEST_CASE("plinth run: a plugin hanging in stop is given --stop-timeout, then pl
     CHECK(out.find("stopped plugin \"alpha\"") != std::string::npos);
 }
 
-TEST_CASE("plinth run: a dependent hanging in the stop its dependency's failure causes makes plinth exit 1") {
-    // beta fails in start; gamma requires beta, so it is stopped then, and hangs in that stop.
+TEST_CASE("plinth run --no-supervise: a dependent hanging in the stop its dependency's failure causes makes plinth exit 1") {
+    // beta fails in start; gamma requires beta, so it is stopped then, and hangs in that stop. In
+    // plinth's own process, its thread is abandoned (supervised: test_supervise.cpp).
     TempDir dir;
     const auto ready = dir.path() / "ready";
-    PlinthProcess plinth({"run", "--plugins", required_env("PLINTH_TEST_HOST_PLUGINS_DIR"), "--database-url",
-                          TestCluster::instance().fresh_database(), "--ready-file", ready.string(), "--stop-timeout",
-                          "0.5"},
+    PlinthProcess plinth({"run", "--no-supervise", "--plugins", required_env("PLINTH_TEST_HOST_PLUGINS_DIR"),
+                          "--database-url", TestCluster::instance().fresh_database(), "--ready-file", ready.string(),
+                          "--stop-timeout", "0.5"},
                          {{"PLINTH_BETA_FAIL", "start"}, {"PLINTH_GAMMA_STOP_SLEEP_MS", "600000"}},
                          dir.path() / "dependent-hang.log");
     REQUIRE_MESSAGE(eventually([&] { return file_exists(ready); }), plinth.output());

@@ -1,0 +1,258 @@
+// Supervised `plinth run` (host/supervisor.hpp): one plugin per way of misbehaving beyond an error
+// (tests/host/plugins/misbehaving), each beside "steady", which inserts a row every 20 ms from start
+// to stop. The bad one is named with its step and signal or status and disabled, the worker is
+// started again without it, and steady keeps writing rows.
+#include <doctest/doctest.h>
+
+#include "pg/connection.hpp"
+#include "pg_fixture.hpp"
+#include "plinth_process.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using plinth::test::PlinthProcess;
+using plinth::test::TempDir;
+using plinth::test::TestCluster;
+using plinth::test::eventually;
+using plinth::test::file_exists;
+using plinth::test::required_env;
+
+namespace {
+
+bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+// A plugin folder holding steady and the named plugins of the misbehaving folder (file stems).
+std::filesystem::path plugin_folder(const TempDir& dir, const std::vector<std::string>& stems) {
+    const auto folder = dir.path() / "plugins";
+    std::filesystem::create_directories(folder);
+    const std::filesystem::path built(required_env("PLINTH_TEST_MISBEHAVING_PLUGINS_DIR"));
+    auto all = stems;
+    all.push_back("steady");
+    for (const auto& stem : all) std::filesystem::copy_file(built / (stem + ".so"), folder / (stem + ".so"));
+    return folder;
+}
+
+long beats(const std::string& db) {
+    return std::stol(plinth::pg::Connection::open(db).exec("SELECT count(*) FROM steady_beats").text(0, 0));
+}
+
+// Steady is running: rows keep coming.
+bool steady_runs(const std::string& db) {
+    const long before = beats(db);
+    return eventually([&] { return beats(db) > before + 2; });
+}
+
+// A plinth run on a fresh database with `stems` beside steady; `extra` arguments appended.
+struct Scenario {
+    explicit Scenario(const std::vector<std::string>& stems, std::vector<std::string> extra = {})
+        : db(TestCluster::instance().fresh_database()), ready(dir.path() / "ready") {
+        args = {"run", "--plugins", plugin_folder(dir, stems).string(), "--database-url", db, "--ready-file",
+                ready.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+    }
+    TempDir dir;
+    std::string db;
+    std::filesystem::path ready;
+    std::vector<std::string> args;
+};
+
+}  // namespace
+
+TEST_CASE("supervised: a segfault in init names the plugin and SIGSEGV, disables it and its dependent; steady runs") {
+    Scenario s({"crash_init", "after_crash"});
+    {
+        PlinthProcess plinth(s.args, {}, s.dir.path() / "lenient.log");
+        REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready"); }), plinth.output());
+        CHECK(steady_runs(s.db));
+        plinth.signal(SIGTERM);
+        REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+        const auto out = plinth.output();
+        CHECK_MESSAGE(has(out, "[plinth] [error] plugin \"crash-init\" failed in init: killed by SIGSEGV"), out);
+        CHECK_MESSAGE(has(out, "/crash_init.so+0x"), out);  // the faulting address, in its library
+        CHECK(has(out, "; it is disabled"));
+        CHECK(has(out, "restarting the plugins' worker in 500 ms, without crash-init (restart 1)"));
+        CHECK(has(out, "plugin \"after-crash\" is not started: it depends on \"crash-init\", which is disabled"));
+        CHECK_MESSAGE(has(out, "plinth is ready: 1 plugin running (steady); 2 disabled (crash-init: init failed: killed "
+                               "by SIGSEGV"),
+                      out);
+        CHECK(has(out, "; after-crash: it depends on \"crash-init\", which is disabled)"));
+        CHECK(has(out, "stopped plugin \"steady\""));
+        CHECK(has(out, "plinth stopped"));
+    }
+    auto strict = s.args;
+    strict[4] = TestCluster::instance().fresh_database();
+    strict.push_back("--strict");
+    PlinthProcess plinth(strict, {}, s.dir.path() / "strict.log");
+    REQUIRE_MESSAGE(plinth.wait() == 1, plinth.output());
+    const auto out = plinth.output();
+    CHECK(has(out, "plugin \"crash-init\" failed in init: killed by SIGSEGV"));
+    CHECK(has(out, "stopping: --strict, and a plugin failed"));
+    CHECK_FALSE(has(out, "restarting"));
+}
+
+TEST_CASE("supervised: abort() in start names the plugin and SIGABRT and disables it; steady runs") {
+    Scenario s({"abort_start"});
+    PlinthProcess plinth(s.args, {}, s.dir.path() / "abort.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    const auto out = plinth.output();
+    CHECK_MESSAGE(has(out, "plugin \"abort-start\" failed in start: killed by SIGABRT"), out);
+    CHECK(has(out, "1 disabled (abort-start: start failed: killed by SIGABRT"));
+}
+
+TEST_CASE("supervised: a crash in a plugin's own thread while running is traced to its library and disabled") {
+    Scenario s({"crash_thread"});
+    // The thread crashes once the ready file exists: while running.
+    PlinthProcess plinth(s.args, {{"PLINTH_CRASH_THREAD_CRASH_WHEN", s.ready.string()}}, s.dir.path() / "thread.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    const auto out = plinth.output();
+    // Steady was running too when it happened: only the address tells whose code faulted.
+    CHECK_MESSAGE(has(out, "plugin \"crash-thread\" failed in running: killed by SIGSEGV (Segmentation fault) at 0x"),
+                  out);
+    CHECK_MESSAGE(has(out, "/crash_thread.so+0x"), out);
+}
+
+TEST_CASE("supervised: abort() in a plugin's own thread while running is traced through its stack and disabled") {
+    Scenario s({"abort_thread"});
+    PlinthProcess plinth(s.args, {{"PLINTH_ABORT_THREAD_CRASH_WHEN", s.ready.string()}}, s.dir.path() / "abort.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    const auto out = plinth.output();
+    // The fault is in libc; the innermost plugin frame on the thread's stack names the plugin.
+    CHECK_MESSAGE(has(out, "plugin \"abort-thread\" failed in running: killed by SIGABRT (Aborted) at 0x"), out);
+    CHECK_MESSAGE(has(out, ", called from "), out);
+    CHECK_MESSAGE(has(out, "/abort_thread.so+0x"), out);
+}
+
+TEST_CASE("supervised: a segfault in stop is named; plinth exits 1 without a crash of its own") {
+    Scenario s({"crash_stop"});
+    PlinthProcess plinth(s.args, {}, s.dir.path() / "stop.log");
+    REQUIRE_MESSAGE(eventually([&] { return file_exists(s.ready); }), plinth.output());
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 1, plinth.output());
+    const auto out = plinth.output();
+    CHECK_MESSAGE(has(out, "plugin \"crash-stop\" failed in stop: killed by SIGSEGV"), out);
+    CHECK(has(out, "exiting without stopping the remaining plugins"));
+}
+
+TEST_CASE("supervised: exit(3) in init is named with its status and disabled; steady runs") {
+    Scenario s({"exit_init"});
+    PlinthProcess plinth(s.args, {}, s.dir.path() / "exit.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    CHECK_MESSAGE(has(plinth.output(), "plugin \"exit-init\" failed in init: the process exited with status 3; it is "
+                                       "disabled"),
+                  plinth.output());
+}
+
+TEST_CASE("supervised: an init that never returns is hung after --init-timeout, killed and disabled; steady runs") {
+    Scenario s({"hang_init"}, {"--init-timeout", "0.5"});
+    PlinthProcess plinth(s.args, {}, s.dir.path() / "hang.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    CHECK_MESSAGE(has(plinth.output(), "plugin \"hang-init\" failed in init: did not return from init within 500 ms; "
+                                       "killed the plugins' worker; it is disabled"),
+                  plinth.output());
+}
+
+TEST_CASE("supervised: SIGTERM during an init that never returns ends plinth within --stop-timeout") {
+    Scenario s({"hang_init"}, {"--init-timeout", "600", "--stop-timeout", "0.5"});
+    PlinthProcess plinth(s.args, {}, s.dir.path() / "term.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "[hang-init] [info] init"); }), plinth.output());
+    plinth.signal(SIGTERM);
+    // Generous, far below the init bound: without the bound after SIGTERM it never ends.
+    REQUIRE_MESSAGE(plinth.wait(30s) == 1, plinth.output());
+    CHECK_MESSAGE(has(plinth.output(), "plugin \"hang-init\" failed in init: did not return from init within 500 ms "
+                                       "of SIGTERM; killed the plugins' worker"),
+                  plinth.output());
+}
+
+TEST_CASE("supervised: a stop that hangs while plinth runs is killed, named and disabled; the others run on") {
+    // beta fails in start; gamma requires beta, so it is stopped then, and hangs in that stop.
+    TempDir dir;
+    PlinthProcess plinth({"run", "--plugins", required_env("PLINTH_TEST_HOST_PLUGINS_DIR"), "--database-url",
+                          TestCluster::instance().fresh_database(), "--stop-timeout", "0.5"},
+                         {{"PLINTH_BETA_FAIL", "start"}, {"PLINTH_GAMMA_STOP_SLEEP_MS", "600000"}},
+                         dir.path() / "stop-hang.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 2 plugins running (alpha, delta)"); }),
+                    plinth.output());
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    const auto out = plinth.output();
+    CHECK_MESSAGE(has(out, "plugin \"gamma\" failed in stop: did not return from stop within 500 ms; killed the "
+                           "plugins' worker; it is disabled"),
+                  out);
+    CHECK(has(out, "restarting the plugins' worker in 500 ms, without beta, gamma (restart 1)"));
+    CHECK(has(out, "plinth stopped"));
+}
+
+TEST_CASE("a library whose constructor calls exit(0) is named, and check and run exit 1") {
+    TempDir dir;
+    const auto folder = plugin_folder(dir, {"exit_ctor"});
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"check", "--plugins", folder.string()},
+          std::vector<std::string>{"run", "--plugins", folder.string(), "--database-url",
+                                   TestCluster::instance().fresh_database()}}) {
+        PlinthProcess plinth(args, {}, dir.path() / (args[0] + ".log"));
+        REQUIRE_MESSAGE(plinth.wait() == 1, plinth.output());
+        CHECK_MESSAGE(has(plinth.output(), "plinth: the plugin library " + (folder / "exit_ctor.so").string() +
+                                               " ended the process while it was being loaded (exit() in a "
+                                               "constructor or in its entry function)"),
+                      plinth.output());
+    }
+}
+
+TEST_CASE("supervised on the embedded server: a crash in init leaves no orphan server, lenient or --strict") {
+    TempDir dir;
+    const TempDir data;  // made here, so handed to the server's user, who cannot enter `dir`
+    const auto folder = plugin_folder(dir, {"crash_init"});
+    const auto data_dir = data.path();
+    // Whatever happens below, the server started here is stopped before its folder goes.
+    struct StopServer {
+        std::filesystem::path data_dir;
+        TempDir& logs;
+        ~StopServer() {
+            PlinthProcess stop({"db", "stop", "--data-dir", data_dir.string()}, {}, logs.path() / "stop.log");
+            stop.wait();
+        }
+    } stop_server{data_dir, dir};
+    const auto server_runs = [&] {
+        PlinthProcess status({"db", "status", "--data-dir", data_dir.string()}, {}, dir.path() / "status.log");
+        return status.wait() == 0;
+    };
+    const std::vector<std::string> args{"run", "--plugins", folder.string(), "--data-dir", data_dir.string()};
+    {
+        PlinthProcess plinth(args, {}, dir.path() / "lenient.log");
+        REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); },
+                                   120s),
+                        plinth.output());
+        CHECK(has(plinth.output(), "plugin \"crash-init\" failed in init: killed by SIGSEGV"));
+        plinth.signal(SIGTERM);
+        REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+        CHECK_MESSAGE(has(plinth.output(), "no plinth process uses the embedded server any more; stopping it"),
+                      plinth.output());
+        CHECK_FALSE(server_runs());
+    }
+    auto strict = args;
+    strict.push_back("--strict");
+    PlinthProcess plinth(strict, {}, dir.path() / "strict.log");
+    REQUIRE_MESSAGE(plinth.wait(120s) == 1, plinth.output());
+    CHECK(has(plinth.output(), "stopping: --strict, and a plugin failed"));
+    CHECK_FALSE(server_runs());
+}
