@@ -91,7 +91,8 @@ int plan(const DatabaseCommandOptions& o) {
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     const auto refused = judge(connection, set, o);
-    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)));
+    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
+                                       o.database.journal_schema);
     if (o.format == "json") {
         auto out = plan_json(p);
         if (!refused.empty()) {
@@ -127,6 +128,7 @@ int migrate(const DatabaseCommandOptions& o) {
     options.lock_budget = std::chrono::milliseconds(std::llround(o.lock_budget_s * 1000));
     options.reconnect = [&session] { return session.connect(); };
     options.strict = o.plugins.strict;
+    options.journal_schema = o.database.journal_schema;
     try {
         const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0)
@@ -146,10 +148,11 @@ int status(const DatabaseCommandOptions& o) {
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     judge(connection, set, o);
-    apply::Journal journal(connection);
+    apply::Journal journal(connection, o.database.journal_schema);
     const bool has_journal = journal.exists();
     const auto applied = has_journal ? journal.latest_per_plugin() : std::map<std::string, apply::PluginRecord>{};
-    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)));
+    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
+                                       o.database.journal_schema);
 
     nlohmann::json out;
     out["plugins"] = nlohmann::json::array();

@@ -82,6 +82,7 @@ int run(const RunSettings& options) {
         migrate_options.should_stop = stop_requested;
         migrate_options.reconnect = [&session] { return session->connect(); };
         migrate_options.strict = options.strict;
+        migrate_options.journal_schema = options.database.journal_schema;
         try {
             apply::migrate(conn, set, migrate_options, *log);
         } catch (const apply::MigrationError& e) {
