@@ -118,7 +118,9 @@ void report(plinth_db_error** error) noexcept {
                                    "may not have committed",
                                    lost_detail(e), "read back what the transaction wrote before writing it again");
         } catch (const pg::Error& e) {
-            if (e.is_connection_lost())
+            if (e.is_server_not_ready())  // no server took a new connection in time: class 08 as well
+                *error = new HostError("08001", e.message(), lost_detail(e), e.hint());
+            else if (e.is_connection_lost())
                 *error = new HostError(PLINTH_DB_CONNECTION_LOST,
                                        "the connection to the database was lost (a failover or restart of the "
                                        "server?); the statement's outcome is unknown",

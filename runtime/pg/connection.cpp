@@ -69,7 +69,10 @@ std::string classify_connection_failure(std::string_view msg) {
     // a failover it is the primary a moment later.
     if (has("the database system is starting up") || has("not yet accepting connections") ||
         has("the database system is shutting down") || has("the database system is in recovery mode") ||
-        has("session is read-only") || has("server is in hot standby mode"))
+        has("session is read-only") || has("server is in hot standby mode") ||
+        // A server shutting down ends sessions that were still starting: worth waiting for too.
+        has("terminating connection due to administrator command") ||
+        has("server closed the connection unexpectedly"))
         return "57P03";
     if (has("failed: Connection refused") || has("failed: No such file or directory") ||
         has("timeout expired"))

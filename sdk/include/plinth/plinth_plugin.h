@@ -225,8 +225,8 @@ typedef struct plinth_db_error {
  * any other call in a transaction rolled it back (end it with db_rollback). A plugin may retry
  * what it can tell or make idempotent. A call that cannot reach any server (no connection could
  * be opened) fails with a class 08 sqlstate too ("08001", "08006"): PLINTH_DB_IS_CONNECTION_ERROR
- * tells both. Added in ABI 1.3 without a new field: hosts before it reported libpq's own SQLSTATE
- * ("08006" or "57P01"). */
+ * tells both. A documented value of the existing field, not a new field: no ABI minor of its own;
+ * hosts built before it reported libpq's or the server's own code ("08006", "57P01"). */
 #define PLINTH_DB_CONNECTION_LOST "08006"
 #define PLINTH_DB_IS_CONNECTION_ERROR(error) \
     ((error) != NULL && (error)->sqlstate[0] == '0' && (error)->sqlstate[1] == '8')
