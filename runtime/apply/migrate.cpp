@@ -167,6 +167,7 @@ private:
     std::vector<plan::Operation> attempt_in_transaction(MigrateOutcome& outcome) {
         const auto started = Clock::now();
         waiting_.reset();
+        recorded_id_ = 0;  // an earlier attempt's record was rolled back with it
         pg::Transaction tx(connection_);
         // The lock comes first, before any bookkeeping DDL, so instances never race each other.
         lock();
