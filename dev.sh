@@ -16,7 +16,8 @@ cd "$(dirname "$0")"
 RUN_BUILD_DIR=${PLINTH_BUILD_DIR:-build}
 TEST_BUILD_DIR=${PLINTH_TEST_BUILD_DIR:-build-test}
 PACKAGES=(g++ clang meson ninja-build pkg-config cmake python3 libboost-dev libpq-dev libspdlog-dev doctest-dev
-          libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev postgresql-15 postgresql-server-dev-15 pgbouncer)
+          libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev postgresql-15 postgresql-server-dev-15 pgbouncer
+          postgresql-15-auto-failover)
 
 install_dependencies() {
     local missing=()

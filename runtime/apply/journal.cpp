@@ -9,8 +9,7 @@ namespace plinth::apply {
 namespace {
 
 constexpr const char* kCreate = R"SQL(
-CREATE SCHEMA IF NOT EXISTS plinth;
-CREATE TABLE IF NOT EXISTS plinth.migrations (
+CREATE TABLE IF NOT EXISTS {j}.migrations (
   id bigserial PRIMARY KEY,
   applied_at timestamptz NOT NULL DEFAULT now(),
   plinth_version text NOT NULL,
@@ -19,9 +18,9 @@ CREATE TABLE IF NOT EXISTS plinth.migrations (
   duration_ms double precision NOT NULL,
   notes jsonb NOT NULL DEFAULT '[]'
 );
-CREATE TABLE IF NOT EXISTS plinth.journal (
+CREATE TABLE IF NOT EXISTS {j}.journal (
   id bigserial PRIMARY KEY,
-  migration_id bigint NOT NULL REFERENCES plinth.migrations (id),
+  migration_id bigint NOT NULL REFERENCES {j}.migrations (id),
   plugin text NOT NULL,
   version text NOT NULL,
   schema_hash text NOT NULL,
@@ -29,9 +28,9 @@ CREATE TABLE IF NOT EXISTS plinth.journal (
   applied_at timestamptz NOT NULL DEFAULT now(),
   duration_ms double precision NOT NULL
 );
-CREATE INDEX IF NOT EXISTS journal_plugin_idx ON plinth.journal (plugin, id);
-ALTER TABLE plinth.migrations ADD COLUMN IF NOT EXISTS after_commit jsonb NOT NULL DEFAULT '[]';
-CREATE TABLE IF NOT EXISTS plinth.backfills (
+CREATE INDEX IF NOT EXISTS journal_plugin_idx ON {j}.journal (plugin, id);
+ALTER TABLE {j}.migrations ADD COLUMN IF NOT EXISTS after_commit jsonb NOT NULL DEFAULT '[]';
+CREATE TABLE IF NOT EXISTS {j}.backfills (
   table_name text NOT NULL,
   column_name text NOT NULL,
   plugin text NOT NULL,
@@ -47,8 +46,8 @@ CREATE TABLE IF NOT EXISTS plinth.backfills (
   finished_at timestamptz,
   PRIMARY KEY (table_name, column_name)
 );
-ALTER TABLE plinth.journal ADD COLUMN IF NOT EXISTS upgraded_from text;
-CREATE TABLE IF NOT EXISTS plinth.state (
+ALTER TABLE {j}.journal ADD COLUMN IF NOT EXISTS upgraded_from text;
+CREATE TABLE IF NOT EXISTS {j}.state (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   desired_hash text NOT NULL,
   catalog_fingerprint text NOT NULL,
@@ -57,23 +56,62 @@ CREATE TABLE IF NOT EXISTS plinth.state (
 
 }  // namespace
 
+std::vector<std::string> journal_relations(const std::string& schema) {
+    std::vector<std::string> out;
+    for (const char* name : {"migrations", "migrations_id_seq", "migrations_pkey", "journal", "journal_id_seq",
+                             "journal_pkey", "journal_plugin_idx", "journal_migration_id_fkey", "state", "state_pkey",
+                             "state_singleton_check", "backfills", "backfills_pkey"})
+        out.push_back(schema + "." + name);
+    return out;
+}
+
+Journal::Journal(pg::Connection& connection, std::string schema)
+    : connection_(connection), schema_(std::move(schema)), quoted_(connection.quote_identifier(schema_)) {}
+
+std::string Journal::in_schema(std::string_view sql) const {
+    std::string out;
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+        if (sql.compare(i, 3, "{j}") == 0) {
+            out += quoted_;
+            i += 2;
+        } else {
+            out += sql[i];
+        }
+    }
+    return out;
+}
+
 bool Journal::exists() {
-    return connection_.exec("SELECT to_regclass('plinth.state') IS NOT NULL").text(0, 0) == "t";
+    return connection_.exec_params("SELECT to_regclass($1) IS NOT NULL", {quoted_ + ".state"}).text(0, 0) == "t";
+}
+
+bool Journal::has_migration(std::int64_t id, const std::string& desired_hash) {
+    if (!exists()) return false;
+    return connection_
+               .exec_params(in_schema("SELECT EXISTS (SELECT 1 FROM {j}.migrations WHERE id = $1 AND desired_hash = $2)"),
+                            {std::to_string(id), desired_hash})
+               .text(0, 0) == "t";
 }
 
 std::optional<JournalState> Journal::state() {
-    auto r = connection_.exec("SELECT desired_hash, catalog_fingerprint FROM plinth.state");
+    auto r = connection_.exec(in_schema("SELECT desired_hash, catalog_fingerprint FROM {j}.state"));
     if (r.rows() == 0) return std::nullopt;
     return JournalState{r.text(0, 0), r.text(0, 1)};
 }
 
-void Journal::create() { connection_.exec(kCreate); }
+void Journal::create() {
+    const bool schema_exists =
+        connection_.exec_params("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)", {schema_})
+            .text(0, 0) == "t";
+    if (!schema_exists) connection_.exec("CREATE SCHEMA " + quoted_);
+    connection_.exec(in_schema(kCreate));
+}
 
 std::map<std::string, PluginRecord> Journal::latest_per_plugin() {
-    auto r = connection_.exec(
+    auto r = connection_.exec(in_schema(
         "SELECT DISTINCT ON (plugin) plugin, version, schema_hash, "
         "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), migration_id "
-        "FROM plinth.journal ORDER BY plugin, id DESC");
+        "FROM {j}.journal ORDER BY plugin, id DESC"));
     std::map<std::string, PluginRecord> out;
     for (int i = 0; i < r.rows(); ++i)
         out[r.text(i, 0)] = {r.text(i, 1), r.text(i, 2), r.text(i, 3), std::stoll(r.text(i, 4))};
@@ -83,8 +121,8 @@ std::map<std::string, PluginRecord> Journal::latest_per_plugin() {
 std::int64_t Journal::record_migration(const std::string& desired_hash, std::size_t statements, double ms,
                                        const std::vector<std::string>& notes) {
     auto r = connection_.exec_params(
-        "INSERT INTO plinth.migrations (plinth_version, desired_hash, statements, duration_ms, notes) "
-        "VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id",
+        in_schema("INSERT INTO {j}.migrations (plinth_version, desired_hash, statements, duration_ms, notes) "
+                  "VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id"),
         {std::string(PLINTH_VERSION), desired_hash, std::to_string(statements), std::to_string(ms),
          nlohmann::json(notes).dump()});
     return std::stoll(r.text(0, 0));
@@ -100,8 +138,8 @@ void Journal::record_plugin(std::int64_t migration_id, const model::Plugin& plug
         total += s.ms;
     }
     connection_.exec_params(
-        "INSERT INTO plinth.journal (migration_id, plugin, version, schema_hash, statements, duration_ms, upgraded_from) "
-        "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
+        in_schema("INSERT INTO {j}.journal (migration_id, plugin, version, schema_hash, statements, duration_ms, "
+                  "upgraded_from) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)"),
         {std::to_string(migration_id), plugin.name, plugin.version, schema_hash, list.dump(), std::to_string(total),
          upgraded_from});
 }
@@ -111,19 +149,19 @@ void Journal::record_after_commit(std::int64_t migration_id, const std::vector<A
     for (const auto& w : work)
         list.push_back({{"plugin", w.plugin}, {"table", w.table}, {"summary", w.summary}, {"sql", w.sql}, {"ms", w.ms},
                         {"error", w.error.empty() ? nlohmann::json() : nlohmann::json(w.error)}});
-    connection_.exec_params("UPDATE plinth.migrations SET after_commit = $2::jsonb WHERE id = $1",
+    connection_.exec_params(in_schema("UPDATE {j}.migrations SET after_commit = $2::jsonb WHERE id = $1"),
                             {std::to_string(migration_id), list.dump()});
 }
 
 std::vector<MigrationRecord> Journal::history(const std::string& plugin, int limit) {
     // to_jsonb(m) reads after_commit where the column exists, so a journal written by an older plinth
     // (before the column) reads too, without changing it.
-    const auto r = connection_.exec_params(R"SQL(
+    const auto r = connection_.exec_params(in_schema(R"SQL(
 WITH parts AS (
   SELECT migration_id, id, plugin, version, schema_hash, statements,
          lag(version) OVER (PARTITION BY plugin ORDER BY id) AS previous_version,
          to_jsonb(j) ->> 'upgraded_from' AS upgraded_from
-  FROM plinth.journal j
+  FROM {j}.journal j
 )
 SELECT m.id, to_char(m.applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), m.plinth_version,
        m.statements, m.duration_ms, m.notes::text, COALESCE(to_jsonb(m) -> 'after_commit', '[]')::text,
@@ -133,10 +171,10 @@ SELECT m.id, to_char(m.applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z
                                                      'upgraded_from', p.upgraded_from)
                                   ORDER BY p.id)
                  FROM parts p WHERE p.migration_id = m.id AND ($1 = '' OR p.plugin = $1)), '[]')::text
-FROM plinth.migrations m
-WHERE $1 = '' OR EXISTS (SELECT 1 FROM plinth.journal j WHERE j.migration_id = m.id AND j.plugin = $1)
+FROM {j}.migrations m
+WHERE $1 = '' OR EXISTS (SELECT 1 FROM {j}.journal j WHERE j.migration_id = m.id AND j.plugin = $1)
 ORDER BY m.id DESC
-LIMIT $2)SQL",
+LIMIT $2)SQL"),
                                            {plugin, std::to_string(limit)});
     std::vector<MigrationRecord> out;
     for (int i = 0; i < r.rows(); ++i) {
@@ -171,14 +209,14 @@ LIMIT $2)SQL",
 std::map<std::string, std::string> Journal::table_creators(const std::vector<std::string>& tables) {
     // The planner writes CREATE TABLE "schema"."name" (...): the first such statement recorded for a
     // name tells who created it.
-    const auto r = connection_.exec_params(R"SQL(
+    const auto r = connection_.exec_params(in_schema(R"SQL(
 SELECT DISTINCT ON (n.name) n.name, j.plugin, j.version, j.migration_id
-FROM plinth.journal j
+FROM {j}.journal j
 CROSS JOIN LATERAL jsonb_array_elements(j.statements) s
 CROSS JOIN LATERAL (SELECT regexp_match(s ->> 'sql', '^CREATE TABLE "((?:[^"]|"")+)"\."((?:[^"]|"")+)"')) m(parts)
 CROSS JOIN LATERAL (SELECT replace(m.parts[1], '""', '"') || '.' || replace(m.parts[2], '""', '"')) n(name)
 WHERE m.parts IS NOT NULL AND n.name = ANY($1::text[])
-ORDER BY n.name, j.id)SQL",
+ORDER BY n.name, j.id)SQL"),
                                            {introspect::text_array(tables)});
     std::map<std::string, std::string> out;
     for (int i = 0; i < r.rows(); ++i)
@@ -189,18 +227,19 @@ ORDER BY n.name, j.id)SQL",
 
 void Journal::save_state(const std::string& desired_hash, const std::string& fingerprint) {
     connection_.exec_params(
-        "INSERT INTO plinth.state (singleton, desired_hash, catalog_fingerprint) VALUES (true, $1, $2) "
-        "ON CONFLICT (singleton) DO UPDATE SET desired_hash = EXCLUDED.desired_hash, "
-        "catalog_fingerprint = EXCLUDED.catalog_fingerprint, updated_at = now()",
+        in_schema("INSERT INTO {j}.state (singleton, desired_hash, catalog_fingerprint) VALUES (true, $1, $2) "
+                  "ON CONFLICT (singleton) DO UPDATE SET desired_hash = EXCLUDED.desired_hash, "
+                  "catalog_fingerprint = EXCLUDED.catalog_fingerprint, updated_at = now()"),
         {desired_hash, fingerprint});
 }
 
 std::optional<BackfillProgress> Journal::backfill(const std::string& table, const std::string& column) {
     // A journal written before backfills existed has no such table until the next migration.
-    if (connection_.exec("SELECT to_regclass('plinth.backfills') IS NULL").text(0, 0) == "t") return std::nullopt;
+    if (connection_.exec_params("SELECT to_regclass($1) IS NULL", {quoted_ + ".backfills"}).text(0, 0) == "t")
+        return std::nullopt;
     const auto r = connection_.exec_params(
-        "SELECT expression, phase, array_to_json(last_key)::text, rows_done, rows_filled, rows_total, batches "
-        "FROM plinth.backfills WHERE table_name = $1 AND column_name = $2",
+        in_schema("SELECT expression, phase, array_to_json(last_key)::text, rows_done, rows_filled, rows_total, batches "
+        "FROM {j}.backfills WHERE table_name = $1 AND column_name = $2"),
         {table, column});
     if (r.rows() == 0) return std::nullopt;
     BackfillProgress out{r.text(0, 0), r.text(0, 1), std::nullopt, std::stoll(r.text(0, 3)), std::stoll(r.text(0, 4)),
@@ -212,27 +251,27 @@ std::optional<BackfillProgress> Journal::backfill(const std::string& table, cons
 void Journal::start_backfill(const std::string& plugin, const std::string& table, const std::string& column,
                              const std::string& expression, const std::string& phase, std::int64_t rows_total) {
     connection_.exec_params(
-        "INSERT INTO plinth.backfills (table_name, column_name, plugin, expression, phase, rows_total) "
+        in_schema("INSERT INTO {j}.backfills (table_name, column_name, plugin, expression, phase, rows_total) "
         "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (table_name, column_name) DO UPDATE SET "
         "plugin = EXCLUDED.plugin, expression = EXCLUDED.expression, phase = EXCLUDED.phase, last_key = NULL, "
         "rows_done = 0, rows_filled = 0, rows_total = EXCLUDED.rows_total, batches = 0, started_at = now(), "
-        "updated_at = now(), finished_at = NULL",
+        "updated_at = now(), finished_at = NULL"),
         {table, column, plugin, expression, phase, std::to_string(rows_total)});
 }
 
 void Journal::record_batch(const std::string& table, const std::string& column,
                            const std::vector<std::string>& last_key, std::int64_t rows, std::int64_t filled) {
     connection_.exec_params(
-        "UPDATE plinth.backfills SET last_key = ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), "
+        in_schema("UPDATE {j}.backfills SET last_key = ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), "
         "rows_done = rows_done + $4, rows_filled = rows_filled + $5, batches = batches + 1, updated_at = now() "
-        "WHERE table_name = $1 AND column_name = $2",
+        "WHERE table_name = $1 AND column_name = $2"),
         {table, column, nlohmann::json(last_key).dump(), std::to_string(rows), std::to_string(filled)});
 }
 
 void Journal::finish_backfill(const std::string& table, const std::string& column) {
     connection_.exec_params(
-        "UPDATE plinth.backfills SET phase = 'done', finished_at = now(), updated_at = now() "
-        "WHERE table_name = $1 AND column_name = $2",
+        in_schema("UPDATE {j}.backfills SET phase = 'done', finished_at = now(), updated_at = now() "
+        "WHERE table_name = $1 AND column_name = $2"),
         {table, column});
 }
 

@@ -1,5 +1,6 @@
-// plinth's own bookkeeping in schema "plinth": the history of applied migrations, per plugin, and
-// the state the fast path compares against. Every function runs inside the caller's transaction.
+// plinth's own bookkeeping in the journal schema ("plinth" unless --journal-schema names another):
+// the history of applied migrations, per plugin, and the state the fast path compares against.
+// Every function runs inside the caller's transaction.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,14 @@
 #include "pg/connection.hpp"
 
 namespace plinth::apply {
+
+constexpr const char* kDefaultJournalSchema = "plinth";
+
+// The tables of the journal; with their sequences and indexes (journal_relations), the catalog
+// reads leave them out, so a journal schema shared with plugins (public) is not read as theirs.
+constexpr const char* kJournalTables[] = {"migrations", "journal", "state", "backfills"};
+// Every relation the journal makes in `schema`, as "schema.name".
+std::vector<std::string> journal_relations(const std::string& schema);
 
 // The transaction-scoped advisory lock every migrating instance takes first ("plinth" in ASCII).
 constexpr std::int64_t kAdvisoryLockKey = 0x706c696e7468;
@@ -76,11 +85,15 @@ struct PluginRecord {
 
 class Journal {
 public:
-    explicit Journal(pg::Connection& connection) : connection_(connection) {}
+    // `schema`: where the journal lives (see kDefaultJournalSchema); it need not exist yet.
+    explicit Journal(pg::Connection& connection, std::string schema = kDefaultJournalSchema);
+
+    const std::string& schema() const noexcept { return schema_; }
 
     bool exists();
     std::optional<JournalState> state();
-    // Creates the schema and tables if missing; call only under the advisory lock.
+    // Creates the schema (only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the
+    // database even when the schema exists) and tables if missing; call only under the advisory lock.
     void create();
     std::map<std::string, PluginRecord> latest_per_plugin();
     std::int64_t record_migration(const std::string& desired_hash, std::size_t statements, double ms,
@@ -97,6 +110,9 @@ public:
     // `plugin "p" (version 1.0.0, migration 3)`.
     std::map<std::string, std::string> table_creators(const std::vector<std::string>& tables);
     void save_state(const std::string& desired_hash, const std::string& fingerprint);
+    // Whether migration `id` with `desired_hash` is recorded: how a COMMIT whose outcome was unknown
+    // is resolved, on any server that took over since.
+    bool has_migration(std::int64_t id, const std::string& desired_hash);
 
     // The backfill of "schema.table" column `column`, if one was recorded (none in a journal older
     // than backfills).
@@ -110,7 +126,12 @@ public:
     void finish_backfill(const std::string& table, const std::string& column);
 
 private:
+    // `sql` with every {j} replaced by the quoted schema.
+    std::string in_schema(std::string_view sql) const;
+
     pg::Connection& connection_;
+    std::string schema_;
+    std::string quoted_;
 };
 
 }  // namespace plinth::apply

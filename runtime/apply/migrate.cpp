@@ -73,6 +73,9 @@ public:
 
     MigrateOutcome run() {
         MigrateOutcome outcome;
+        // Before anything: a standby would pass the fast path and then serve plugins that cannot write.
+        if (auto why = read_only_reason(connection_)) throw MigrationError(*why);
+        refuse_journal_names();
         if (up_to_date_fast()) {
             outcome.up_to_date_fast = true;
             log_.info("schema up to date (fingerprint matches); nothing introspected");
@@ -88,6 +91,7 @@ public:
             } catch (const pg::CommitInDoubt& e) {
                 throw MigrationError(in_doubt_report(e));
             } catch (const pg::Error& e) {
+                if (e.sqlstate() == "42501") throw MigrationError(permission_report(e));
                 // A lock not had in time (or a deadlock) rolls the attempt back; it runs again later.
                 if (!e.is_lock_failure()) throw;
                 const std::string what = waiting_ ? "plugin \"" + waiting_->plugin + "\", table " + waiting_->table +
@@ -119,12 +123,14 @@ private:
     bool up_to_date_fast() {
         try {
             auto r = connection_.exec_params(std::string("SELECT desired_hash, catalog_fingerprint, (") +
-                                                 introspect::fingerprint_query() + ") FROM plinth.state",
+                                                 introspect::fingerprint_query() + ") FROM " +
+                                                 connection_.quote_identifier(options_.journal_schema) + ".state",
                                              {schemas_param_});
             return r.rows() == 1 && !r.is_null(0, 2) && r.text(0, 0) == desired_ && r.text(0, 1) == r.text(0, 2);
         } catch (const pg::Error& e) {
             // No journal yet (first run): the slow path creates it.
             if (e.is_undefined_relation()) return false;
+            if (e.sqlstate() == "42501") throw MigrationError(permission_report(e));
             throw;
         }
     }
@@ -164,6 +170,7 @@ private:
     std::vector<plan::Operation> attempt_in_transaction(MigrateOutcome& outcome) {
         const auto started = Clock::now();
         waiting_.reset();
+        recorded_id_ = 0;  // an earlier attempt's record was rolled back with it
         pg::Transaction tx(connection_);
         // The lock comes first, before any bookkeeping DDL, so instances never race each other.
         lock();
@@ -173,7 +180,7 @@ private:
                                     "ms'; SELECT pg_current_xact_id()::text")
                               .text(0, 0);
 
-        Journal journal(connection_);
+        Journal journal(connection_, options_.journal_schema);
         if (journal.exists()) {
             const auto state = journal.state();
             const auto current = fingerprint();
@@ -200,7 +207,7 @@ private:
             for (auto& s : refused.skipped) outcome.refused.skipped.push_back(std::move(s));
         }
 
-        const auto plan = current_plan(connection_, set_, options_.plan);
+        const auto plan = current_plan(connection_, set_, options_.plan, options_.journal_schema);
         if (plan.blocked()) throw MigrationError(blocking_report(plan));
         // Refused before the first statement, rather than failing midway with "out of shared memory".
         if (plan.has_operations()) {
@@ -237,6 +244,7 @@ private:
         std::int64_t id = 0;
         if (statements > 0 || after_commit.size() > 0 || !journal.state() || !upgraded.empty()) {
             id = journal.record_migration(desired_, statements, ms_since(started), plan.notes);
+            recorded_id_ = id;
             for (const auto& p : plugins_) {
                 const auto hash = plan::schema_hash(p);
                 auto last = previous.find(p.name);
@@ -290,20 +298,53 @@ private:
     }
 
     // Asks the server, on a new connection, what became of the transaction whose COMMIT was cut off.
+    // Asks the journal, on a new connection, what became of the transaction whose COMMIT was cut
+    // off. After a failover the new connection reaches the new primary, whose journal is the truth
+    // from then on; a transaction id is no evidence there (the new primary may have given it to
+    // another transaction), so it is asked only whether the transaction is still in progress (a
+    // COMMIT waiting for synchronous replication on a server still up).
     std::string in_doubt_report(const pg::CommitInDoubt& e) {
-        std::string out = "the connection was lost during the migration's COMMIT (transaction " + transaction_id_ + "): ";
-        if (!options_.reconnect) return out + "its outcome is unknown\n  " + e.what();
+        const std::string out = "the connection was lost during the migration's COMMIT (transaction " +
+                                transaction_id_ + "): ";
+        const std::string unknown = "its outcome is unknown; the next start reads the journal and finishes the work";
+        if (!options_.reconnect || recorded_id_ == 0) return out + unknown + "\n  " + e.what();
         try {
             auto fresh = options_.reconnect();
-            const auto status = commit_status(fresh, transaction_id_);
-            if (status == "committed")
-                return out + "it committed; the schema is in place and the next start continues from it";
-            if (status == "aborted") return out + "it was rolled back; the database is unchanged";
-            return out + "its outcome is unknown (the server says: " + (status.empty() ? "no record" : status) + ")";
+            if (Journal(fresh, options_.journal_schema).has_migration(recorded_id_, desired_))
+                return out + "it committed: the journal records migration " + std::to_string(recorded_id_) +
+                       "; the schema is in place and the next start continues from it";
+            std::string status;
+            try {
+                status = commit_status(fresh, transaction_id_);
+            } catch (const pg::Error&) {  // an id the server never gave out ("in the future"): not there
+            }
+            if (status == "in progress") return out + "it is still in progress on the server; " + unknown;
+            return out + "it did not commit: the journal does not record migration " + std::to_string(recorded_id_) +
+                   "; the database is unchanged and the next start applies the migration again";
         } catch (const pg::Error& again) {
-            return out + "its outcome is unknown: reconnecting failed (" + again.message() +
-                   "); ask the server with SELECT pg_xact_status('" + transaction_id_ + "')";
+            return out + unknown + " (reconnecting failed: " + again.what() + ")";
         }
+    }
+
+    // The privilege plinth lacked, with the statement and where the needed privileges are listed.
+    std::string permission_report(const pg::Error& e) const {
+        return "migration failed for want of a privilege; the database is unchanged. The privileges plinth needs, "
+               "and the --journal-schema option for a role that may not create schemas, are listed in "
+               "docs/deploying.md (\"Privileges\")\n  " + std::string(e.what());
+    }
+
+    // A plugin table named like one of the journal's, in a journal schema shared with plugins.
+    void refuse_journal_names() const {
+        std::string clashes;
+        for (const auto& p : plugins_)
+            for (const auto& t : p.tables)
+                for (const char* name : kJournalTables)
+                    if (t.schema == options_.journal_schema && t.name == name)
+                        clashes += "\n  plugin \"" + p.name + "\", table " + t.qualified_name();
+        if (!clashes.empty())
+            throw MigrationError("migration refused before any statement ran: these tables have the names of plinth's "
+                                 "journal tables in the journal schema \"" + options_.journal_schema +
+                                 "\"; choose another --journal-schema" + clashes);
     }
 
     void execute(const plan::Operation& op) {
@@ -319,7 +360,10 @@ private:
             }
             throw MigrationError("migration failed and was rolled back; the database is unchanged.\n  plugin \"" +
                                  op.plugin + "\"" + (op.table.empty() ? "" : ", table " + op.table) + ": " + op.summary +
-                                 "\n  " + e.what());
+                                 "\n  " + e.what() +
+                                 (e.sqlstate() == "42501"
+                                      ? "\n  the role lacks a privilege plinth needs: see docs/deploying.md (\"Privileges\")"
+                                      : ""));
         }
     }
 
@@ -360,11 +404,12 @@ private:
         }
         // Its own statement, outside any transaction: what ran after the commit stays recorded
         // whether or not the rest succeeded.
-        if (outcome.migration_id != 0) Journal(connection_).record_after_commit(outcome.migration_id, outcome.after_commit);
+        if (outcome.migration_id != 0)
+            Journal(connection_, options_.journal_schema).record_after_commit(outcome.migration_id, outcome.after_commit);
         if (failures > 0) return;
         pg::Transaction tx(connection_);
         lock();
-        Journal(connection_).save_state(desired_, fingerprint());
+        Journal(connection_, options_.journal_schema).save_state(desired_, fingerprint());
         tx.commit();
     }
 
@@ -377,7 +422,7 @@ private:
     public:
         Backfiller(Migration& m, const plan::Operation& op)
             : m_(m), op_(op), b_(*op.backfill), table_(model::qualified(b_.schema, b_.table)),
-              column_(model::quote_ident(b_.column)), journal_(m.connection_) {}
+              column_(model::quote_ident(b_.column)), journal_(m.connection_, m.options_.journal_schema) {}
 
         bool run() {
             if (b_.step == plan::Backfill::Step::fill) {
@@ -600,17 +645,18 @@ private:
     std::string desired_;
     std::optional<std::string> schemas_param_;
     std::string transaction_id_;
+    std::int64_t recorded_id_ = 0;  // the journal's id of the migration being committed; 0: none recorded
     std::optional<plan::Operation> waiting_;  // the statement of this attempt that failed on a lock
     std::shared_ptr<UpgradeRunner> upgrades_;  // made when the first step is due
 };
 
 // A table no plugin declares any more is named with the plugin that created it, from the journal.
-void name_creators(pg::Connection& connection, plan::Plan& plan) {
+void name_creators(pg::Connection& connection, plan::Plan& plan, const std::string& journal_schema) {
     std::vector<std::string> undeclared;
     for (const auto& nd : plan.not_done)
         if (nd.plugin.empty() && nd.object.empty()) undeclared.push_back(nd.table);
     if (undeclared.empty()) return;
-    Journal journal(connection);
+    Journal journal(connection, journal_schema);
     if (!journal.exists()) return;
     const auto creators = journal.table_creators(undeclared);
     for (auto& nd : plan.not_done) {
@@ -622,11 +668,12 @@ void name_creators(pg::Connection& connection, plan::Plan& plan) {
 
 // The upgrade steps a migration would run now: plugins with one whose version differs from the
 // journal's record, in initialisation order (as run_upgrades runs them).
-void add_upgrades_due(pg::Connection& connection, const pipeline::PluginSet& set, plan::Plan& plan) {
+void add_upgrades_due(pg::Connection& connection, const pipeline::PluginSet& set, plan::Plan& plan,
+                      const std::string& journal_schema) {
     const auto& plugins = set.validation.plugins;
     if (std::none_of(plugins.begin(), plugins.end(), [](const model::Plugin& p) { return p.lifecycle.upgrade != nullptr; }))
         return;
-    Journal journal(connection);
+    Journal journal(connection, journal_schema);
     if (!journal.exists()) return;
     const auto previous = journal.latest_per_plugin();
     for (const auto index : set.ordering.plugins) {
@@ -660,24 +707,42 @@ Refusals judge_declared_sql(pg::Connection& connection, pipeline::PluginSet& set
     return refusals;
 }
 
-plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set, const plan::PlanOptions& options) {
+std::optional<std::string> read_only_reason(pg::Connection& connection) {
+    const auto r = connection.exec("SELECT pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only')");
+    const std::string how =
+        "; plinth migrates only on the primary. Connect to the primary: name every server of the cluster and "
+        "let libpq pick the writable one, e.g. postgresql://host-a,host-b/db?target_session_attrs=read-write "
+        "(or host=host-a,host-b dbname=db target_session_attrs=read-write); see docs/deploying.md";
+    if (r.text(0, 0) == "t")
+        return "refused before anything: the server " + connection.redacted_conninfo() +
+               " is a standby (in recovery, read-only)" + how;
+    if (r.text(0, 1) == "on")
+        return "refused before anything: the session on " + connection.redacted_conninfo() +
+               " is read-only (default_transaction_read_only is on)" + how;
+    return std::nullopt;
+}
+
+plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set, const plan::PlanOptions& options,
+                        const std::string& journal_schema) {
     const auto& plugins = set.validation.plugins;
-    const auto actual = introspect::read_catalog(connection, plan::owned_schemas(plugins));
+    const auto actual =
+        introspect::read_catalog(connection, plan::owned_schemas(plugins), journal_relations(journal_schema));
     std::map<std::string, std::string> skipped_tables;
     for (const auto& skip : set.validation.skipped)
         for (const auto& table : skip.tables) skipped_tables.emplace(table, skip.plugin);
     auto plan =
         plan::make_plan(plugins, set.ordering, actual, introspect::database_probe(connection), skipped_tables, options);
-    name_creators(connection, plan);
-    add_upgrades_due(connection, set, plan);
+    name_creators(connection, plan, journal_schema);
+    add_upgrades_due(connection, set, plan, journal_schema);
     return plan;
 }
 
 plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set,
-                        std::chrono::milliseconds lock_timeout, const plan::PlanOptions& options) {
+                        std::chrono::milliseconds lock_timeout, const plan::PlanOptions& options,
+                        const std::string& journal_schema) {
     connection.exec("SET lock_timeout = '" + std::to_string(lock_timeout.count()) + "ms'");
     try {
-        return current_plan(connection, set, options);
+        return current_plan(connection, set, options, journal_schema);
     } catch (const pg::Error& e) {
         if (!e.is_lock_failure()) throw;
         throw MigrationError("reading the catalog waited longer than the lock timeout (" +

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,6 +51,8 @@ struct MigrateOptions {
     // Runs the upgrade steps of plugins whose version changed (ABI 1.4). Empty: each in a child
     // process of its own (forked_upgrades), without configuration values.
     std::shared_ptr<UpgradeRunner> upgrades;
+    // Where the journal, the fast path's state and their lock live (--journal-schema).
+    std::string journal_schema = kDefaultJournalSchema;
 };
 
 // Plugins refused after validation because the server rejected some of their declared SQL.
@@ -84,9 +87,12 @@ struct MigrateOutcome {
 };
 
 // A failed migration: nothing of the transaction stayed, except after a connection lost during
-// COMMIT, where the message says what the server answered on a new connection (committed, rolled
-// back, or unknown with the query to ask later). Names the plugin, table, statement and SQLSTATE
-// when a statement failed.
+// COMMIT, where the message says what the journal, read on a new connection (on whichever server is
+// the primary by then), tells: committed, not committed, or unknown when no server answered; the
+// next start resolves the last case from the journal. Names the plugin, table, statement and
+// SQLSTATE when a statement failed; a permission failure (42501) also names docs/deploying.md.
+// A server in recovery (a standby) or a read-only session is refused before anything, saying how
+// to reach the primary.
 class MigrationError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -114,10 +120,17 @@ std::string commit_status(pg::Connection& connection, const std::string& transac
 
 // The plan against the live database, read-only and without the lock.
 plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set,
-                        const plan::PlanOptions& options = {});
+                        const plan::PlanOptions& options = {},
+                        const std::string& journal_schema = kDefaultJournalSchema);
 // The same for plan and status: a catalog read waits at most `lock_timeout` (0: no limit) for a
 // table lock; past it, MigrationError names the locked table and the process holding it.
 plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set,
-                        std::chrono::milliseconds lock_timeout, const plan::PlanOptions& options = {});
+                        std::chrono::milliseconds lock_timeout, const plan::PlanOptions& options = {},
+                        const std::string& journal_schema = kDefaultJournalSchema);
+
+// Why migrating on this connection cannot work, or nullopt: the server is in recovery (a standby)
+// or the session is read-only (default_transaction_read_only, or a read-only pooler), with how to
+// reach the primary instead. One round trip.
+std::optional<std::string> read_only_reason(pg::Connection& connection);
 
 }  // namespace plinth::apply

@@ -315,6 +315,14 @@ void add_database_options(CLI::App& cmd, database::DatabaseOptions& opts) {
                    "Folder of the embedded PostgreSQL server, used when no database URL is given")
         ->type_name("DIR")
         ->default_str(opts.data_dir.string());
+    cmd.add_option("--journal-schema", opts.journal_schema,
+                   "Schema of plinth's journal and bookkeeping; a role that may not create schemas can use one it "
+                   "may create tables in, e.g. public (see docs/deploying.md)")
+        ->type_name("SCHEMA")
+        ->check([](const std::string& name) {
+            return name.empty() || name.size() > 63 ? std::string("a schema name of 1 to 63 bytes") : std::string();
+        })
+        ->capture_default_str();
 }
 
 namespace {

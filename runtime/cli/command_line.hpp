@@ -13,8 +13,8 @@ namespace plinth::cli {
 // Parses argv, runs the command it names and returns the process's exit status.
 int run_command_line(int argc, char** argv);
 
-// Adds --database-url URL, --connect-timeout SECONDS and --data-dir DIR to a (sub)command; the
-// defaults shown are opts' current values.
+// Adds --database-url URL, --connect-timeout SECONDS, --data-dir DIR and --journal-schema SCHEMA to
+// a (sub)command; the defaults shown are opts' current values.
 void add_database_options(CLI::App& cmd, database::DatabaseOptions& opts);
 
 }  // namespace plinth::cli

@@ -58,7 +58,7 @@ void print_text(const apply::MigrationRecord& m, std::ostream& out) {
 int history(const HistoryOptions& o) {
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
-    apply::Journal journal(connection);
+    apply::Journal journal(connection, o.database.journal_schema);
     const auto records =
         journal.exists() ? journal.history(o.plugin, o.limit) : std::vector<apply::MigrationRecord>{};
     if (o.format == "json") {

@@ -120,7 +120,7 @@ int plan(const DatabaseCommandOptions& o) {
     auto connection = session.connect();
     const auto refused = judge(connection, set, o);
     const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
-                                       plan_options(o));
+                                       plan_options(o), o.database.journal_schema);
     if (o.format == "json") {
         auto out = plan_json(p);
         if (!refused.empty()) {
@@ -168,6 +168,7 @@ int migrate(const DatabaseCommandOptions& o) {
     options.upgrades = o.upgrade_in_process
                            ? apply::in_process_upgrades(lookup)
                            : apply::forked_upgrades(lookup, std::chrono::milliseconds(std::llround(o.upgrade_timeout_s * 1000)));
+    options.journal_schema = o.database.journal_schema;
     try {
         const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0 && outcome.upgrades.empty())
@@ -187,11 +188,11 @@ int status(const DatabaseCommandOptions& o) {
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     judge(connection, set, o);
-    apply::Journal journal(connection);
+    apply::Journal journal(connection, o.database.journal_schema);
     const bool has_journal = journal.exists();
     const auto applied = has_journal ? journal.latest_per_plugin() : std::map<std::string, apply::PluginRecord>{};
     const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
-                                       plan_options(o));
+                                       plan_options(o), o.database.journal_schema);
 
     nlohmann::json out;
     out["plugins"] = nlohmann::json::array();

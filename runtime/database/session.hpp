@@ -16,6 +16,8 @@ struct DatabaseOptions {
     std::string url;  // libpq conninfo (URI or key=value); empty: see the resolution order above
     std::chrono::milliseconds connect_timeout{30000};
     std::filesystem::path data_dir{".plinth"};
+    // The schema of plinth's journal and fast-path state (--journal-schema; apply::Journal).
+    std::string journal_schema{"plinth"};
 };
 
 class DatabaseSession {

@@ -14,6 +14,21 @@ ConnectionPool::Lease::~Lease() {
     if (conn_) pool_->give_back(std::move(conn_), reset_session_);
 }
 
+namespace {
+
+// Reads whatever waits on an idle connection, without blocking: a FATAL message the server sent
+// when it ended the session (parsed by PQisBusy, reported as a notice), then the end-of-file after
+// it, which makes the connection CONNECTION_BAD.
+bool still_open(PGconn* conn) {
+    for (int round = 0; round < 2; ++round) {
+        if (PQconsumeInput(conn) == 0) return false;
+        PQisBusy(conn);
+    }
+    return PQstatus(conn) == CONNECTION_OK;
+}
+
+}  // namespace
+
 ConnectionPool::ConnectionPool(std::string conninfo, std::size_t size, std::chrono::milliseconds checkout_timeout,
                                std::shared_ptr<spdlog::logger> log)
     : conninfo_(std::move(conninfo)), size_(size), checkout_timeout_(checkout_timeout), log_(std::move(log)) {
@@ -32,10 +47,19 @@ ConnectionPool::Lease ConnectionPool::checkout() {
         f.hint = "raise --pool-size, or keep transactions short";
         throw pg::Error(std::move(f));
     }
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
         auto conn = std::move(idle_.back());
         idle_.pop_back();
-        return Lease(*this, std::move(conn));
+        // A connection the server closed while it sat idle (a failover, a restart, an idle timeout)
+        // has an end-of-file or a FATAL message waiting: reading what is there, without blocking,
+        // finds it, and the caller gets a new connection instead of an error for a statement that
+        // never ran. A server that vanished without closing is found only by the next statement.
+        if (still_open(conn->native())) return Lease(*this, std::move(conn));
+        std::string why = PQerrorMessage(conn->native());
+        while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+        log_->info("dropped a pooled database connection the server had closed ({})", why);
+        conn.reset();
+        --open_;
     }
     // Open outside the lock so other callers are not held up by a slow server; the slot is ours.
     ++open_;

@@ -97,15 +97,37 @@ spdlog::level::level_enum to_spdlog(std::uint32_t level) {
     }
 }
 
-// Fills *error (when wanted) from the exception in flight; never throws.
+// What libpq or the server said when the connection was lost, with its own SQLSTATE (57P01 when
+// the server was shut down, say), for the plugin's log.
+std::string lost_detail(const pg::Error& e) {
+    return (e.sqlstate().empty() ? std::string() : e.sqlstate() + ": ") + e.message();
+}
+
+// Fills *error (when wanted) from the exception in flight; never throws. Every way of losing the
+// connection (libpq's, or the server ending the session: 57P01, 57P02) is reported as
+// PLINTH_DB_CONNECTION_LOST, so a plugin has one thing to test before retrying.
 void report(plinth_db_error** error) noexcept {
     if (!error) return;
     *error = nullptr;
     try {
         try {
             throw;
+        } catch (const pg::CommitInDoubt& e) {
+            *error = new HostError(PLINTH_DB_CONNECTION_LOST,
+                                   "the connection to the database was lost during COMMIT: the transaction may or "
+                                   "may not have committed",
+                                   lost_detail(e), "read back what the transaction wrote before writing it again");
         } catch (const pg::Error& e) {
-            *error = new HostError(e.sqlstate(), e.message(), e.detail(), e.hint());
+            if (e.is_server_not_ready())  // no server took a new connection in time: class 08 as well
+                *error = new HostError("08001", e.message(), lost_detail(e), e.hint());
+            else if (e.is_connection_lost())
+                *error = new HostError(PLINTH_DB_CONNECTION_LOST,
+                                       "the connection to the database was lost (a failover or restart of the "
+                                       "server?); the statement's outcome is unknown",
+                                       lost_detail(e),
+                                       "retry: the next call gets a new connection, to the new primary after a failover");
+            else
+                *error = new HostError(e.sqlstate(), e.message(), e.detail(), e.hint());
         } catch (const std::exception& e) {
             *error = new HostError("", e.what(), "", "");
         } catch (...) {

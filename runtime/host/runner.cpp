@@ -150,6 +150,7 @@ int run(const RunSettings& options) {
         migrate_options.upgrades = options.upgrade_in_process
                                        ? apply::in_process_upgrades(lookup)
                                        : apply::forked_upgrades(lookup, options.upgrade_timeout);
+        migrate_options.journal_schema = options.database.journal_schema;
         try {
             apply::migrate(conn, set, migrate_options, *log);
         } catch (const apply::MigrationError& e) {

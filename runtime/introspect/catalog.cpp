@@ -85,7 +85,7 @@ FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p')
+WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname <> ALL($2::text[])
 ORDER BY n.nspname, c.relname, a.attnum)SQL";
 
 constexpr const char* kConstraintsQuery = R"SQL(
@@ -102,6 +102,7 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
 WHERE n.nspname = ANY($1::text[]) AND con.contype IN ('p', 'u', 'f', 'c')
+  AND n.nspname || '.' || c.relname <> ALL($2::text[])
 ORDER BY 1, 2, 3)SQL";
 
 constexpr const char* kIndexesQuery = R"SQL(
@@ -120,14 +121,14 @@ JOIN pg_catalog.pg_class i ON i.oid = ix.indexrelid
 JOIN pg_catalog.pg_class t ON t.oid = ix.indrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_catalog.pg_am am ON am.oid = i.relam
-WHERE n.nspname = ANY($1::text[])
+WHERE n.nspname = ANY($1::text[]) AND n.nspname || '.' || t.relname <> ALL($2::text[])
 ORDER BY 1, 2, 3)SQL";
 
 constexpr const char* kServerQuery = R"SQL(
 SELECT ARRAY(SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY($1::text[]) ORDER BY 1)::text[],
        ARRAY(SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = ANY($1::text[]) ORDER BY 1)::text[],
+             WHERE n.nspname = ANY($1::text[]) AND n.nspname || '.' || c.relname <> ALL($2::text[]) ORDER BY 1)::text[],
        EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'vector'),
        EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'vector'),
        (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
@@ -144,8 +145,9 @@ std::optional<std::string> optional_text(const pg::Result& r, int row, int col) 
 
 }  // namespace
 
-model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::string>& schemas) {
-    const std::vector<std::optional<std::string>> params{text_array(schemas)};
+model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::string>& schemas,
+                                 const std::vector<std::string>& excluded) {
+    const std::vector<std::optional<std::string>> params{text_array(schemas), text_array(excluded)};
     model::ActualSchema actual;
 
     auto server = connection.exec_params(kServerQuery, params);

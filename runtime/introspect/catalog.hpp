@@ -11,8 +11,10 @@
 
 namespace plinth::introspect {
 
-// Reads the schemas named (4 queries, whatever their size).
-model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::string>& schemas);
+// Reads the schemas named (4 queries, whatever their size), leaving out the relations `excluded`
+// names ("schema.name": plinth's journal, when it shares a schema with plugins).
+model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<std::string>& schemas,
+                                 const std::vector<std::string>& excluded = {});
 
 // Which of the (schema, table) pairs have no table in the database, as "schema.table", in the
 // order given (one query).

@@ -65,8 +65,14 @@ std::string classify_connection_failure(std::string_view msg) {
         (has("role \"") && has("\" does not exist")))
         return "28000";
     if (has("database \"") && has("\" does not exist")) return "3D000";
+    // A standby refused by target_session_attrs (read-write, primary) is worth waiting for too: during
+    // a failover it is the primary a moment later.
     if (has("the database system is starting up") || has("not yet accepting connections") ||
-        has("the database system is shutting down") || has("the database system is in recovery mode"))
+        has("the database system is shutting down") || has("the database system is in recovery mode") ||
+        has("session is read-only") || has("server is in hot standby mode") ||
+        // A server shutting down ends sessions that were still starting: worth waiting for too.
+        has("terminating connection due to administrator command") ||
+        has("server closed the connection unexpectedly"))
         return "57P03";
     if (has("failed: Connection refused") || has("failed: No such file or directory") ||
         has("timeout expired"))
@@ -117,8 +123,10 @@ Connection Connection::open(const std::string& conninfo,
                             std::optional<std::chrono::seconds> attempt_timeout) {
     // Later keywords win and the conninfo is expanded in place of "dbname", so the caller's own
     // settings override our client_encoding and connect_timeout.
-    std::vector<const char*> keys{"client_encoding"};
-    std::vector<const char*> values{"UTF8"};
+    // TCP keepalives tell a server that vanished (a failover's old primary, unplugged) from a slow
+    // one: a connection to it fails within about a minute instead of the kernel's two hours.
+    std::vector<const char*> keys{"client_encoding", "keepalives_idle", "keepalives_interval", "keepalives_count"};
+    std::vector<const char*> values{"UTF8", "30", "10", "3"};
     std::string timeout_text;
     if (attempt_timeout && !std::getenv("PGCONNECT_TIMEOUT")) {
         timeout_text = std::to_string(std::max<long long>(attempt_timeout->count(), 2));

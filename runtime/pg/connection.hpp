@@ -84,7 +84,7 @@ private:
 
 // Opens a connection, waiting for a server that is not accepting connections yet: nothing listening
 // (SQLSTATE 08001 given by us: connection refused, no socket, timeout) or starting up / shutting
-// down (57P03). Waits 100 ms, doubling up to 2 s, logging each wait at info level, until timeout has
+// down / a standby that target_session_attrs refused (57P03; during a failover it is promoted soon). Waits 100 ms, doubling up to 2 s, logging each wait at info level, until timeout has
 // passed; then throws pg::Error naming the redacted target and the last libpq error. Any other
 // failure is thrown at once: authentication (28P01, 28000), missing database (3D000), unknown host
 // and unclassified errors (08006).

@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -200,6 +201,111 @@ std::string TestCluster::fresh_database() {
     auto conn = pg::Connection::open(admin_conninfo());
     conn.exec("CREATE DATABASE " + conn.quote_identifier(name));
     return conninfo_for(name);
+}
+
+// One server of a ReplicaPair with its folder and watchdog.
+struct ReplicaServer {
+    ReplicaServer(const fs::path& dir, spdlog::logger& log)
+        : dir(dir), cluster(dir, log, embedded::ClusterOptions{.throwaway = true}) {
+        watchdog = start_watchdog(cluster, watchdog_pipe);
+    }
+    ~ReplicaServer() {
+        try {
+            cluster.stop();
+        } catch (const std::exception&) {  // the watchdog stops it then
+        }
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+        (void)!::write(watchdog_pipe.get(), "x", 1);
+        watchdog_pipe.reset();
+        ::waitpid(watchdog, nullptr, 0);
+    }
+    void pg_ctl(const std::vector<std::string>& args) const {
+        std::vector<std::string> argv{(cluster.binaries().bindir / "pg_ctl").string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const auto r = embedded::run_process(argv, cluster.server_user());
+        if (r.status != 0) throw std::runtime_error("pg_ctl " + args.front() + " failed: " + r.err + r.out);
+    }
+
+    fs::path dir;
+    embedded::EmbeddedCluster cluster;
+    pid_t watchdog = -1;
+    embedded::UniqueFd watchdog_pipe;
+};
+
+struct ReplicaPair::Impl {
+    Impl()
+        : log(std::make_shared<spdlog::logger>("replica-fixture", std::make_shared<spdlog::sinks::stderr_sink_mt>())) {
+        log->set_level(spdlog::level::warn);
+        primary.emplace(make_temp_dir(), *log);
+        primary->cluster.start();
+        const fs::path standby_dir = make_temp_dir();
+        // pg_basebackup runs as the server's user and writes into the folder.
+        if (const auto* as = primary->cluster.server_user())
+            if (::chown(standby_dir.c_str(), as->uid, as->gid) != 0)
+                throw std::system_error(errno, std::generic_category(), "chown " + standby_dir.string());
+        const auto r = embedded::run_process(
+            {(primary->cluster.binaries().bindir / "pg_basebackup").string(), "-D", (standby_dir / "pgdata").string(),
+             "-R", "-X", "stream", "-c", "fast", "-d",
+             "host=" + primary->dir.string() + " port=5432 user=plinth dbname=postgres"},
+            primary->cluster.server_user());
+        if (r.status != 0) throw std::runtime_error("pg_basebackup failed: " + r.err + r.out);
+        standby.emplace(standby_dir, *log);
+        standby->cluster.start();
+    }
+
+    std::shared_ptr<spdlog::logger> log;
+    std::optional<ReplicaServer> primary;
+    std::optional<ReplicaServer> standby;
+    std::mutex mu;
+    int databases = 0;
+};
+
+ReplicaPair::ReplicaPair() : impl_(std::make_unique<Impl>()) {}
+
+ReplicaPair::~ReplicaPair() = default;
+
+std::string ReplicaPair::primary_conninfo(const std::string& dbname) const {
+    return impl_->primary->cluster.conninfo(dbname);
+}
+
+std::string ReplicaPair::standby_conninfo(const std::string& dbname) const {
+    return impl_->standby->cluster.conninfo(dbname);
+}
+
+std::string ReplicaPair::cluster_conninfo(const std::string& dbname) const {
+    return "host=" + impl_->primary->dir.string() + "," + impl_->standby->dir.string() +
+           " port=5432 user=plinth dbname=" + dbname + " target_session_attrs=read-write";
+}
+
+std::string ReplicaPair::fresh_database() {
+    std::string name;
+    {
+        std::lock_guard lock(impl_->mu);
+        name = "failover_" + std::to_string(::getpid()) + "_" + std::to_string(++impl_->databases);
+    }
+    auto conn = pg::Connection::open(primary_conninfo("postgres"));
+    conn.exec("CREATE DATABASE " + conn.quote_identifier(name));
+    wait_for_standby();
+    return name;
+}
+
+void ReplicaPair::wait_for_standby() {
+    auto primary = pg::Connection::open(primary_conninfo("postgres"));
+    const std::string lsn = primary.exec("SELECT pg_current_wal_lsn()::text").text(0, 0);
+    auto standby = pg::Connection::open(standby_conninfo("postgres"));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (standby.exec_params("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", {lsn}).text(0, 0) != "t") {
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("the standby did not replay up to " + lsn + " within 60 s");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+void ReplicaPair::stop_primary() { impl_->primary->cluster.stop(); }
+
+void ReplicaPair::promote_standby() {
+    impl_->standby->pg_ctl({"promote", "-w", "-D", impl_->standby->cluster.pgdata().string()});
 }
 
 TempDir::TempDir() : path_(make_temp_dir()) {}

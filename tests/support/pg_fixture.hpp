@@ -43,6 +43,36 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// A primary and a hot standby streaming from it, for failover tests: two throwaway servers made
+// with the EmbeddedCluster code (each in its own folder under /tmp, reached by its Unix socket
+// there), the standby made by pg_basebackup -R. Stopped and removed by the destructor, or by a
+// watchdog each if the test process dies.
+class ReplicaPair {
+public:
+    ReplicaPair();
+    ReplicaPair(const ReplicaPair&) = delete;
+    ReplicaPair& operator=(const ReplicaPair&) = delete;
+    ~ReplicaPair();
+
+    std::string primary_conninfo(const std::string& dbname) const;
+    std::string standby_conninfo(const std::string& dbname) const;
+    // Both servers, primary first, with target_session_attrs=read-write: how plinth is told about
+    // a cluster whose primary may change.
+    std::string cluster_conninfo(const std::string& dbname) const;
+    // Creates a uniquely named database on the primary and waits until the standby has it.
+    std::string fresh_database();
+    // Waits until the standby has replayed everything the primary wrote so far.
+    void wait_for_standby();
+    // pg_ctl stop -m fast on the primary (its sessions end with 57P01; the standby gets all its WAL).
+    void stop_primary();
+    // pg_ctl promote -w on the standby: it is the primary once this returns.
+    void promote_standby();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
 // A fresh empty folder under /tmp (mkdtemp), removed with its contents by the destructor.
 class TempDir {
 public:

@@ -236,6 +236,23 @@ typedef struct plinth_db_error {
     const char *hint;                /* "" when none */
 } plinth_db_error;
 
+/* The lost connection. A database call whose connection broke (the server restarted, was shut
+ * down, or lost its primary role in a failover; the network failed) fails with sqlstate
+ * PLINTH_DB_CONNECTION_LOST, whatever libpq or the server said (that is in `detail`), and never
+ * hangs longer than the server takes to close the connection (TCP keepalives end one to a server
+ * that vanished within about a minute). The connection is dropped from the pool; the next call
+ * gets a new one, to the new primary once a failover is over (give the database URL every host
+ * and target_session_attrs=read-write). What the failed call did is unknown: a statement outside a
+ * transaction may have committed; after db_commit the transaction may or may not have committed;
+ * any other call in a transaction rolled it back (end it with db_rollback). A plugin may retry
+ * what it can tell or make idempotent. A call that cannot reach any server (no connection could
+ * be opened) fails with a class 08 sqlstate too ("08001", "08006"): PLINTH_DB_IS_CONNECTION_ERROR
+ * tells both. A documented value of the existing field, not a new field: no ABI minor of its own;
+ * hosts built before it reported libpq's or the server's own code ("08006", "57P01"). */
+#define PLINTH_DB_CONNECTION_LOST "08006"
+#define PLINTH_DB_IS_CONNECTION_ERROR(error) \
+    ((error) != NULL && (error)->sqlstate[0] == '0' && (error)->sqlstate[1] == '8')
+
 /* An open transaction, bound to one connection of the host's pool until db_commit or db_rollback
  * ends it. Opaque; owned by the host. Calls on one transaction from several threads are run one
  * at a time. A transaction still open when stop returns is rolled back by the host. */
