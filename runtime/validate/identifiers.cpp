@@ -42,6 +42,12 @@ std::optional<std::string> check_schema_name(std::string_view name) {
 
 std::optional<std::string> check_type(std::string_view type) {
     if (type.empty()) return std::string("is empty");
+    // libstdc++'s std::regex recurses once per character matched: a type string of a few hundred
+    // thousand bytes (the loader allows 1 MiB) overflowed the stack below (found by the fuzzer).
+    // The longest real type, two 63-byte names, modifiers, a time zone and array bounds, fits.
+    if (type.size() > kMaxTypeBytes)
+        return "is " + std::to_string(type.size()) + " bytes long; a type name here is at most " +
+               std::to_string(kMaxTypeBytes) + " bytes";
     // serial is a default from a sequence, not a type: it never matches the catalog's integer.
     static const std::regex serial("(small|big)?serial[248]?", std::regex::icase);
     if (std::regex_match(type.begin(), type.end(), serial))

@@ -311,3 +311,13 @@ TEST_CASE("a longer require cycle is named from each plugin on it back to itself
                                        "plugins that require each other cannot be initialised one before the other");
     CHECK(result.plugins.empty());
 }
+
+// Found by the descriptor fuzzer: std::regex recursed once per character of a type string of about
+// a megabyte (the loader accepts up to 1 MiB) and overflowed the stack; plinth died in validation.
+TEST_CASE("a type string far longer than any type is refused by its length, before any pattern") {
+    CHECK(plinth::validate::check_type(std::string(300000, 'a')) ==
+          "is 300000 bytes long; a type name here is at most 256 bytes");
+    CHECK(plinth::validate::check_type(std::string(257, 'a')) == "is 257 bytes long; a type name here is at most 256 bytes");
+    const std::string longest = std::string(63, 'a') + "." + std::string(63, 'b') + "(2147483647, 2147483647) with time zone[][][]";
+    CHECK_FALSE(plinth::validate::check_type(longest));
+}
