@@ -12,7 +12,9 @@ cd "$(dirname "$0")"
 # optimiser. It also compiles four source files of a target as one (meson's unity build), which
 # parses the shared headers once instead of four times. The SDK's own build test still compiles
 # plugins with g++, meson and CMake, and `run` builds every file on its own, so a missing include
-# still fails there.
+# still fails there. The test build is also instrumented with AddressSanitizer (LeakSanitizer
+# included) and UndefinedBehaviorSanitizer (meson option sanitize): the one run of the suite is
+# the sanitized run, and a sanitizer report from any program of it fails its test.
 RUN_BUILD_DIR=${PLINTH_BUILD_DIR:-build}
 TEST_BUILD_DIR=${PLINTH_TEST_BUILD_DIR:-build-test}
 PACKAGES=(g++ clang meson ninja-build pkg-config cmake python3 libboost-dev libpq-dev libspdlog-dev doctest-dev
@@ -34,7 +36,11 @@ install_dependencies() {
 
 build() {  # DIR [meson setup options...]
     local dir=$1; shift
-    [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >&2
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$@" >&2
+    elif [ $# -gt 0 ]; then
+        meson configure "$dir" "$@" >&2  # a folder set up before an option was added gets it too
+    fi
     # Two cores on CI and the developers' machines: keep the build lean.
     ninja -C "$dir" -j "${PLINTH_JOBS:-2}" >&2
 }
@@ -61,7 +67,8 @@ case "${1:-}" in
         install_dependencies
         # The vector tests run against real pgvector, built from the vendored archive when missing.
         tests/support/install_pgvector.sh
-        CC=${CC:-clang} CXX=${CXX:-clang++} build "$TEST_BUILD_DIR" -Doptimization=0 -Ddebug=false -Dunity=on -Dunity_size=4
+        CC=${CC:-clang} CXX=${CXX:-clang++} build "$TEST_BUILD_DIR" -Doptimization=0 -Ddebug=false -Dunity=on -Dunity_size=4 \
+            -Dsanitize=true
         status=0
         # Two test programs at a time: they mostly wait on their PostgreSQL servers.
         meson test -C "$TEST_BUILD_DIR" --num-processes "${PLINTH_TEST_PROCESSES:-2}" --print-errorlogs || status=$?

@@ -13,6 +13,8 @@ std::string unquote(const std::string& key) {
     return key;
 }
 
+constexpr std::size_t kLongestNormalizedDefault = 4096;
+
 }  // namespace
 
 std::string normalize_default(const std::string& sql) {
@@ -24,6 +26,9 @@ std::string normalize_default(const std::string& sql) {
         if (c == '\'') quoted = !quoted;
         folded += quoted ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
+    // libstdc++'s std::regex recurses once per character of the literal: a default of a few hundred
+    // kilobytes would overflow the stack. Such a default is compared as written.
+    if (folded.size() > kLongestNormalizedDefault) return folded;
     std::smatch m;
     std::string out = folded;
     if (std::regex_match(folded, m, cast)) out = m[1];

@@ -10,6 +10,8 @@ namespace plinth::validate {
 // PostgreSQL truncates identifiers to 63 bytes (NAMEDATALEN - 1); plinth refuses longer ones so
 // two names can never collide after truncation.
 constexpr std::size_t kMaxIdentifierBytes = 63;
+// A column type's text, checked before any pattern is matched against it.
+constexpr std::size_t kMaxTypeBytes = 256;
 
 // Each returns nullopt when valid, else why not (without naming the thing; the caller does).
 std::optional<std::string> check_identifier(std::string_view name);   // [a-z_][a-z0-9_]*, <= 63 bytes

@@ -316,8 +316,11 @@ private:
             return column ? model::vector_type(model::canonical_type(column->type)) : std::nullopt;
         }
         static const std::regex cast(R"(::\s*([a-z]+\s*\(\s*[0-9]+\s*\))\s*\)*\s*$)", std::regex::icase);
+        // Only the key's end can hold the cast; std::regex recurses per character, so a key of a
+        // megabyte (the loader allows it) must not reach it whole.
+        const std::string tail = key.size() > 256 ? key.substr(key.size() - 256) : key;
         std::smatch m;
-        if (!std::regex_search(key, m, cast)) return std::nullopt;
+        if (!std::regex_search(tail, m, cast)) return std::nullopt;
         return model::vector_type(model::canonical_type(m[1].str()));
     }
 

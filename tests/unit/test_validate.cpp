@@ -4,6 +4,7 @@
 
 #include "load/loader.hpp"
 #include "paths.hpp"
+#include "plan/compare.hpp"
 #include "validate/identifiers.hpp"
 #include "validate/validator.hpp"
 
@@ -361,4 +362,34 @@ TEST_CASE("renamed_from: an old name that is the item itself, still declared, a 
     CHECK_MESSAGE(twice.problems[1].text().find("column \"body\": renamed_from ") != std::string::npos,
                   twice.problems[1].text());
     for (const auto* result : {&taken, &cycle, &twice}) CHECK(result->skipped.size() == 1);
+}
+
+// Found by the descriptor fuzzer: std::regex recursed once per character of a type string of about
+// a megabyte (the loader accepts up to 1 MiB) and overflowed the stack; plinth died in validation.
+TEST_CASE("a type string far longer than any type is refused by its length, before any pattern") {
+    CHECK(plinth::validate::check_type(std::string(300000, 'a')) ==
+          "is 300000 bytes long; a type name here is at most 256 bytes");
+    CHECK(plinth::validate::check_type(std::string(257, 'a')) == "is 257 bytes long; a type name here is at most 256 bytes");
+    const std::string longest = std::string(63, 'a') + "." + std::string(63, 'b') + "(2147483647, 2147483647) with time zone[][][]";
+    CHECK_FALSE(plinth::validate::check_type(longest));
+}
+
+// The same regex recursion, in the two places that still use std::regex on declared text.
+TEST_CASE("a megabyte-long default or index key expression is handled without a stack overflow") {
+    const std::string huge_literal = "'" + std::string(1 << 20, 'x') + "'::text";
+    CHECK(plinth::plan::normalize_default(huge_literal) == huge_literal);
+    CHECK(plinth::plan::normalize_default("'5'::integer") == "5");
+    auto t = plinth::model::Table{};
+    t.schema = "public";
+    t.name = "t";
+    t.columns.push_back({"id", "uuid", std::nullopt, true});
+    t.primary_key = {"id"};
+    t.primary_key_name = "t_pkey";
+    t.indexes.push_back({"t_huge_idx", false, "hnsw", {"((" + std::string(1 << 20, 'a') + "::halfvec(3))"}, std::nullopt});
+    plinth::model::Plugin p;
+    p.name = "huge";
+    p.version = "1";
+    p.tables.push_back(t);
+    const auto result = plinth::validate::validate({p});
+    CHECK(result.plugins.size() + result.skipped.size() == 1);  // judged, one way or the other
 }
