@@ -493,27 +493,47 @@ private:
             m_.connection_.exec("SET LOCAL lock_timeout = '" + std::to_string(m_.options_.lock_timeout.count()) + "ms'");
         }
 
-        // One batch: the next keys after `$1..$n` in key order, the rows among them still NULL set.
-        // The expression stands in its own parentheses in the one statement the extended protocol
-        // runs, and only the table being updated is in its scope (the keys come through IN).
+        // One batch: the next keys after the last key ($n+1..$2n) in key order, up to the upper key
+        // ($1..$n), the rows among them still NULL set. The expression stands in its own parentheses
+        // in the one statement the extended protocol runs, and only the table being updated is in its
+        // scope (the keys come through IN).
         std::string batch_sql(bool from_start) const {
-            std::vector<std::string> keys, casts, texts, descending;
-            for (std::size_t i = 0; i < b_.key.size(); ++i) {
+            std::vector<std::string> keys, upper, after, texts, descending;
+            const auto n = b_.key.size();
+            for (std::size_t i = 0; i < n; ++i) {
                 const auto k = model::quote_ident(b_.key[i].first);
                 keys.push_back(k);
-                casts.push_back("$" + std::to_string(i + 1) + "::" + b_.key[i].second);
+                upper.push_back("$" + std::to_string(i + 1) + "::" + b_.key[i].second);
+                after.push_back("$" + std::to_string(n + i + 1) + "::" + b_.key[i].second);
                 texts.push_back(k + "::text");
                 descending.push_back(k + " DESC");
             }
             const auto list = model::join(keys, ", ");
-            return "WITH batch AS (SELECT " + list + " FROM " + table_ +
-                   (from_start ? std::string() : " WHERE (" + list + ") > (" + model::join(casts, ", ") + ")") +
+            return "WITH batch AS (SELECT " + list + " FROM " + table_ + " WHERE (" + list + ") <= (" +
+                   model::join(upper, ", ") + ")" +
+                   (from_start ? std::string() : " AND (" + list + ") > (" + model::join(after, ", ") + ")") +
                    " ORDER BY " + list + " LIMIT " + std::to_string(m_.options_.backfill_batch_rows) +
                    "), filled AS (UPDATE " + table_ + " SET " + column_ + " = (" + b_.expression + ") WHERE (" + list +
                    ") IN (SELECT " + list + " FROM batch) AND " + column_ + " IS NULL RETURNING 1) "
                    "SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM filled), "
                    "(SELECT json_build_array(" + model::join(texts, ", ") + ")::text FROM batch ORDER BY " +
                    model::join(descending, ", ") + " LIMIT 1)";
+        }
+
+        // The table's last key now, as text, or nullopt when it has no rows. The batches stop there:
+        // rows a writer appends meanwhile are not chased (a busy writer would never let the fill end);
+        // the next phase, with the check in place, takes them.
+        std::optional<std::vector<std::string>> last_key_now() const {
+            std::vector<std::string> keys, texts, descending;
+            for (const auto& [name, type] : b_.key) {
+                const auto k = model::quote_ident(name);
+                texts.push_back(k + "::text");
+                descending.push_back(k + " DESC");
+            }
+            const auto r = m_.connection_.exec("SELECT json_build_array(" + model::join(texts, ", ") + ")::text FROM " +
+                                               table_ + " ORDER BY " + model::join(descending, ", ") + " LIMIT 1");
+            if (r.rows() == 0) return std::nullopt;
+            return nlohmann::json::parse(r.text(0, 0)).get<std::vector<std::string>>();
         }
 
         // Batches from where the journal says `phase` stopped (or from the first key when it records
@@ -534,9 +554,11 @@ private:
             auto done = progress->rows_done;
             const auto total = progress->rows_total;
             auto next_report = Clock::now() + m_.options_.progress_interval;
+            const auto upper = last_key_now();
             for (;;) {
                 if (m_.options_.should_stop && m_.options_.should_stop()) return false;
-                std::vector<std::optional<std::string>> params;
+                if (!upper) break;
+                std::vector<std::optional<std::string>> params(upper->begin(), upper->end());
                 if (last_key)
                     for (const auto& k : *last_key) params.emplace_back(k);
                 std::int64_t rows = 0;
