@@ -1037,3 +1037,24 @@ TEST_CASE("the lock budget's estimate bounds the lock-table entries the migratio
     CHECK(estimate >= held);
     CHECK(estimate <= held + held / 4);  // an estimate, not a guess: refusing too early costs a restart
 }
+
+TEST_CASE("a plugin table named like a journal table is refused when the journal shares its schema, and only then") {
+    const auto set = plugin_set({scenario("journal_names.so")});
+    Database shared;
+    plinth::apply::MigrateOptions in_public;
+    in_public.journal_schema = "public";
+    auto copy = set;
+    std::string message;
+    try {
+        plinth::apply::migrate(shared.connection, copy, in_public, quiet());
+    } catch (const plinth::apply::MigrationError& e) {
+        message = e.what();
+    }
+    CHECK(message.find("names of plinth's journal tables in the journal schema \"public\"") != std::string::npos);
+    CHECK(message.find("plugin \"journal-names\", table public.state") != std::string::npos);
+    CHECK(shared.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0");
+    // With the journal in its own schema, the same plugin migrates.
+    Database apart;
+    CHECK(apart.migrate(set).statements_applied > 0);
+    CHECK(apart.scalar("SELECT count(*) FROM public.state") == "0");
+}
