@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 
 #include <spdlog/spdlog.h>
 
 #include "apply/upgrade_host.hpp"
+#include "model/text.hpp"
 
 namespace plinth::apply {
 namespace {
@@ -45,21 +45,6 @@ bool transaction_control(const std::string& keyword) {
 }
 
 CallFailure failure_of(const pg::Error& e) { return {e.sqlstate(), e.message(), e.detail(), e.hint()}; }
-
-// A plugin's text on one line of plinth's log: control characters shown escaped.
-std::string one_line(const std::string& text) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (c < 0x20 || c == 0x7f) {
-            char buffer[8];
-            std::snprintf(buffer, sizeof buffer, "\\x%02x", c);
-            out += buffer;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
 
 spdlog::level::level_enum to_spdlog(std::uint32_t level) {
     switch (level) {
@@ -188,7 +173,7 @@ std::optional<CallFailure> UpgradeSession::end(std::uint64_t tx, bool commit) {
 }
 
 void UpgradeSession::log(std::uint32_t level, const std::string& message) {
-    log_.log(to_spdlog(level), "plugin \"{}\" (upgrade): {}", plugin_.name, one_line(message));
+    log_.log(to_spdlog(level), "plugin \"{}\" (upgrade): {}", plugin_.name, model::escape_text(message));
 }
 
 std::optional<std::string> UpgradeSession::config(const std::string& key) {
@@ -210,7 +195,7 @@ void UpgradeSession::finish(std::uint32_t status, const UpgradeStep& step, const
     if (status != PLINTH_OK)
         throw UpgradeError(head + "returned an error: " +
                            (error_.empty() ? "it did not say why (call set_error before returning PLINTH_ERROR)"
-                                           : one_line(error_)) +
+                                           : model::escape_text(error_)) +
                            (misuse_.empty() ? "" : " (" + misuse_ + ")"));
 }
 

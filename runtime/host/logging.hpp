@@ -9,6 +9,8 @@
 
 #include <spdlog/common.h>
 
+#include "model/text.hpp"
+
 namespace spdlog {
 class logger;
 class formatter;
@@ -39,14 +41,9 @@ spdlog::level::level_enum parse_log_level(const std::string& name);
 // json: {"time":"2024-05-01T12:00:00.123Z","level":"info","logger":"core","message":"message"}
 std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format);
 
-// The longest message of a plugin's log record, in bytes of its text as the plugin gave it; the rest
-// is cut, and the record says how many bytes were.
-constexpr std::size_t kMaxPluginMessage = 4096;
-
-// Plugin text made fit for one line of a text log: a backslash is doubled, control characters
-// (newline, ANSI ESC, DEL, the C1 controls) and bytes that are not valid UTF-8 are escaped (\n, \t,
-// \r, \x1b, \xff, \u009b), and past `limit` bytes the text is cut with " ... (N bytes cut)".
-std::string escape_text(std::string_view text, std::size_t limit = kMaxPluginMessage);
+// escape_text and kMaxPluginMessage, which apply/ uses too, live in model/text.hpp.
+using model::escape_text;
+using model::kMaxPluginMessage;
 
 class Logging {
 public:
