@@ -108,7 +108,22 @@ int run(const RunSettings& options) {
     std::error_code ignored;
     if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);  // a stale one
 
-    pipeline::PluginSet set = pipeline::load_plugin_set(options.plugins_dirs);
+    // A stop request (SIGINT, SIGTERM, SIGHUP) taken from the pending signals is kept here, so
+    // whoever asks later still sees it.
+    std::optional<int> signal;
+    const auto stop_requested = [&] {
+        if (!signal) signal = signals.poll();
+        return signal.has_value();
+    };
+    pipeline::ProbeOptions probe;
+    probe.enabled = options.load_probe;
+    probe.timeout = options.init_timeout;
+    probe.should_stop = stop_requested;
+    pipeline::PluginSet set = pipeline::load_plugin_set(options.plugins_dirs, probe);
+    if (set.stopped) {
+        log->info("received {} while loading the plugins; stopping", signals::signal_name(signal.value_or(SIGTERM)));
+        return 0;
+    }
     pipeline::log_plugin_issues(set, options.strict);
     if (options.strict && !set.all_valid()) {
         log->error("not running: --strict, and some plugins are refused, invalid or skipped");
@@ -123,13 +138,6 @@ int run(const RunSettings& options) {
         options.config_file.empty() ? Config() : Config::load(options.config_file, names, *log);
 
     std::optional<database::DatabaseSession> session(database::DatabaseSession::open(options.database, *log));
-    // A stop request (SIGINT, SIGTERM, SIGHUP) taken from the pending signals is kept here, so
-    // whoever asks later still sees it.
-    std::optional<int> signal;
-    const auto stop_requested = [&] {
-        if (!signal) signal = signals.poll();
-        return signal.has_value();
-    };
     {
         pg::Connection conn = session->connect();
         apply::MigrateOptions migrate_options;
