@@ -1,8 +1,10 @@
 #include "host/runner.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -95,6 +97,26 @@ WorkerOutcome run_plugins(const RunSettings& options, const pipeline::PluginSet&
     return outcome;
 }
 
+// Replaces this process by a fresh plinth with the same command line, environment and pid, and so
+// the same ready file and supervisor (systemd) view. Signals stay blocked across exec(): a stop
+// request arriving meanwhile stays pending, and the new plinth takes it. Returns only on failure.
+int restart_plinth(spdlog::logger& log) {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::vector<std::string> args;
+    for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    log.info("restarting plinth (same process id)");
+    log.flush();
+    std::fflush(nullptr);
+    // Descriptors a plugin library opened without O_CLOEXEC would outlive it in the new image.
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::execv("/proc/self/exe", argv.data());
+    log.error("cannot restart plinth: {}", std::strerror(errno));
+    return 1;
+}
+
 }  // namespace
 
 int run(const RunSettings& options) {
@@ -130,6 +152,8 @@ int run(const RunSettings& options) {
         return 1;
     }
     const auto& plugins = set.validation.plugins;
+    std::vector<FileStamp> stamps;  // as loaded: the supervisor restarts plinth when a disabled one changes
+    for (const auto& p : plugins) stamps.push_back(stamp_file(p.file).value_or(FileStamp{}));
     std::vector<std::string> names;
     for (const auto& p : plugins) names.push_back(p.name);
     log->info("{} plugin{} from {}: {}", plugins.size(), plugins.size() == 1 ? "" : "s", pipeline::describe_folders(set),
@@ -188,10 +212,12 @@ int run(const RunSettings& options) {
                            excluded, ready, log);
     };
     if (options.supervise) {
-        const int code = supervise(plugins, {options.strict, options.init_timeout, options.stop_timeout}, signals,
-                                   signal, *log, body, write_ready);
+        SupervisorSettings supervision{options.strict, options.init_timeout, options.stop_timeout, stamps};
+        const auto outcome = supervise(plugins, supervision, signals, signal, *log, body, write_ready);
         if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);
-        return code;
+        if (!outcome.restart) return outcome.exit_code;
+        session.reset();  // the database session and the embedded server's lease, as at any stop
+        return restart_plinth(*log);
     }
 
     const WorkerOutcome outcome = body({}, {}, write_ready);

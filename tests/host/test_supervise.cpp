@@ -271,6 +271,29 @@ TEST_CASE("--no-load-probe: a library constructor's exit(0) is still named by th
                   plinth.output());
 }
 
+TEST_CASE("supervised: a disabled plugin whose file changes is loaded again by a restart of plinth, same pid") {
+    Scenario s({"crash_init"});
+    PlinthProcess plinth(s.args, {}, s.dir.path() / "replaced.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady); 1 disabled"); }),
+                    plinth.output());
+    // A new build lands as builds do: written beside, renamed over. Here it holds the healthy "delta".
+    const std::filesystem::path folder(s.args[2]);
+    std::filesystem::copy_file(std::filesystem::path(required_env("PLINTH_TEST_HOST_PLUGINS_DIR")) / "delta.so",
+                               folder / "crash_init.so.new");
+    std::filesystem::rename(folder / "crash_init.so.new", folder / "crash_init.so");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 2 plugins running"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    const auto out = plinth.output();
+    CHECK_MESSAGE(has(out, "the file of disabled plugin \"crash-init\" changed (" + (folder / "crash_init.so").string() +
+                           "); stopping the plugins to restart plinth"),
+                  out);
+    CHECK(has(out, "restarting plinth (same process id)"));
+    CHECK(has(out, "plinth stopped"));
+}
+
 TEST_CASE("supervised on the embedded server: a crash in init leaves no orphan server, lenient or --strict") {
     TempDir dir;
     const TempDir data;  // made here, so handed to the server's user, who cannot enter `dir`
