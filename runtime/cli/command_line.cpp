@@ -41,6 +41,10 @@ void add_plugin_options(CLI::App& command, PluginOptions& options) {
         ->type_name("DIR")
         ->allow_extra_args(false);
     command.add_flag("--strict", options.strict, "Fail the run when any plugin is refused, invalid or skipped");
+    command.add_flag_callback(
+        "--no-load-probe", [&options] { options.load_probe = false; },
+        "Load the plugin files in plinth's own process without trying them in a child process first, e.g. to debug "
+        "a library constructor under gdb");
 }
 
 void add_check_command(CLI::App& app, int& exit_code) {
@@ -273,6 +277,7 @@ void add_run_command(CLI::App& app, int& exit_code, const hosting::ColorMode& co
         options->settings.log_color = color;
         options->settings.plugins_dirs = plugin_folders(options->plugins);
         options->settings.strict = options->plugins.strict;
+        options->settings.load_probe = options->plugins.load_probe;
         exit_code = hosting::run(options->settings);
     });
 }

@@ -16,6 +16,7 @@ namespace plinth::cli {
 struct PluginOptions {
     std::vector<std::string> plugins_dirs;  // --plugins, in order; empty: see plugin_folders()
     bool strict = false;
+    bool load_probe = true;  // false: --no-load-probe (pipeline/load_probe.hpp)
 };
 
 // The folders to load: --plugins DIR (each), else $PLINTH_PLUGINS_PATH (colon-separated), else

@@ -16,7 +16,9 @@ std::vector<std::filesystem::path> plugin_folders(const PluginOptions& options) 
 }
 
 pipeline::PluginSet load_plugin_set(const PluginOptions& options) {
-    return pipeline::load_plugin_set(plugin_folders(options));
+    pipeline::ProbeOptions probe;
+    probe.enabled = options.load_probe;
+    return pipeline::load_plugin_set(plugin_folders(options), probe);
 }
 
 }  // namespace plinth::cli

@@ -1,8 +1,10 @@
 #include "host/runner.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -95,6 +97,26 @@ WorkerOutcome run_plugins(const RunSettings& options, const pipeline::PluginSet&
     return outcome;
 }
 
+// Replaces this process by a fresh plinth with the same command line, environment and pid, and so
+// the same ready file and supervisor (systemd) view. Signals stay blocked across exec(): a stop
+// request arriving meanwhile stays pending, and the new plinth takes it. Returns only on failure.
+int restart_plinth(spdlog::logger& log) {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::vector<std::string> args;
+    for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    log.info("restarting plinth (same process id)");
+    log.flush();
+    std::fflush(nullptr);
+    // Descriptors a plugin library opened without O_CLOEXEC would outlive it in the new image.
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::execv("/proc/self/exe", argv.data());
+    log.error("cannot restart plinth: {}", std::strerror(errno));
+    return 1;
+}
+
 }  // namespace
 
 int run(const RunSettings& options) {
@@ -108,13 +130,30 @@ int run(const RunSettings& options) {
     std::error_code ignored;
     if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);  // a stale one
 
-    pipeline::PluginSet set = pipeline::load_plugin_set(options.plugins_dirs);
+    // A stop request (SIGINT, SIGTERM, SIGHUP) taken from the pending signals is kept here, so
+    // whoever asks later still sees it.
+    std::optional<int> signal;
+    const auto stop_requested = [&] {
+        if (!signal) signal = signals.poll();
+        return signal.has_value();
+    };
+    pipeline::ProbeOptions probe;
+    probe.enabled = options.load_probe;
+    probe.timeout = options.init_timeout;
+    probe.should_stop = stop_requested;
+    pipeline::PluginSet set = pipeline::load_plugin_set(options.plugins_dirs, probe);
+    if (set.stopped) {
+        log->info("received {} while loading the plugins; stopping", signals::signal_name(signal.value_or(SIGTERM)));
+        return 0;
+    }
     pipeline::log_plugin_issues(set, options.strict);
     if (options.strict && !set.all_valid()) {
         log->error("not running: --strict, and some plugins are refused, invalid or skipped");
         return 1;
     }
     const auto& plugins = set.validation.plugins;
+    std::vector<FileStamp> stamps;  // as loaded: the supervisor restarts plinth when a disabled one changes
+    for (const auto& p : plugins) stamps.push_back(stamp_file(p.file).value_or(FileStamp{}));
     std::vector<std::string> names;
     for (const auto& p : plugins) names.push_back(p.name);
     log->info("{} plugin{} from {}: {}", plugins.size(), plugins.size() == 1 ? "" : "s", pipeline::describe_folders(set),
@@ -123,13 +162,6 @@ int run(const RunSettings& options) {
         options.config_file.empty() ? Config() : Config::load(options.config_file, names, *log);
 
     std::optional<database::DatabaseSession> session(database::DatabaseSession::open(options.database, *log));
-    // A stop request (SIGINT, SIGTERM, SIGHUP) taken from the pending signals is kept here, so
-    // whoever asks later still sees it.
-    std::optional<int> signal;
-    const auto stop_requested = [&] {
-        if (!signal) signal = signals.poll();
-        return signal.has_value();
-    };
     {
         pg::Connection conn = session->connect();
         apply::MigrateOptions migrate_options;
@@ -180,10 +212,12 @@ int run(const RunSettings& options) {
                            excluded, ready, log);
     };
     if (options.supervise) {
-        const int code = supervise(plugins, {options.strict, options.init_timeout, options.stop_timeout}, signals,
-                                   signal, *log, body, write_ready);
+        SupervisorSettings supervision{options.strict, options.init_timeout, options.stop_timeout, stamps};
+        const auto outcome = supervise(plugins, supervision, signals, signal, *log, body, write_ready);
         if (!options.ready_file.empty()) std::filesystem::remove(options.ready_file, ignored);
-        return code;
+        if (!outcome.restart) return outcome.exit_code;
+        session.reset();  // the database session and the embedded server's lease, as at any stop
+        return restart_plinth(*log);
     }
 
     const WorkerOutcome outcome = body({}, {}, write_ready);

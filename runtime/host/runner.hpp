@@ -26,6 +26,9 @@ struct RunSettings {
     std::chrono::milliseconds stop_timeout{10000};
     // Plugin calls in a forked worker (host/supervisor.hpp); false: in plinth's own process.
     bool supervise = true;
+    // Plugin files tried in a child process before plinth loads them (pipeline/load_probe.hpp), each
+    // within init_timeout; false: --no-load-probe.
+    bool load_probe = true;
     std::chrono::milliseconds init_timeout{30000};  // each init and each start, when supervised
     std::chrono::milliseconds lock_timeout{200};
     std::chrono::milliseconds lock_budget{30000};

@@ -18,6 +18,7 @@
 #include <link.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -286,9 +287,17 @@ private:
 
 }  // namespace
 
-int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSettings& settings,
-              signals::StopRequests& signals, std::optional<int>& signal, spdlog::logger& log,
-              const WorkerBody& body, const std::function<void()>& ready) {
+std::optional<FileStamp> stamp_file(const std::string& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) return std::nullopt;
+    return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                     static_cast<std::int64_t>(st.st_size),
+                     static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+SuperviseOutcome supervise(const std::vector<model::Plugin>& plugins, const SupervisorSettings& settings,
+                           signals::StopRequests& signals, std::optional<int>& signal, spdlog::logger& log,
+                           const WorkerBody& body, const std::function<void()>& ready) {
     record_ranges(plugins);
     const auto name = [&](std::size_t i) { return "\"" + plugins[i].name + "\""; };
     std::map<std::size_t, std::string> excluded;  // disabled, by this supervisor or a worker
@@ -296,6 +305,25 @@ int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSetting
     int restarts = 0;
     pid_t pid = -1;
     const WorkerGuard guard(pid);
+    // A disabled plugin's file seen changed: its latest stamp and since when it has not changed.
+    std::map<std::size_t, std::pair<FileStamp, Clock::time_point>> changing;
+    auto next_look = Clock::now();
+    // The disabled plugin whose file changed and has settled, if any.
+    const auto changed_file = [&]() -> std::optional<std::size_t> {
+        if (settings.stamps.size() != plugins.size() || Clock::now() < next_look) return std::nullopt;
+        next_look = Clock::now() + std::chrono::milliseconds(250);
+        for (const auto& [index, reason] : excluded) {
+            const auto now = stamp_file(plugins[index].file);
+            if (!now || *now == settings.stamps[index]) {
+                changing.erase(index);
+                continue;
+            }
+            const auto [seen, inserted] = changing.try_emplace(index, *now, Clock::now());
+            if (!inserted && !(seen->second.first == *now)) seen->second = {*now, Clock::now()};
+            else if (!inserted && Clock::now() - seen->second.second >= settings.settle) return index;
+        }
+        return std::nullopt;
+    };
     for (;;) {
         int fds[2];
         if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
@@ -377,15 +405,31 @@ int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSetting
             return true;
         };
         int status = 0;
+        bool restart = false;  // stopping the worker for a restart of plinth
+        const auto begin_stop = [&](int sig) {
+            w.stopping = true;
+            ::kill(pid, sig);  // the worker takes it as its own stop request
+            // A plugin call in progress may not hold the stop up longer than a stop may take.
+            if (w.call_plugin) w.deadline = std::min(w.deadline, Clock::now() + settings.stop_timeout);
+        };
         for (;;) {
             drain(50);
-            if (!w.stopping && !signal) signal = signals.poll();
-            if (signal && !w.stopping) {
-                w.stopping = true;
-                ::kill(pid, *signal);  // the worker takes it as its own stop request
-                // A plugin call in progress may not hold the stop up longer than a stop may take.
-                if (w.call_plugin) w.deadline = std::min(w.deadline, Clock::now() + settings.stop_timeout);
+            if ((!w.stopping || restart) && !signal) {
+                signal = signals.poll();
+                if (signal && restart) {
+                    restart = false;
+                    log.info("received {}; stopping instead of restarting", signals::signal_name(*signal));
+                }
             }
+            if (signal && !w.stopping) begin_stop(*signal);
+            if (!w.stopping && !settings.strict)
+                if (const auto changed = changed_file()) {
+                    log.info("the file of disabled plugin {} changed ({}); stopping the plugins to restart plinth, "
+                             "which loads, validates and migrates it again",
+                             name(*changed), plugins[*changed].file);
+                    restart = true;
+                    begin_stop(SIGTERM);
+                }
             if (!w.hung && w.call_plugin && Clock::now() >= w.deadline) {
                 const auto bound = w.call_step == Step::stop ? settings.stop_timeout : settings.init_timeout;
                 w.hung_plugin = w.call_plugin;
@@ -409,9 +453,10 @@ int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSetting
         ::close(fds[0]);
 
         if (w.leaving && !w.hung) {
-            if (w.leaving->step == 1) return 1;  // the worker said which stop it abandoned
+            if (restart) return {0, true};
+            if (w.leaving->step == 1) return {1, false};  // the worker said which stop it abandoned
             log.info("plinth stopped");
-            return w.leaving->value;
+            return {w.leaving->value, false};
         }
         // The worker died otherwise than by leaving: name what it was doing.
         std::optional<std::size_t> culprit = w.hung ? w.hung_plugin : w.call_plugin;
@@ -450,13 +495,14 @@ int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSetting
         if (w.stopping) {
             // Stopping already: the plugins after it in the stop order are not stopped.
             log.error("{}", what);
+            if (restart) return {0, true};
             log.error("exiting without stopping the remaining plugins");
-            return 1;
+            return {1, false};
         }
         if (settings.strict) {
             log.error("{}", what);
             log.error("stopping: --strict, and a plugin failed");
-            return 1;
+            return {1, false};
         }
         if (culprit) {
             log.error("{}; it is disabled", what);
@@ -477,7 +523,7 @@ int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSetting
             if ((signal = signals.poll())) {
                 log.info("received {}; stopping", signals::signal_name(*signal));
                 log.info("plinth stopped");
-                return 0;
+                return {0, false};
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -33,10 +34,31 @@ class logger;
 
 namespace plinth::hosting {
 
+// What tells a plugin library file's new version from the one loaded: changed by a rebuild, a copy
+// or a rename over it.
+struct FileStamp {
+    std::uint64_t device = 0, inode = 0;
+    std::int64_t size = -1, mtime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+};
+// nullopt when the file cannot be stat()ed (e.g. while it is being replaced).
+std::optional<FileStamp> stamp_file(const std::string& file);
+
 struct SupervisorSettings {
     bool strict = false;
     std::chrono::milliseconds init_timeout{30000};  // each init and each start
     std::chrono::milliseconds stop_timeout{10000};  // each stop; also the bound after SIGINT/SIGTERM
+    // Each plugin's file as loaded, by index; empty: files are not watched. When the file of a
+    // disabled plugin changes and then stays unchanged for `settle`, the worker is stopped and
+    // supervise() asks for a restart of plinth: the new file has to be loaded, validated and
+    // migrated like any other, which only a fresh process can do (a library is never unloaded).
+    std::vector<FileStamp> stamps;
+    std::chrono::milliseconds settle{1000};
+};
+
+struct SuperviseOutcome {
+    int exit_code = 0;
+    bool restart = false;  // a disabled plugin's file changed: plinth should restart (exit_code 0)
 };
 
 // How the plugins' part of a run ended, in the worker.
@@ -52,10 +74,11 @@ using WorkerBody = std::function<WorkerOutcome(const LifecycleObserver& observer
                                                const std::map<std::size_t, std::string>& excluded,
                                                const std::function<void()>& ready)>;
 
-// Supervises workers running `body` until a stop request ends the last one; returns the exit status.
+// Supervises workers running `body` until a stop request ends the last one, or until the file of a
+// disabled plugin changed (settings.stamps); returns the exit status, or asks for a restart.
 // `ready` runs in the supervisor the first time a worker is ready. `signal` receives the stop
 // request taken here. Call it with no other thread running plugin code and no libpq connection open.
-int supervise(const std::vector<model::Plugin>& plugins, const SupervisorSettings& settings,
+SuperviseOutcome supervise(const std::vector<model::Plugin>& plugins, const SupervisorSettings& settings,
               signals::StopRequests& signals, std::optional<int>& signal, spdlog::logger& log,
               const WorkerBody& body, const std::function<void()>& ready);
 

@@ -446,7 +446,7 @@ std::optional<std::string> not_a_plugin_file(const std::filesystem::directory_en
 
 }  // namespace
 
-LoadResult load_folder(const std::filesystem::path& folder) {
+LoadResult load_folder(const std::filesystem::path& folder, const Screen& screen) {
     std::error_code ec;
     if (!std::filesystem::is_directory(folder, ec))
         throw std::runtime_error("plugins folder " + folder.string() + " does not exist or is not a folder");
@@ -465,6 +465,11 @@ LoadResult load_folder(const std::filesystem::path& folder) {
     LoadResult result;
     std::map<FileId, std::filesystem::path> seen;
     for (const auto& file : files) {
+        if (screen)
+            if (auto why = screen(file)) {
+                result.refusals.push_back({file.string(), std::move(*why)});
+                continue;
+            }
         if (const auto id = file_id(file)) {
             const auto [first, inserted] = seen.emplace(*id, file);
             if (!inserted) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,8 +36,10 @@ struct LoadResult {
 // or that cannot be read is refused by name, and the scan goes on. A file reached a second
 // time under another name (a symbolic or hard link) is refused, naming the first. Each plugin
 // loaded is checked with check_exports. Throws std::runtime_error when the folder itself cannot be
-// read.
-LoadResult load_folder(const std::filesystem::path& folder);
+// read. `screen`, when given, is asked about each regular file before it is loaded: a reason it
+// returns refuses that file unloaded (the pipeline's load probe, pipeline/load_probe.hpp).
+using Screen = std::function<std::optional<std::string>(const std::filesystem::path& file)>;
+LoadResult load_folder(const std::filesystem::path& folder, const Screen& screen = {});
 
 // Loads one library. On success `plugin` is filled. A library, once loaded, stays loaded for the
 // life of the process, refused or not, and a file loaded before is not loaded again.

@@ -31,11 +31,20 @@ std::vector<std::filesystem::path> split_path_list(const std::string& list) {
     return folders;
 }
 
-PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders) {
+PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders, const ProbeOptions& probe) {
     PluginSet set;
     set.folders = folders;
+    auto probed = probe_files(plugin_files(folders), probe);
+    set.stopped = probed.stopped;
+    std::map<std::string, std::string> refused;  // by file
+    for (auto& r : probed.refusals) refused.emplace(std::move(r.file), std::move(r.reason));
+    const load::Screen screen = [&refused](const std::filesystem::path& file) -> std::optional<std::string> {
+        const auto found = refused.find(file.string());
+        if (found == refused.end()) return std::nullopt;
+        return found->second;
+    };
     for (const auto& folder : folders) {
-        auto loaded = load::load_folder(folder);
+        auto loaded = load::load_folder(folder, refused.empty() ? load::Screen() : screen);
         for (auto& p : loaded.plugins) set.loaded.plugins.push_back(std::move(p));
         for (auto& r : loaded.refusals) set.loaded.refusals.push_back(std::move(r));
         for (auto& w : loaded.warnings) set.loaded.warnings.push_back(std::move(w));

@@ -9,6 +9,7 @@
 
 #include "load/loader.hpp"
 #include "order/order.hpp"
+#include "pipeline/load_probe.hpp"
 #include "validate/validator.hpp"
 
 namespace plinth::pipeline {
@@ -18,6 +19,7 @@ struct PluginSet {
     load::LoadResult loaded;              // refusals and warnings; plugins moved into validation
     validate::ValidationResult validation;
     order::Ordering ordering;             // over validation.plugins
+    bool stopped = false;                 // the load probe's should_stop ended loading early
 
     // No refused file, no problem, no skipped plugin.
     bool all_valid() const {
@@ -43,7 +45,10 @@ std::vector<std::filesystem::path> split_path_list(const std::string& list);
 // Loads the plugins of every folder (in the order given, each in file-name order), then validates
 // and orders them as one set: a plugin may require one from another folder, and one plugin name in
 // two folders is a problem naming both files. Throws std::runtime_error when a folder cannot be read.
-PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders);
+// Every file is tried in a child process first (pipeline/load_probe.hpp, unless probe.enabled is
+// false); a file that ended or hung it is refused unloaded. When probe.should_stop stopped the
+// probe, the files not yet tried are refused and `stopped` is set.
+PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders, const ProbeOptions& probe = {});
 
 // The folders as a person reads them: "a, b".
 std::string describe_folders(const PluginSet& set);

@@ -202,20 +202,96 @@ TEST_CASE("supervised: a stop that hangs while plinth runs is killed, named and 
     CHECK(has(out, "plinth stopped"));
 }
 
-TEST_CASE("a library whose constructor calls exit(0) is named, and check and run exit 1") {
+TEST_CASE("load probe: a library that ends the process in its constructors or entry function is refused by file "
+          "and phase; check and migrate --strict exit 1, run runs steady") {
+    TempDir dir;
+    const auto folder = plugin_folder(dir, {"abort_ctor", "crash_ctor", "crash_entry", "exit_ctor"});
+    const auto file = [&](const std::string& stem) { return (folder / (stem + ".so")).string(); };
+    const std::vector<std::string> refused{
+        file("abort_ctor") + ": failed in load (its library constructors): killed by SIGABRT",
+        file("crash_ctor") + ": failed in load (its library constructors): killed by SIGSEGV",
+        file("crash_entry") + ": failed in load (plinth_plugin_entry_v1 or the descriptor it returned): killed by SIGSEGV",
+        file("exit_ctor") + ": failed in load (its library constructors): the process exited with status 0",
+    };
+    {
+        PlinthProcess check({"check", "--plugins", folder.string()}, {}, dir.path() / "check.log");
+        REQUIRE_MESSAGE(check.wait() == 1, check.output());
+        for (const auto& r : refused) CHECK_MESSAGE(has(check.output(), r), check.output());
+        CHECK_MESSAGE(has(check.output(), "1 valid plugin"), check.output());
+    }
+    const auto db = TestCluster::instance().fresh_database();
+    {
+        PlinthProcess migrate({"migrate", "--strict", "--plugins", folder.string(), "--database-url", db}, {},
+                              dir.path() / "migrate.log");
+        REQUIRE_MESSAGE(migrate.wait() == 1, migrate.output());
+        for (const auto& r : refused) CHECK_MESSAGE(has(migrate.output(), "refused " + r), migrate.output());
+    }
+    const auto ready = dir.path() / "ready";
+    PlinthProcess plinth({"run", "--plugins", folder.string(), "--database-url", db, "--ready-file", ready.string()}, {},
+                         dir.path() / "run.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
+                    plinth.output());
+    CHECK(steady_runs(db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    for (const auto& r : refused) CHECK_MESSAGE(has(plinth.output(), "[warning] refused " + r), plinth.output());
+}
+
+TEST_CASE("load probe: a library constructor that never returns is refused after --init-timeout; steady runs") {
+    Scenario s({"hang_ctor"}, {"--init-timeout", "0.5"});
+    PlinthProcess plinth(s.args, {}, s.dir.path() / "hang.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    CHECK_MESSAGE(has(plinth.output(), "/hang_ctor.so: failed in load (its library constructors): did not return "
+                                       "within 500 ms; not loaded"),
+                  plinth.output());
+}
+
+TEST_CASE("load probe: SIGTERM while a library constructor hangs ends plinth at once") {
+    Scenario s({"hang_ctor"}, {"--init-timeout", "600"});
+    PlinthProcess plinth(s.args, {}, s.dir.path() / "term.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "hang_ctor: a constructor that never returns"); }),
+                    plinth.output());
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait(30s) == 0, plinth.output());
+    CHECK_MESSAGE(has(plinth.output(), "received SIGTERM while loading the plugins; stopping"), plinth.output());
+}
+
+TEST_CASE("--no-load-probe: a library constructor's exit(0) is still named by the loader, and check exits 1") {
     TempDir dir;
     const auto folder = plugin_folder(dir, {"exit_ctor"});
-    for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"check", "--plugins", folder.string()},
-          std::vector<std::string>{"run", "--plugins", folder.string(), "--database-url",
-                                   TestCluster::instance().fresh_database()}}) {
-        PlinthProcess plinth(args, {}, dir.path() / (args[0] + ".log"));
-        REQUIRE_MESSAGE(plinth.wait() == 1, plinth.output());
-        CHECK_MESSAGE(has(plinth.output(), "plinth: the plugin library " + (folder / "exit_ctor.so").string() +
-                                               " ended the process while it was being loaded (exit() in a "
-                                               "constructor or in its entry function)"),
-                      plinth.output());
-    }
+    PlinthProcess plinth({"check", "--no-load-probe", "--plugins", folder.string()}, {}, dir.path() / "check.log");
+    REQUIRE_MESSAGE(plinth.wait() == 1, plinth.output());
+    CHECK_MESSAGE(has(plinth.output(), "plinth: the plugin library " + (folder / "exit_ctor.so").string() +
+                                           " ended the process while it was being loaded (exit() in a "
+                                           "constructor or in its entry function)"),
+                  plinth.output());
+}
+
+TEST_CASE("supervised: a disabled plugin whose file changes is loaded again by a restart of plinth, same pid") {
+    Scenario s({"crash_init"});
+    PlinthProcess plinth(s.args, {}, s.dir.path() / "replaced.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady); 1 disabled"); }),
+                    plinth.output());
+    // A new build lands as builds do: written beside, renamed over. Here it holds the healthy "delta".
+    const std::filesystem::path folder(s.args[2]);
+    std::filesystem::copy_file(std::filesystem::path(required_env("PLINTH_TEST_HOST_PLUGINS_DIR")) / "delta.so",
+                               folder / "crash_init.so.new");
+    std::filesystem::rename(folder / "crash_init.so.new", folder / "crash_init.so");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 2 plugins running"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    const auto out = plinth.output();
+    CHECK_MESSAGE(has(out, "the file of disabled plugin \"crash-init\" changed (" + (folder / "crash_init.so").string() +
+                           "); stopping the plugins to restart plinth"),
+                  out);
+    CHECK(has(out, "restarting plinth (same process id)"));
+    CHECK(has(out, "plinth stopped"));
 }
 
 TEST_CASE("supervised on the embedded server: a crash in init leaves no orphan server, lenient or --strict") {

@@ -7,6 +7,9 @@
  *   crash_stop     segfaults in stop              exit_init     calls exit(3) in init
  *   hang_init      init never returns             hang_stop     stop never returns
  *   exit_ctor      a library constructor calls exit(0)
+ *   crash_ctor     a library constructor segfaults abort_ctor    a library constructor aborts
+ *   hang_ctor      a library constructor never returns
+ *   crash_entry    its entry function segfaults
  * and "steady", the healthy plugin beside them: from start to stop a thread inserts a row into
  * steady_beats every 20 ms, so a test sees it keep running. */
 #include <plinth/plinth_plugin.h>
@@ -32,9 +35,17 @@ static void hang(void) {
     for (;;) sleep(1);
 }
 
-#ifdef EXIT_IN_CONSTRUCTOR
-__attribute__((constructor)) static void end_the_process(void) { exit(0); }
-#endif
+/* Runs when the library is loaded, before plinth calls anything of it. */
+__attribute__((constructor)) static void misbehave_when_loaded(void) {
+    if (MODE_IS("exit_ctor")) exit(0);
+    if (MODE_IS("crash_ctor")) crash();
+    if (MODE_IS("abort_ctor")) abort();
+    if (MODE_IS("hang_ctor")) {
+        static const char said[] = "hang_ctor: a constructor that never returns\n";
+        (void)!write(2, said, sizeof said - 1); /* a test waits for it before it signals plinth */
+        hang();
+    }
+}
 
 static char crash_when[4096];
 static atomic_int stopping;
@@ -134,4 +145,7 @@ static const plinth_plugin_descriptor descriptor = {
     .stop = misbehaving_stop,
 };
 
-PLINTH_EXPORT const plinth_plugin_descriptor *plinth_plugin_entry_v1(void) { return &descriptor; }
+PLINTH_EXPORT const plinth_plugin_descriptor *plinth_plugin_entry_v1(void) {
+    if (MODE_IS("crash_entry")) crash();
+    return &descriptor;
+}

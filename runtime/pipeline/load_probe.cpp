@@ -1,0 +1,225 @@
+#include "pipeline/load_probe.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "load/elf_check.hpp"
+#include "model/text.hpp"
+
+namespace plinth::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// What the child is doing: about to run a file's constructors, about to call its entry function
+// (and copy the descriptor), or done with it. Fixed size, below PIPE_BUF: each write arrives whole.
+struct Record {
+    enum Phase : std::uint32_t { constructors, entry, done };
+    std::uint32_t index;
+    Phase phase;
+};
+
+const char* phase_text(Record::Phase phase) {
+    return phase == Record::constructors ? "its library constructors"
+                                         : PLINTH_ENTRY_SYMBOL " or the descriptor it returned";
+}
+
+std::string signal_text(int sig) {
+    const char* abbreviation = ::sigabbrev_np(sig);
+    const char* description = ::sigdescr_np(sig);
+    std::string text = abbreviation ? std::string("SIG") + abbreviation : "signal " + std::to_string(sig);
+    if (description) text += std::string(" (") + description + ")";
+    return text;
+}
+
+int g_record_fd = -1;
+
+void send(std::uint32_t index, Record::Phase phase) {
+    const Record r{index, phase};
+    while (::write(g_record_fd, &r, sizeof r) < 0 && errno == EINTR) {
+    }
+}
+
+// A library's exit() in the child ends it at once with its status: no static destructor of
+// plinth's and no leak check (sanitized builds) runs in a copy of plinth. Registered last, so run first.
+extern "C" void leave_at_once(int status, void*) { ::_exit(status); }
+
+// What load::load_file does, in the same order, up to the descriptor's copy. Whatever the loader
+// would refuse with a message is left to it.
+void load_once(const std::filesystem::path& file, std::uint32_t index) {
+    if (load::check_elf_file(file)) return;
+    void* library = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed: the child ends soon
+    if (!library) return;
+    send(index, Record::entry);
+    void* symbol = ::dlsym(library, PLINTH_ENTRY_SYMBOL);
+    if (!symbol || load::check_function_symbol(file, PLINTH_ENTRY_SYMBOL)) return;
+    const plinth_plugin_descriptor* descriptor = nullptr;
+    try {
+        descriptor = reinterpret_cast<const plinth_plugin_descriptor* (*)()>(symbol)();
+    } catch (...) {
+        return;
+    }
+    if (!descriptor) return;
+    model::Plugin plugin;
+    load::Refusal refusal;
+    load::copy_plugin(*descriptor, file.string(), plugin, refusal);
+}
+
+[[noreturn]] void child_main(const std::vector<std::filesystem::path>& files, std::size_t first, int fd,
+                             pid_t parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a plinth killed meanwhile leaves no child behind
+    if (::getppid() != parent) ::_exit(1);
+    g_record_fd = fd;
+    // The default actions: the child dies by the signal itself, as plinth would have, and a
+    // sanitizer's handler does not turn it into a report and an exit status.
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS}) ::signal(sig, SIG_DFL);
+    ::on_exit(leave_at_once, nullptr);
+    for (std::size_t i = first; i < files.size(); ++i) {
+        send(static_cast<std::uint32_t>(i), Record::constructors);
+        load_once(files[i], static_cast<std::uint32_t>(i));
+        send(static_cast<std::uint32_t>(i), Record::done);
+    }
+    ::_exit(0);
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> plugin_files(const std::vector<std::filesystem::path>& folders) {
+    std::vector<std::filesystem::path> all;
+    for (const auto& folder : folders) {
+        std::vector<std::filesystem::path> files;
+        std::error_code ec;
+        std::filesystem::directory_iterator it(folder, ec), end;
+        for (; !ec && it != end; it.increment(ec)) {
+            if (it->path().extension() != ".so") continue;
+            std::error_code status_error;
+            if (it->status(status_error).type() == std::filesystem::file_type::regular && !status_error)
+                files.push_back(it->path());
+        }
+        std::sort(files.begin(), files.end());
+        all.insert(all.end(), files.begin(), files.end());
+    }
+    return all;
+}
+
+ProbeResult probe_files(const std::vector<std::filesystem::path>& files, const ProbeOptions& options) {
+    ProbeResult result;
+    if (!options.enabled) return result;
+    std::size_t next = 0;
+    while (next < files.size()) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) {
+            spdlog::warn("cannot try the plugin files in a child process first (pipe: {}); loading them unprobed",
+                         std::strerror(errno));
+            return result;
+        }
+        spdlog::default_logger()->flush();
+        std::fflush(nullptr);  // nothing buffered is written twice
+        const pid_t parent = ::getpid();
+        const pid_t pid = ::fork();
+        if (pid < 0) {
+            const int error = errno;
+            ::close(fds[0]);
+            ::close(fds[1]);
+            spdlog::warn("cannot try the plugin files in a child process first (fork: {}); loading them unprobed",
+                         std::strerror(error));
+            return result;
+        }
+        if (pid == 0) {
+            ::close(fds[0]);
+            child_main(files, next, fds[1], parent);
+        }
+        ::close(fds[1]);
+
+        std::optional<Record> last;
+        std::vector<char> pending;
+        bool eof = false, hung = false, stopped = false;
+        int status = 0;
+        auto deadline = Clock::now() + options.timeout;
+        // True when it read something.
+        const auto read_records = [&](int timeout_ms) {
+            pollfd p{fds[0], POLLIN, 0};
+            if (::poll(&p, 1, timeout_ms) <= 0) return false;
+            char buffer[sizeof(Record) * 64];
+            const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+            if (n == 0) eof = true;
+            if (n <= 0) return false;
+            pending.insert(pending.end(), buffer, buffer + n);
+            while (pending.size() >= sizeof(Record)) {
+                Record r;
+                std::memcpy(&r, pending.data(), sizeof r);
+                pending.erase(pending.begin(), pending.begin() + sizeof r);
+                last = r;
+                deadline = Clock::now() + options.timeout;  // the bound is each file's
+            }
+            return true;
+        };
+        for (;;) {
+            if (eof)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));  // closed: the child is exiting
+            else
+                read_records(20);
+            const pid_t done = ::waitpid(pid, &status, WNOHANG);
+            if (done == pid) break;
+            const bool stop = options.should_stop && options.should_stop();
+            if (stop || Clock::now() >= deadline) {
+                (stop ? stopped : hung) = true;
+                ::kill(pid, SIGKILL);
+                while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+                }
+                break;
+            }
+        }
+        while (!eof && read_records(0)) {
+        }
+        ::close(fds[0]);
+
+        const bool in_file = last && last->phase != Record::done;
+        if (stopped) {
+            result.stopped = true;
+            const std::size_t from = !last ? next : in_file ? last->index : last->index + 1;
+            for (std::size_t i = from; i < files.size(); ++i)
+                result.refusals.push_back({files[i].string(), "not loaded: plinth was asked to stop while loading"});
+            return result;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !hung && last && !in_file &&
+            last->index + 1 == files.size())
+            break;  // every file loaded
+        if (!in_file) {
+            // Ended between two files, or before the first: no file to name. The rest is loaded
+            // unprobed rather than refused on a guess.
+            spdlog::warn("the child process trying the plugin files ended outside any file's load ({}); loading the "
+                         "rest unprobed",
+                         WIFSIGNALED(status) ? "killed by " + signal_text(WTERMSIG(status))
+                                             : "exit status " + std::to_string(WEXITSTATUS(status)));
+            return result;
+        }
+        std::string how = hung                  ? "did not return within " + model::format_duration(options.timeout)
+                          : WIFSIGNALED(status) ? "killed by " + signal_text(WTERMSIG(status))
+                                                : "the process exited with status " + std::to_string(WEXITSTATUS(status));
+        result.refusals.push_back({files[last->index].string(),
+                                   std::string("failed in load (") + phase_text(last->phase) + "): " + how +
+                                       "; not loaded (plinth loads each plugin file in a child process first)"});
+        next = last->index + 1;
+    }
+    return result;
+}
+
+}  // namespace plinth::pipeline
