@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -198,6 +199,12 @@ model::Table copy_table(const plinth_table& t, const Context& what, const std::s
     table.renamed_from = copy_renamed_from(t, what);
     const Context named(Context::TableName{table.name});
     const Context& where = table.name.empty() ? what : named;
+    // Room for every element up front (a count past the limit is refused below, before any use).
+    table.columns.reserve(std::min(t.column_count, kMaxItems));
+    table.uniques.reserve(std::min(t.unique_count, kMaxItems));
+    table.indexes.reserve(std::min(t.index_count, kMaxItems));
+    table.foreign_keys.reserve(std::min(t.foreign_key_count, kMaxItems));
+    table.checks.reserve(std::min(t.check_count, kMaxItems));
     each_struct(t.columns, t.column_count, kMaxItems, kColumnMin, Context(where, " columns"),
                 [&](const plinth_column& c, const Context& item) {
                     model::Column col;
@@ -267,6 +274,7 @@ void copy_descriptor(const plinth_plugin_descriptor& d, model::Plugin& plugin) {
         if (d.schema) plugin.schema = copy_string(d.schema, Context("schema"));
         plugin.requires_plugins =
             copy_names(d.required_plugins, d.required_plugin_count, Context("required_plugins"));
+        plugin.tables.reserve(std::min(d.table_count, kMaxTables));
         each_struct(d.tables, d.table_count, kMaxTables, kTableMin, Context("tables"),
                     [&](const plinth_table& t, const Context& item) {
                         plugin.tables.push_back(copy_table(t, item, plugin.schema));
@@ -366,12 +374,19 @@ void check_header(const plinth_plugin_descriptor& d) {
 
 }  // namespace
 
-bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal) {
+namespace {
+
+// load_file, giving back the file's exported symbols as inspect_elf_file read them (one opening of
+// the file serves the check before dlopen, the entry symbol's kind and check_exports' warning).
+bool load_inspected(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal,
+                    std::optional<std::vector<ElfSymbol>>& symbols) {
     refusal.file = file.string();
-    if (auto bad = check_elf_file(file)) {
-        refusal.reason = "not a loadable shared object: " + *bad;
+    auto facts = inspect_elf_file(file);
+    if (facts.problem) {
+        refusal.reason = "not a loadable shared object: " + *facts.problem;
         return false;
     }
+    symbols = std::move(facts.symbols);
     const auto id = file_id(file);
     if (!id) {
         refusal.reason = std::string("cannot read the file: ") + std::strerror(errno);
@@ -406,7 +421,7 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
         return false;
     }
     // Called blindly, an entry symbol naming data would jump into it.
-    if (auto bad = check_function_symbol(file, PLINTH_ENTRY_SYMBOL)) {
+    if (auto bad = check_function_symbol(symbols, PLINTH_ENTRY_SYMBOL)) {
         refusal.reason = "not a plinth plugin: " + *bad + " (export it with PLINTH_PLUGIN from plinth/plinth.hpp)";
         return false;
     }
@@ -428,6 +443,25 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
     return true;
 }
 
+std::optional<Warning> exports_warning(const std::filesystem::path& file,
+                                       const std::optional<std::vector<ElfSymbol>>& symbols) {
+    if (!symbols) return std::nullopt;
+    const auto others = std::count_if(symbols->begin(), symbols->end(),
+                                      [](const ElfSymbol& symbol) { return symbol.name != PLINTH_ENTRY_SYMBOL; });
+    if (others == 0) return std::nullopt;
+    const std::string count = std::to_string(others) + (others == 1 ? " dynamic symbol" : " dynamic symbols");
+    return Warning{file.string(), "exports " + count + " besides " PLINTH_ENTRY_SYMBOL
+                                  "; build with -fvisibility=hidden and -Wl,--version-script=plinth_plugin.map (the "
+                                  "SDK's export map), as plinth_add_plugin and the plinth-sdk pkg-config flags do"};
+}
+
+}  // namespace
+
+bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal) {
+    std::optional<std::vector<ElfSymbol>> symbols;
+    return load_inspected(file, plugin, refusal, symbols);
+}
+
 bool copy_plugin(const plinth_plugin_descriptor& descriptor, const std::string& file, model::Plugin& plugin,
                  Refusal& refusal) {
     refusal.file = file;
@@ -444,15 +478,7 @@ bool copy_plugin(const plinth_plugin_descriptor& descriptor, const std::string& 
 }
 
 std::optional<Warning> check_exports(const std::filesystem::path& file) {
-    const auto symbols = exported_symbols(file);
-    if (!symbols) return std::nullopt;
-    const auto others = std::count_if(symbols->begin(), symbols->end(),
-                                      [](const std::string& name) { return name != PLINTH_ENTRY_SYMBOL; });
-    if (others == 0) return std::nullopt;
-    const std::string count = std::to_string(others) + (others == 1 ? " dynamic symbol" : " dynamic symbols");
-    return Warning{file.string(), "exports " + count + " besides " PLINTH_ENTRY_SYMBOL
-                                  "; build with -fvisibility=hidden and -Wl,--version-script=plinth_plugin.map (the "
-                                  "SDK's export map), as plinth_add_plugin and the plinth-sdk pkg-config flags do"};
+    return exports_warning(file, inspect_elf_file(file).symbols);
 }
 
 namespace {
@@ -516,9 +542,10 @@ LoadResult load_folder(const std::filesystem::path& folder) {
         }
         model::Plugin plugin;
         Refusal refusal;
-        if (load_file(file, plugin, refusal)) {
+        std::optional<std::vector<ElfSymbol>> symbols;
+        if (load_inspected(file, plugin, refusal, symbols)) {
             result.plugins.push_back(std::move(plugin));
-            if (auto warning = check_exports(file)) result.warnings.push_back(std::move(*warning));
+            if (auto warning = exports_warning(file, symbols)) result.warnings.push_back(std::move(*warning));
         } else {
             result.refusals.push_back(std::move(refusal));
         }
