@@ -10,9 +10,9 @@
 # Usage: bench/load_stages.sh [BUILD_DIR]   (default: build; RUNS=5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${1:-build}
-PLINTH=$PWD/$BUILD/runtime/plinth
-STAGES=$PWD/$BUILD/bench/stages/load_stages
+BUILD=$(cd "${1:-build}" && pwd)
+PLINTH=$BUILD/runtime/plinth
+STAGES=$BUILD/bench/stages/load_stages
 RUNS=${RUNS:-5}
 
 DATA=$(mktemp -d /tmp/plinth-stages.XXXXXX)
