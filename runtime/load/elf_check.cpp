@@ -60,22 +60,14 @@ std::optional<std::string> read_header(ElfFile& elf, Elf64_Ehdr& header) {
     return std::nullopt;
 }
 
-struct Symbol {
-    std::string name;
-    unsigned char type;  // STT_*
-};
-
 // The symbols the file defines and exports (.dynsym entries that are defined and not local), in
 // table order; nullopt when it cannot tell.
-std::optional<std::vector<Symbol>> defined_symbols(const std::filesystem::path& file) {
-    ElfFile elf(file);
-    Elf64_Ehdr header;
-    if (!elf.is_open() || read_header(elf, header)) return std::nullopt;
+std::optional<std::vector<ElfSymbol>> defined_symbols(ElfFile& elf, const Elf64_Ehdr& header) {
     std::vector<Elf64_Shdr> sections;
     if (header.e_shoff == 0 || header.e_shentsize != sizeof(Elf64_Shdr) ||
         !elf.read(header.e_shoff, header.e_shnum, sections))
         return std::nullopt;
-    std::vector<Symbol> found;
+    std::vector<ElfSymbol> found;
     for (const auto& section : sections) {
         if (section.sh_type != SHT_DYNSYM) continue;
         std::vector<Elf64_Sym> symbols;
@@ -108,13 +100,9 @@ std::string symbol_kind(unsigned char type) {
     }
 }
 
-}  // namespace
-
-std::optional<std::string> check_elf_file(const std::filesystem::path& file) {
-    ElfFile elf(file);
-    if (!elf.is_open()) return "cannot open the file: " + std::string(std::strerror(errno));
+// Why the file is no complete ELF shared object for this machine, or nullopt; `header` is then read.
+std::optional<std::string> check_header(ElfFile& elf, Elf64_Ehdr& header) {
     const std::uint64_t size = elf.size();
-    Elf64_Ehdr header;
     if (auto bad = read_header(elf, header)) return bad;
     if (header.e_type != ET_DYN) return std::string("ELF file is not a shared object");
     if (kMachine != EM_NONE && header.e_machine != kMachine)
@@ -132,8 +120,20 @@ std::optional<std::string> check_elf_file(const std::filesystem::path& file) {
     return std::nullopt;
 }
 
+}  // namespace
+
+ElfFacts inspect_elf_file(const std::filesystem::path& file) {
+    ElfFile elf(file);
+    if (!elf.is_open()) return {"cannot open the file: " + std::string(std::strerror(errno)), std::nullopt};
+    Elf64_Ehdr header;
+    if (auto bad = check_header(elf, header)) return {std::move(bad), std::nullopt};
+    return {std::nullopt, defined_symbols(elf, header)};
+}
+
+std::optional<std::string> check_elf_file(const std::filesystem::path& file) { return inspect_elf_file(file).problem; }
+
 std::optional<std::vector<std::string>> exported_symbols(const std::filesystem::path& file) {
-    const auto symbols = defined_symbols(file);
+    const auto symbols = inspect_elf_file(file).symbols;
     if (!symbols) return std::nullopt;
     std::vector<std::string> names;
     for (const auto& symbol : *symbols) names.push_back(symbol.name);
@@ -141,7 +141,11 @@ std::optional<std::vector<std::string>> exported_symbols(const std::filesystem::
 }
 
 std::optional<std::string> check_function_symbol(const std::filesystem::path& file, const std::string& name) {
-    const auto symbols = defined_symbols(file);
+    return check_function_symbol(inspect_elf_file(file).symbols, name);
+}
+
+std::optional<std::string> check_function_symbol(const std::optional<std::vector<ElfSymbol>>& symbols,
+                                                 const std::string& name) {
     if (!symbols) return std::nullopt;
     for (const auto& symbol : *symbols) {
         if (symbol.name != name || symbol.type == STT_FUNC || symbol.type == STT_GNU_IFUNC) continue;

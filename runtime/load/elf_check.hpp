@@ -11,6 +11,21 @@
 
 namespace plinth::load {
 
+// A symbol a file defines and exports.
+struct ElfSymbol {
+    std::string name;
+    unsigned char type;  // STT_*
+};
+
+// All the loader asks of a file, from one opening of it: `problem` is check_elf_file's verdict,
+// and for a file it accepts, `symbols` are those it defines and exports, as exported_symbols says
+// (nullopt when the file does not say).
+struct ElfFacts {
+    std::optional<std::string> problem;
+    std::optional<std::vector<ElfSymbol>> symbols;
+};
+ElfFacts inspect_elf_file(const std::filesystem::path& file);
+
 // nullopt when the file is a complete ELF shared object for this machine; else why not.
 std::optional<std::string> check_elf_file(const std::filesystem::path& file);
 
@@ -24,5 +39,8 @@ std::optional<std::vector<std::string>> exported_symbols(const std::filesystem::
 // symbol is instead, e.g. "symbol plinth_plugin_entry_v1 is a data object, not a function". Call
 // it on a file check_elf_file accepted.
 std::optional<std::string> check_function_symbol(const std::filesystem::path& file, const std::string& name);
+// The same, on symbols inspect_elf_file read.
+std::optional<std::string> check_function_symbol(const std::optional<std::vector<ElfSymbol>>& symbols,
+                                                 const std::string& name);
 
 }  // namespace plinth::load

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -56,33 +57,68 @@ struct DescriptorError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-std::string copy_string(const char* s, const std::string& what) {
+// Where a value lies in the descriptor, e.g. `table "orders" columns[3].name`, spelled out only when
+// an error names it: copying a large plugin visits hundreds of thousands of values, and building
+// each one's context string up front was a third of the cost of loading and validating it. A
+// Context refers to its parent and to text that outlive it (literals, the copied table name).
+class Context {
+public:
+    struct TableName {
+        std::string_view name;
+    };
+    explicit Context(std::string_view text) : text_(text) {}
+    // `table "name"`.
+    explicit Context(TableName table) : text_(table.name), quoted_table_(true) {}
+    // `parent` followed by `text`, e.g. ".name".
+    Context(const Context& parent, std::string_view text) : parent_(&parent), text_(text) {}
+    // `parent` followed by `[index]`.
+    Context(const Context& parent, std::uint32_t index) : parent_(&parent), index_(index), indexed_(true) {}
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+
+    std::string str() const {
+        std::string out = parent_ ? parent_->str() : std::string();
+        if (indexed_) out += "[" + std::to_string(index_) + "]";
+        else if (quoted_table_) out += "table \"" + std::string(text_) + "\"";
+        else out += text_;
+        return out;
+    }
+
+private:
+    const Context* parent_ = nullptr;
+    std::string_view text_;
+    std::uint32_t index_ = 0;
+    bool indexed_ = false;
+    bool quoted_table_ = false;
+};
+
+std::string copy_string(const char* s, const Context& what) {
     if (!s) return {};
     std::size_t n = ::strnlen(s, kMaxString + 1);
-    if (n > kMaxString) throw DescriptorError(what + " is longer than 1 MiB (not NUL-terminated?)");
+    if (n > kMaxString) throw DescriptorError(what.str() + " is longer than 1 MiB (not NUL-terminated?)");
     return std::string(s, n);
 }
 
-std::optional<std::string> copy_optional(const char* s, const std::string& what) {
+std::optional<std::string> copy_optional(const char* s, const Context& what) {
     if (!s) return std::nullopt;
     return copy_string(s, what);
 }
 
-void check_array(const void* base, std::uint32_t count, std::uint32_t limit, const std::string& what) {
+void check_array(const void* base, std::uint32_t count, std::uint32_t limit, const Context& what) {
     if (count > limit)
-        throw DescriptorError(what + " count " + std::to_string(count) + " exceeds the limit of " +
+        throw DescriptorError(what.str() + " count " + std::to_string(count) + " exceeds the limit of " +
                               std::to_string(limit));
     if (count > 0 && !base)
-        throw DescriptorError(what + " is NULL but its count is " + std::to_string(count));
+        throw DescriptorError(what.str() + " is NULL but its count is " + std::to_string(count));
 }
 
-std::vector<std::string> copy_names(const char* const* names, std::uint32_t count, const std::string& what) {
+std::vector<std::string> copy_names(const char* const* names, std::uint32_t count, const Context& what) {
     check_array(names, count, kMaxItems, what);
     std::vector<std::string> out;
     out.reserve(count);
     for (std::uint32_t i = 0; i < count; ++i) {
-        std::string item = what + "[" + std::to_string(i) + "]";
-        if (!names[i]) throw DescriptorError(item + " is NULL");
+        const Context item(what, i);
+        if (!names[i]) throw DescriptorError(item.str() + " is NULL");
         out.push_back(copy_string(names[i], item));
     }
     return out;
@@ -92,26 +128,26 @@ std::vector<std::string> copy_names(const char* const* names, std::uint32_t coun
 // that every element has that same size and that it is at least the 1.0 size.
 template <class T, class Visit>
 void each_struct(const T* base, std::uint32_t count, std::uint32_t limit, std::uint32_t min_size,
-                 const std::string& what, Visit visit) {
+                 const Context& what, Visit visit) {
     check_array(base, count, limit, what);
     if (count == 0) return;
     const std::uint32_t stride = base->struct_size;
     if (stride < min_size)
-        throw DescriptorError(what + " struct_size " + std::to_string(stride) + " is smaller than " +
+        throw DescriptorError(what.str() + " struct_size " + std::to_string(stride) + " is smaller than " +
                               std::to_string(min_size) + ", the size in plinth ABI 1.0");
     if (stride > kMaxStrideFactor * sizeof(T))
-        throw DescriptorError(what + " struct_size " + std::to_string(stride) + " is larger than " +
+        throw DescriptorError(what.str() + " struct_size " + std::to_string(stride) + " is larger than " +
                               std::to_string(kMaxStrideFactor * sizeof(T)) + ", " + std::to_string(kMaxStrideFactor) +
                               " times the size in this plinth (corrupt descriptor?)");
     if (stride % alignof(T) != 0)
-        throw DescriptorError(what + " struct_size " + std::to_string(stride) + " is not a multiple of " +
+        throw DescriptorError(what.str() + " struct_size " + std::to_string(stride) + " is not a multiple of " +
                               std::to_string(alignof(T)));
     const auto* bytes = reinterpret_cast<const unsigned char*>(base);
     for (std::uint32_t i = 0; i < count; ++i) {
         const T& element = *reinterpret_cast<const T*>(bytes + std::size_t(i) * stride);
-        std::string item = what + "[" + std::to_string(i) + "]";
+        const Context item(what, i);
         if (element.struct_size != stride)
-            throw DescriptorError(item + " struct_size " + std::to_string(element.struct_size) +
+            throw DescriptorError(item.str() + " struct_size " + std::to_string(element.struct_size) +
                                   " differs from the first element's " + std::to_string(stride));
         visit(element, item);
     }
@@ -119,100 +155,110 @@ void each_struct(const T* base, std::uint32_t count, std::uint32_t limit, std::u
 
 // The source location an ABI 1.2 element carries; nullopt for an older or a plain-C element.
 template <class T>
-std::optional<model::SourceLocation> copy_source(const T& element, const std::string& what) {
+std::optional<model::SourceLocation> copy_source(const T& element, const Context& what) {
     if (element.struct_size < kSourceEnd<T> || !element.source_file) return std::nullopt;
-    return model::SourceLocation{copy_string(element.source_file, what + ".source_file"), element.source_line};
+    return model::SourceLocation{copy_string(element.source_file, Context(what, ".source_file")), element.source_line};
 }
 
-model::FkAction copy_action(std::uint32_t raw, const std::string& what) {
+model::FkAction copy_action(std::uint32_t raw, const Context& what) {
     if (raw > PLINTH_FK_SET_DEFAULT)
-        throw DescriptorError(what + " has unknown foreign key action " + std::to_string(raw));
+        throw DescriptorError(what.str() + " has unknown foreign key action " + std::to_string(raw));
     return static_cast<model::FkAction>(raw);
 }
 
 // ABI 1.4: the previous name of a table or column; nullopt for an older element or none given.
 template <class T>
-std::optional<std::string> copy_renamed_from(const T& element, const std::string& what) {
+std::optional<std::string> copy_renamed_from(const T& element, const Context& what) {
     if (element.struct_size < kRenamedFromEnd<T>) return std::nullopt;
-    return copy_optional(element.renamed_from, what + ".renamed_from");
+    return copy_optional(element.renamed_from, Context(what, ".renamed_from"));
 }
 
 // ABI 1.3: the operator class of each key (NULL entries keep the default) and the storage parameters.
-void copy_index_options(const plinth_index& x, const std::string& item, model::Index& idx) {
+void copy_index_options(const plinth_index& x, const Context& item, model::Index& idx) {
     if (x.opclasses) {
-        check_array(x.opclasses, x.key_count, kMaxItems, item + ".opclasses");
+        const Context opclasses(item, ".opclasses");
+        check_array(x.opclasses, x.key_count, kMaxItems, opclasses);
         for (std::uint32_t i = 0; i < x.key_count; ++i)
-            idx.opclasses.push_back(copy_string(x.opclasses[i], item + ".opclasses[" + std::to_string(i) + "]"));
+            idx.opclasses.push_back(copy_string(x.opclasses[i], Context(opclasses, i)));
         if (std::all_of(idx.opclasses.begin(), idx.opclasses.end(), [](const auto& o) { return o.empty(); }))
             idx.opclasses.clear();
     }
-    const auto names = copy_names(x.option_names, x.option_count, item + ".option_names");
-    const auto values = copy_names(x.option_values, x.option_count, item + ".option_values");
+    const auto names = copy_names(x.option_names, x.option_count, Context(item, ".option_names"));
+    const auto values = copy_names(x.option_values, x.option_count, Context(item, ".option_values"));
     for (std::uint32_t i = 0; i < x.option_count; ++i) idx.options.emplace_back(names[i], values[i]);
     // One spelling whatever the order written; a name given twice is left for validation to report.
     std::stable_sort(idx.options.begin(), idx.options.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
-model::Table copy_table(const plinth_table& t, const std::string& what, const std::string& schema) {
+model::Table copy_table(const plinth_table& t, const Context& what, const std::string& schema) {
     model::Table table;
     table.schema = schema;
-    table.name = copy_string(t.name, what + ".name");
+    table.name = copy_string(t.name, Context(what, ".name"));
     table.source = copy_source(t, what);
     table.renamed_from = copy_renamed_from(t, what);
-    const std::string where = table.name.empty() ? what : "table \"" + table.name + "\"";
-    each_struct(t.columns, t.column_count, kMaxItems, kColumnMin, where + " columns",
-                [&](const plinth_column& c, const std::string& item) {
+    const Context named(Context::TableName{table.name});
+    const Context& where = table.name.empty() ? what : named;
+    // Room for every element up front (a count past the limit is refused below, before any use).
+    table.columns.reserve(std::min(t.column_count, kMaxItems));
+    table.uniques.reserve(std::min(t.unique_count, kMaxItems));
+    table.indexes.reserve(std::min(t.index_count, kMaxItems));
+    table.foreign_keys.reserve(std::min(t.foreign_key_count, kMaxItems));
+    table.checks.reserve(std::min(t.check_count, kMaxItems));
+    each_struct(t.columns, t.column_count, kMaxItems, kColumnMin, Context(where, " columns"),
+                [&](const plinth_column& c, const Context& item) {
                     model::Column col;
-                    col.name = copy_string(c.name, item + ".name");
-                    col.type = copy_string(c.type, item + ".type");
-                    col.default_sql = copy_optional(c.default_sql, item + ".default_sql");
+                    col.name = copy_string(c.name, Context(item, ".name"));
+                    col.type = copy_string(c.type, Context(item, ".type"));
+                    col.default_sql = copy_optional(c.default_sql, Context(item, ".default_sql"));
                     col.not_null = (c.flags & PLINTH_COLUMN_NOT_NULL) != 0;
                     col.source = copy_source(c, item);
                     if (c.struct_size >= kColumnDataEnd) {
-                        col.backfill = copy_optional(c.backfill, item + ".backfill");
-                        col.using_expression = copy_optional(c.using_expression, item + ".using_expression");
+                        col.backfill = copy_optional(c.backfill, Context(item, ".backfill"));
+                        col.using_expression = copy_optional(c.using_expression, Context(item, ".using_expression"));
                     }
                     col.renamed_from = copy_renamed_from(c, item);
                     table.columns.push_back(std::move(col));
                 });
-    table.primary_key = copy_names(t.primary_key, t.primary_key_count, where + " primary_key");
-    table.primary_key_name = copy_string(t.primary_key_name, where + " primary_key_name");
-    each_struct(t.uniques, t.unique_count, kMaxItems, kUniqueMin, where + " uniques",
-                [&](const plinth_unique& u, const std::string& item) {
-                    table.uniques.push_back({copy_string(u.name, item + ".name"),
-                                             copy_names(u.columns, u.column_count, item + ".columns"),
+    table.primary_key = copy_names(t.primary_key, t.primary_key_count, Context(where, " primary_key"));
+    table.primary_key_name = copy_string(t.primary_key_name, Context(where, " primary_key_name"));
+    each_struct(t.uniques, t.unique_count, kMaxItems, kUniqueMin, Context(where, " uniques"),
+                [&](const plinth_unique& u, const Context& item) {
+                    table.uniques.push_back({copy_string(u.name, Context(item, ".name")),
+                                             copy_names(u.columns, u.column_count, Context(item, ".columns")),
                                              copy_source(u, item)});
                 });
-    each_struct(t.indexes, t.index_count, kMaxItems, kIndexMin, where + " indexes",
-                [&](const plinth_index& x, const std::string& item) {
+    each_struct(t.indexes, t.index_count, kMaxItems, kIndexMin, Context(where, " indexes"),
+                [&](const plinth_index& x, const Context& item) {
                     model::Index idx;
-                    idx.name = copy_string(x.name, item + ".name");
+                    idx.name = copy_string(x.name, Context(item, ".name"));
                     idx.unique = (x.flags & PLINTH_INDEX_UNIQUE) != 0;
-                    if (x.method) idx.method = copy_string(x.method, item + ".method");
-                    idx.keys = copy_names(x.keys, x.key_count, item + ".keys");
-                    idx.predicate = copy_optional(x.predicate, item + ".predicate");
+                    if (x.method) idx.method = copy_string(x.method, Context(item, ".method"));
+                    idx.keys = copy_names(x.keys, x.key_count, Context(item, ".keys"));
+                    idx.predicate = copy_optional(x.predicate, Context(item, ".predicate"));
                     idx.source = copy_source(x, item);
                     if (x.struct_size >= kIndexOptionsEnd) copy_index_options(x, item, idx);
                     table.indexes.push_back(std::move(idx));
                 });
-    each_struct(t.foreign_keys, t.foreign_key_count, kMaxItems, kForeignKeyMin, where + " foreign_keys",
-                [&](const plinth_foreign_key& f, const std::string& item) {
+    each_struct(t.foreign_keys, t.foreign_key_count, kMaxItems, kForeignKeyMin, Context(where, " foreign_keys"),
+                [&](const plinth_foreign_key& f, const Context& item) {
                     model::ForeignKey fk;
-                    fk.name = copy_string(f.name, item + ".name");
-                    fk.columns = copy_names(f.columns, f.column_count, item + ".columns");
-                    fk.ref_schema = f.ref_schema ? copy_string(f.ref_schema, item + ".ref_schema") : schema;
-                    fk.ref_table = copy_string(f.ref_table, item + ".ref_table");
-                    if (f.ref_columns) fk.ref_columns = copy_names(f.ref_columns, f.column_count, item + ".ref_columns");
-                    fk.on_delete = copy_action(f.on_delete, item + ".on_delete");
-                    fk.on_update = copy_action(f.on_update, item + ".on_update");
+                    fk.name = copy_string(f.name, Context(item, ".name"));
+                    fk.columns = copy_names(f.columns, f.column_count, Context(item, ".columns"));
+                    fk.ref_schema = f.ref_schema ? copy_string(f.ref_schema, Context(item, ".ref_schema")) : schema;
+                    fk.ref_table = copy_string(f.ref_table, Context(item, ".ref_table"));
+                    if (f.ref_columns)
+                        fk.ref_columns = copy_names(f.ref_columns, f.column_count, Context(item, ".ref_columns"));
+                    fk.on_delete = copy_action(f.on_delete, Context(item, ".on_delete"));
+                    fk.on_update = copy_action(f.on_update, Context(item, ".on_update"));
                     fk.source = copy_source(f, item);
                     table.foreign_keys.push_back(std::move(fk));
                 });
-    each_struct(t.checks, t.check_count, kMaxItems, kCheckMin, where + " checks",
-                [&](const plinth_check& c, const std::string& item) {
-                    table.checks.push_back({copy_string(c.name, item + ".name"),
-                                            copy_string(c.expression, item + ".expression"), copy_source(c, item)});
+    each_struct(t.checks, t.check_count, kMaxItems, kCheckMin, Context(where, " checks"),
+                [&](const plinth_check& c, const Context& item) {
+                    table.checks.push_back({copy_string(c.name, Context(item, ".name")),
+                                            copy_string(c.expression, Context(item, ".expression")),
+                                            copy_source(c, item)});
                 });
     return table;
 }
@@ -220,15 +266,17 @@ model::Table copy_table(const plinth_table& t, const std::string& what, const st
 // Copies everything the descriptor points to. The header has already been checked.
 void copy_descriptor(const plinth_plugin_descriptor& d, model::Plugin& plugin) {
     if (!d.name) throw DescriptorError("descriptor has a NULL plugin name");
-    plugin.name = copy_string(d.name, "plugin name");
+    plugin.name = copy_string(d.name, Context("plugin name"));
     if (plugin.name.empty()) throw DescriptorError("descriptor has an empty plugin name");
     const std::string who = "plugin \"" + plugin.name + "\": ";
     try {
-        plugin.version = copy_string(d.version, "version");
-        if (d.schema) plugin.schema = copy_string(d.schema, "schema");
-        plugin.requires_plugins = copy_names(d.required_plugins, d.required_plugin_count, "required_plugins");
-        each_struct(d.tables, d.table_count, kMaxTables, kTableMin, "tables",
-                    [&](const plinth_table& t, const std::string& item) {
+        plugin.version = copy_string(d.version, Context("version"));
+        if (d.schema) plugin.schema = copy_string(d.schema, Context("schema"));
+        plugin.requires_plugins =
+            copy_names(d.required_plugins, d.required_plugin_count, Context("required_plugins"));
+        plugin.tables.reserve(std::min(d.table_count, kMaxTables));
+        each_struct(d.tables, d.table_count, kMaxTables, kTableMin, Context("tables"),
+                    [&](const plinth_table& t, const Context& item) {
                         plugin.tables.push_back(copy_table(t, item, plugin.schema));
                     });
     } catch (const DescriptorError& e) {
@@ -326,12 +374,19 @@ void check_header(const plinth_plugin_descriptor& d) {
 
 }  // namespace
 
-bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal) {
+namespace {
+
+// load_file, giving back the file's exported symbols as inspect_elf_file read them (one opening of
+// the file serves the check before dlopen, the entry symbol's kind and check_exports' warning).
+bool load_inspected(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal,
+                    std::optional<std::vector<ElfSymbol>>& symbols) {
     refusal.file = file.string();
-    if (auto bad = check_elf_file(file)) {
-        refusal.reason = "not a loadable shared object: " + *bad;
+    auto facts = inspect_elf_file(file);
+    if (facts.problem) {
+        refusal.reason = "not a loadable shared object: " + *facts.problem;
         return false;
     }
+    symbols = std::move(facts.symbols);
     const auto id = file_id(file);
     if (!id) {
         refusal.reason = std::string("cannot read the file: ") + std::strerror(errno);
@@ -366,7 +421,7 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
         return false;
     }
     // Called blindly, an entry symbol naming data would jump into it.
-    if (auto bad = check_function_symbol(file, PLINTH_ENTRY_SYMBOL)) {
+    if (auto bad = check_function_symbol(symbols, PLINTH_ENTRY_SYMBOL)) {
         refusal.reason = "not a plinth plugin: " + *bad + " (export it with PLINTH_PLUGIN from plinth/plinth.hpp)";
         return false;
     }
@@ -388,6 +443,25 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
     return true;
 }
 
+std::optional<Warning> exports_warning(const std::filesystem::path& file,
+                                       const std::optional<std::vector<ElfSymbol>>& symbols) {
+    if (!symbols) return std::nullopt;
+    const auto others = std::count_if(symbols->begin(), symbols->end(),
+                                      [](const ElfSymbol& symbol) { return symbol.name != PLINTH_ENTRY_SYMBOL; });
+    if (others == 0) return std::nullopt;
+    const std::string count = std::to_string(others) + (others == 1 ? " dynamic symbol" : " dynamic symbols");
+    return Warning{file.string(), "exports " + count + " besides " PLINTH_ENTRY_SYMBOL
+                                  "; build with -fvisibility=hidden and -Wl,--version-script=plinth_plugin.map (the "
+                                  "SDK's export map), as plinth_add_plugin and the plinth-sdk pkg-config flags do"};
+}
+
+}  // namespace
+
+bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal) {
+    std::optional<std::vector<ElfSymbol>> symbols;
+    return load_inspected(file, plugin, refusal, symbols);
+}
+
 bool copy_plugin(const plinth_plugin_descriptor& descriptor, const std::string& file, model::Plugin& plugin,
                  Refusal& refusal) {
     refusal.file = file;
@@ -404,15 +478,7 @@ bool copy_plugin(const plinth_plugin_descriptor& descriptor, const std::string& 
 }
 
 std::optional<Warning> check_exports(const std::filesystem::path& file) {
-    const auto symbols = exported_symbols(file);
-    if (!symbols) return std::nullopt;
-    const auto others = std::count_if(symbols->begin(), symbols->end(),
-                                      [](const std::string& name) { return name != PLINTH_ENTRY_SYMBOL; });
-    if (others == 0) return std::nullopt;
-    const std::string count = std::to_string(others) + (others == 1 ? " dynamic symbol" : " dynamic symbols");
-    return Warning{file.string(), "exports " + count + " besides " PLINTH_ENTRY_SYMBOL
-                                  "; build with -fvisibility=hidden and -Wl,--version-script=plinth_plugin.map (the "
-                                  "SDK's export map), as plinth_add_plugin and the plinth-sdk pkg-config flags do"};
+    return exports_warning(file, inspect_elf_file(file).symbols);
 }
 
 namespace {
@@ -481,9 +547,10 @@ LoadResult load_folder(const std::filesystem::path& folder, const Screen& screen
         }
         model::Plugin plugin;
         Refusal refusal;
-        if (load_file(file, plugin, refusal)) {
+        std::optional<std::vector<ElfSymbol>> symbols;
+        if (load_inspected(file, plugin, refusal, symbols)) {
             result.plugins.push_back(std::move(plugin));
-            if (auto warning = check_exports(file)) result.warnings.push_back(std::move(*warning));
+            if (auto warning = exports_warning(file, symbols)) result.warnings.push_back(std::move(*warning));
         } else {
             result.refusals.push_back(std::move(refusal));
         }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <queue>
 
@@ -54,30 +55,41 @@ NodeOrder order_nodes(std::size_t node_count, std::vector<std::pair<std::size_t,
 }
 
 Ordering order(const std::vector<model::Plugin>& plugins) {
-    // Vertices in sorted name order, so the result never depends on the input order.
-    std::map<std::string, TableRef> by_name;
+    // Vertices in sorted name order, so the result never depends on the input order; of two tables
+    // with one name (validation refuses that), the first is kept. A sorted vector, not a map: one
+    // allocation per name instead of a node and a key copy in each of two maps.
     std::map<std::string, std::size_t> plugin_by_name;
+    std::vector<std::pair<std::string, TableRef>> by_name;
     for (std::size_t p = 0; p < plugins.size(); ++p) {
         plugin_by_name.emplace(plugins[p].name, p);
         for (std::size_t t = 0; t < plugins[p].tables.size(); ++t)
-            by_name.emplace(plugins[p].tables[t].qualified_name(), TableRef{p, t});
+            by_name.emplace_back(plugins[p].tables[t].qualified_name(), TableRef{p, t});
     }
+    std::stable_sort(by_name.begin(), by_name.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    by_name.erase(std::unique(by_name.begin(), by_name.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+                  by_name.end());
     std::vector<std::string> names;
     std::vector<TableRef> refs;
-    std::map<std::string, std::size_t> index;
-    for (const auto& [name, ref] : by_name) {
-        index.emplace(name, names.size());
-        names.push_back(name);
+    names.reserve(by_name.size());
+    refs.reserve(by_name.size());
+    for (auto& [name, ref] : by_name) {
+        names.push_back(std::move(name));
         refs.push_back(ref);
     }
+    // The vertex of "schema.table", when some plugin declares it.
+    const auto vertex_of = [&](const std::string& schema, const std::string& table) -> std::optional<std::size_t> {
+        const std::string key = schema + "." + table;
+        const auto at = std::lower_bound(names.begin(), names.end(), key);
+        if (at == names.end() || *at != key) return std::nullopt;
+        return static_cast<std::size_t>(at - names.begin());
+    };
 
     struct Edge { std::size_t from, to; const model::ForeignKey* fk; };
     std::vector<Edge> fk_edges;
     for (std::size_t v = 0; v < refs.size(); ++v) {
         const auto& table = plugins[refs[v].plugin].tables[refs[v].table];
         for (const auto& fk : table.foreign_keys) {
-            auto target = index.find(fk.ref_schema + "." + fk.ref_table);
-            if (target != index.end()) fk_edges.push_back({v, target->second, &fk});
+            if (const auto target = vertex_of(fk.ref_schema, fk.ref_table)) fk_edges.push_back({v, *target, &fk});
         }
     }
     std::vector<std::pair<std::size_t, std::size_t>> edges;
@@ -100,9 +112,9 @@ Ordering order(const std::vector<model::Plugin>& plugins) {
 
     // Plugins: after every plugin they require or whose tables they reference.
     std::vector<std::size_t> plugin_sorted;  // vertex -> plugin index, by name
-    std::map<std::size_t, std::size_t> plugin_vertex;
+    std::vector<std::size_t> plugin_vertex(plugins.size());  // plugin index -> vertex
     for (const auto& [name, p] : plugin_by_name) {
-        plugin_vertex.emplace(p, plugin_sorted.size());
+        plugin_vertex[p] = plugin_sorted.size();
         plugin_sorted.push_back(p);
     }
     std::vector<std::pair<std::size_t, std::size_t>> plugin_edges;

@@ -90,14 +90,19 @@ bool matches_type_grammar(std::string_view type) {
     return is_type_tail(type) || is_type_tail(after_space);
 }
 
+// Whether `text` starts with `lower_word`, in any case; no lower-cased copy of the text.
+bool starts_with_folded(std::string_view text, std::string_view lower_word) {
+    if (text.size() < lower_word.size()) return false;
+    for (std::size_t i = 0; i < lower_word.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(text[i])) != lower_word[i]) return false;
+    return true;
+}
+
 // (small|big)?serial[248]?, in any case.
-bool is_serial(std::string_view type) {
-    std::string lower;
-    for (char c : type) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string_view rest(lower);
-    if (rest.substr(0, 5) == "small") rest.remove_prefix(5);
-    else if (rest.substr(0, 3) == "big") rest.remove_prefix(3);
-    if (rest.substr(0, 6) != "serial") return false;
+bool is_serial(std::string_view rest) {
+    if (starts_with_folded(rest, "small")) rest.remove_prefix(5);
+    else if (starts_with_folded(rest, "big")) rest.remove_prefix(3);
+    if (!starts_with_folded(rest, "serial")) return false;
     rest.remove_prefix(6);
     return rest.empty() || (rest.size() == 1 && (rest[0] == '2' || rest[0] == '4' || rest[0] == '8'));
 }

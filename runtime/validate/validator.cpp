@@ -1,11 +1,14 @@
 #include "validate/validator.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <regex>
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "model/text.hpp"
 #include "model/types.hpp"
@@ -43,6 +46,42 @@ std::string missing_column(const model::Table& t, const std::string& column) {
     return "column " + quoted(column) + " does not exist in the table" + did_you_mean(column, columns_of(t));
 }
 
+// The first claim on each name of one namespace (the columns of a table, its constraint names), for
+// "declared twice" checks: a scan while there are few, as there usually are, so checking a table
+// allocates nothing; a set once there are many. The names must outlive it, unchanged.
+template <class Value>
+class FirstClaims {
+public:
+    // The value `name` was first claimed with, or nullptr when this is its first claim.
+    const Value* claim(std::string_view name, Value value) {
+        if (many_.empty()) {
+            for (std::size_t i = 0; i < count_; ++i)
+                if (few_[i].first == name) return &few_[i].second;
+            if (count_ < few_.size()) {
+                few_[count_++] = {name, std::move(value)};
+                return nullptr;
+            }
+            many_.insert(few_.begin(), few_.end());
+        }
+        const auto [it, fresh] = many_.emplace(name, std::move(value));
+        return fresh ? nullptr : &it->second;
+    }
+
+private:
+    std::array<std::pair<std::string_view, Value>, 16> few_{};
+    std::size_t count_ = 0;
+    std::map<std::string_view, Value> many_;
+};
+
+// Names met so far; insert() is false for a name met before.
+class SeenNames {
+public:
+    bool insert(std::string_view name) { return claims_.claim(name, true) == nullptr; }
+
+private:
+    FirstClaims<bool> claims_;
+};
+
 // One declared name that may say what it was called before (ABI 1.4 renames).
 struct Renamable {
     std::string name;
@@ -56,6 +95,8 @@ struct Renamable {
 // give. `kind` is "column" or "table". Calls `report(item, message)` for each problem.
 template <class Report>
 void check_renames(const std::vector<Renamable>& items, const std::string& kind, Report report) {
+    if (std::none_of(items.begin(), items.end(), [](const Renamable& item) { return item.renamed_from.has_value(); }))
+        return;
     std::map<std::string, const Renamable*> declared, claimed;
     for (const auto& item : items) declared.emplace(item.name, &item);
     for (const auto& item : items) {
@@ -105,96 +146,104 @@ public:
         if (auto bad = check_plugin_name(p.name)) add(p, "", "", "plugin name " + *bad, std::nullopt);
         if (auto bad = check_version(p.version)) add(p, "", "", "version " + *bad, std::nullopt);
         if (auto bad = check_schema_name(p.schema)) add(p, "", "", "schema " + quoted(p.schema) + " " + *bad, std::nullopt);
-        std::set<std::string> required;
+        SeenNames required;
         for (const auto& r : p.requires_plugins) {
             if (auto bad = check_plugin_name(r)) add(p, "", "", "required plugin name " + quoted(r) + " " + *bad, std::nullopt);
             else if (r == p.name) add(p, "", "", "requires itself", std::nullopt);
-            else if (!required.insert(r).second) add(p, "", "", "requires plugin " + quoted(r) + " twice", std::nullopt);
+            else if (!required.insert(r)) add(p, "", "", "requires plugin " + quoted(r) + " twice", std::nullopt);
         }
-        std::set<std::string> tables;
+        SeenNames tables;
         for (auto& t : p.tables) {
             if (auto bad = check_identifier(t.name)) {
                 add(p, t.name, "", "table name " + *bad, t.source);
                 continue;
             }
-            if (!tables.insert(t.name).second) add(p, t.name, "", "table is declared twice in this plugin", t.source);
+            if (!tables.insert(t.name)) add(p, t.name, "", "table is declared twice in this plugin", t.source);
             check_table(p, t);
         }
     }
 
 private:
-    void check_name_list(const model::Plugin& p, const model::Table& t, const std::string& what,
+    // `what()` names the item a problem is about; it is called only for a problem, so that a valid
+    // declaration costs no text. The same holds for every `what` below.
+    template <class What>
+    void check_name_list(const model::Plugin& p, const model::Table& t, const What& what,
                          const std::vector<std::string>& columns, const Source& source) {
-        if (columns.empty()) add(p, t.name, what, "has no columns", source);
-        std::set<std::string> seen;
+        if (columns.empty()) add(p, t.name, what(), "has no columns", source);
+        SeenNames seen;
         for (const auto& c : columns) {
-            if (!t.find_column(c)) add(p, t.name, what, missing_column(t, c), source);
-            else if (!seen.insert(c).second) add(p, t.name, what, "lists column " + quoted(c) + " twice", source);
+            if (!t.find_column(c)) add(p, t.name, what(), missing_column(t, c), source);
+            else if (!seen.insert(c)) add(p, t.name, what(), "lists column " + quoted(c) + " twice", source);
         }
     }
 
-    // Fills a constraint name PostgreSQL-style when the plugin gave none, and checks it.
-    void name_constraint(const model::Plugin& p, const model::Table& t, std::string& name,
-                         const std::string& what, const std::string& generated, const Source& source) {
+    // Fills a constraint name PostgreSQL-style when the plugin gave none (`generated()`), and checks it.
+    template <class What, class Generated>
+    void name_constraint(const model::Plugin& p, const model::Table& t, std::string& name, const What& what,
+                         const Generated& generated, const Source& source) {
         if (name.empty()) {
-            name = generated;
+            name = generated();
             if (name.size() > kMaxIdentifierBytes)
-                add(p, t.name, what, "generated name " + quoted(name) + " is " + std::to_string(name.size()) +
+                add(p, t.name, what(), "generated name " + quoted(name) + " is " + std::to_string(name.size()) +
                     " bytes; PostgreSQL would truncate it to 63: give this constraint a shorter name", source);
             return;
         }
-        if (auto bad = check_identifier(name)) add(p, t.name, what, "name " + *bad, source);
+        if (auto bad = check_identifier(name)) add(p, t.name, what(), "name " + *bad, source);
     }
 
-    void check_sql(const model::Plugin& p, const model::Table& t, const std::string& what,
-                   const std::string& label, const std::string& sql, const Source& source) {
-        if (auto bad = check_expression(sql)) add(p, t.name, what, label + " " + *bad, source);
+    template <class What>
+    void check_sql(const model::Plugin& p, const model::Table& t, const What& what, const char* label,
+                   const std::string& sql, const Source& source) {
+        if (auto bad = check_expression(sql)) add(p, t.name, what(), label + (" " + *bad), source);
     }
 
     void check_table(model::Plugin& p, model::Table& t) {
         if (t.columns.empty()) add(p, t.name, "", "has no columns", t.source);
-        std::set<std::string> column_names;
+        SeenNames column_names;
         for (const auto& c : t.columns) {
-            const std::string what = "column " + quoted(c.name);
-            if (auto bad = check_identifier(c.name)) add(p, t.name, what, "name " + *bad, c.source);
+            const auto what = [&] { return "column " + quoted(c.name); };
+            if (auto bad = check_identifier(c.name)) add(p, t.name, what(), "name " + *bad, c.source);
             else if (is_system_column(c.name))
-                add(p, t.name, what, "name is a PostgreSQL system column (xmin, xmax, cmin, cmax, ctid, tableoid, oid): choose another name",
+                add(p, t.name, what(), "name is a PostgreSQL system column (xmin, xmax, cmin, cmax, ctid, tableoid, oid): choose another name",
                     c.source);
-            else if (!column_names.insert(c.name).second) add(p, t.name, what, "is declared twice", c.source);
-            if (auto bad = check_type(c.type)) add(p, t.name, what, "type " + quoted(c.type) + " " + *bad, c.source);
+            else if (!column_names.insert(c.name)) add(p, t.name, what(), "is declared twice", c.source);
+            if (auto bad = check_type(c.type)) add(p, t.name, what(), "type " + quoted(c.type) + " " + *bad, c.source);
             if (c.default_sql) check_sql(p, t, what, "default", *c.default_sql, c.source);
             if (c.backfill) {
                 check_sql(p, t, what, "backfill", *c.backfill, c.source);
                 // A backfill exists to fill rows before NOT NULL is set; on a nullable column it is a slip.
                 if (!c.not_null)
-                    add(p, t.name, what, "declares a backfill but is not NOT NULL: a backfill fills existing rows "
+                    add(p, t.name, what(), "declares a backfill but is not NOT NULL: a backfill fills existing rows "
                         "before NOT NULL is set; mark the column not_null(), or declare a default instead", c.source);
                 if (std::find(t.primary_key.begin(), t.primary_key.end(), c.name) != t.primary_key.end())
-                    add(p, t.name, what, "is part of the primary key and declares a backfill: a key column cannot be "
+                    add(p, t.name, what(), "is part of the primary key and declares a backfill: a key column cannot be "
                         "added empty and filled later", c.source);
             }
             if (c.using_expression) check_sql(p, t, what, "USING expression", *c.using_expression, c.source);
         }
-        std::vector<Renamable> renamable;
-        for (const auto& c : t.columns) renamable.push_back({c.name, c.renamed_from, c.source});
-        check_renames(renamable, "column", [&](const Renamable& c, std::string message) {
-            add(p, t.name, "column " + quoted(c.name), std::move(message), c.source);
-        });
+        if (std::any_of(t.columns.begin(), t.columns.end(), [](const auto& c) { return c.renamed_from.has_value(); })) {
+            std::vector<Renamable> renamable;
+            for (const auto& c : t.columns) renamable.push_back({c.name, c.renamed_from, c.source});
+            check_renames(renamable, "column", [&](const Renamable& c, std::string message) {
+                add(p, t.name, "column " + quoted(c.name), std::move(message), c.source);
+            });
+        }
 
         // The primary key has no declaration of its own: its problems point at the table.
         if (t.primary_key.empty()) {
             add(p, t.name, "", "has no primary key: mark a column primary_key() or declare a composite key", t.source);
         } else {
-            check_name_list(p, t, "primary key", t.primary_key, t.source);
-            name_constraint(p, t, t.primary_key_name, "primary key", t.name + "_pkey", t.source);
+            const auto what = [] { return std::string("primary key"); };
+            check_name_list(p, t, what, t.primary_key, t.source);
+            name_constraint(p, t, t.primary_key_name, what, [&] { return t.name + "_pkey"; }, t.source);
             // PostgreSQL makes key columns NOT NULL; saying so here keeps the comparison exact.
             for (auto& c : t.columns)
                 if (std::find(t.primary_key.begin(), t.primary_key.end(), c.name) != t.primary_key.end()) c.not_null = true;
         }
         for (auto& u : t.uniques) {
-            name_constraint(p, t, u.name, "unique constraint " + quoted(join(u.columns, ", ")),
-                            t.name + "_" + join(u.columns, "_") + "_key", u.source);
-            check_name_list(p, t, "unique constraint " + quoted(u.name), u.columns, u.source);
+            name_constraint(p, t, u.name, [&] { return "unique constraint " + quoted(join(u.columns, ", ")); },
+                            [&] { return t.name + "_" + join(u.columns, "_") + "_key"; }, u.source);
+            check_name_list(p, t, [&] { return "unique constraint " + quoted(u.name); }, u.columns, u.source);
         }
         for (auto& idx : t.indexes) {
             const bool has_expression = std::any_of(idx.keys.begin(), idx.keys.end(), model::is_expression_key);
@@ -202,50 +251,50 @@ private:
                 add(p, t.name, "index " + quoted(join(idx.keys, ", ")), "an index with expression keys needs an explicit name",
                     idx.source);
             else
-                name_constraint(p, t, idx.name, "index " + quoted(join(idx.keys, ", ")),
-                                t.name + "_" + join(idx.keys, "_") + "_idx", idx.source);
-            const std::string what = "index " + quoted(idx.name.empty() ? join(idx.keys, ", ") : idx.name);
-            if (idx.keys.empty()) add(p, t.name, what, "has no keys", idx.source);
+                name_constraint(p, t, idx.name, [&] { return "index " + quoted(join(idx.keys, ", ")); },
+                                [&] { return t.name + "_" + join(idx.keys, "_") + "_idx"; }, idx.source);
+            const auto what = [&] { return "index " + quoted(idx.name.empty() ? join(idx.keys, ", ") : idx.name); };
+            if (idx.keys.empty()) add(p, t.name, what(), "has no keys", idx.source);
             for (const auto& key : idx.keys) {
                 if (model::is_expression_key(key))
                     check_sql(p, t, what, "key", key, idx.source);
                 else if (!t.find_column(key))
-                    add(p, t.name, what, missing_column(t, key), idx.source);
+                    add(p, t.name, what(), missing_column(t, key), idx.source);
             }
             if (auto bad = check_identifier(idx.method))
-                add(p, t.name, what, "method " + quoted(idx.method) + " " + *bad, idx.source);
+                add(p, t.name, what(), "method " + quoted(idx.method) + " " + *bad, idx.source);
             if (idx.predicate) check_sql(p, t, what, "predicate", *idx.predicate, idx.source);
             check_index_options(p, t, idx, what);
         }
         for (auto& fk : t.foreign_keys) {
-            name_constraint(p, t, fk.name, "foreign key " + quoted(join(fk.columns, ", ")),
-                            t.name + "_" + join(fk.columns, "_") + "_fkey", fk.source);
-            const std::string what = "foreign key " + quoted(fk.name);
+            name_constraint(p, t, fk.name, [&] { return "foreign key " + quoted(join(fk.columns, ", ")); },
+                            [&] { return t.name + "_" + join(fk.columns, "_") + "_fkey"; }, fk.source);
+            const auto what = [&] { return "foreign key " + quoted(fk.name); };
             check_name_list(p, t, what, fk.columns, fk.source);
-            if (auto bad = check_identifier(fk.ref_table)) add(p, t.name, what, "referenced table name " + *bad, fk.source);
+            if (auto bad = check_identifier(fk.ref_table)) add(p, t.name, what(), "referenced table name " + *bad, fk.source);
             if (auto bad = check_identifier(fk.ref_schema))
-                add(p, t.name, what, "referenced schema " + quoted(fk.ref_schema) + " " + *bad, fk.source);
+                add(p, t.name, what(), "referenced schema " + quoted(fk.ref_schema) + " " + *bad, fk.source);
             if (!fk.ref_columns.empty() && fk.ref_columns.size() != fk.columns.size())
-                add(p, t.name, what, "has " + std::to_string(fk.columns.size()) + " columns but " +
+                add(p, t.name, what(), "has " + std::to_string(fk.columns.size()) + " columns but " +
                     std::to_string(fk.ref_columns.size()) + " referenced columns", fk.source);
             for (const auto& c : fk.columns) {
                 const auto* col = t.find_column(c);
                 if (col && col->not_null && (fk.on_delete == model::FkAction::set_null || fk.on_update == model::FkAction::set_null))
-                    add(p, t.name, what, "uses SET NULL but column " + quoted(c) + " is NOT NULL", fk.source);
+                    add(p, t.name, what(), "uses SET NULL but column " + quoted(c) + " is NOT NULL", fk.source);
             }
         }
         for (const auto& ch : t.checks) {
-            const std::string what = "check " + quoted(ch.name);
-            if (auto bad = check_identifier(ch.name)) add(p, t.name, what, "name " + *bad, ch.source);
+            const auto what = [&] { return "check " + quoted(ch.name); };
+            if (auto bad = check_identifier(ch.name)) add(p, t.name, what(), "name " + *bad, ch.source);
             check_sql(p, t, what, "expression", ch.expression, ch.source);
         }
         // Constraint names are per table in PostgreSQL.
-        std::map<std::string, std::string> constraint_kinds;
-        auto claim = [&](const std::string& name, const std::string& kind, const Source& source) {
+        FirstClaims<const char*> constraint_kinds;
+        auto claim = [&](const std::string& name, const char* kind, const Source& source) {
             if (name.empty()) return;
-            auto [it, fresh] = constraint_kinds.emplace(name, kind);
-            if (!fresh)
-                add(p, t.name, kind + " " + quoted(name), "has the same name as a " + it->second + " of this table", source);
+            if (const auto* first = constraint_kinds.claim(name, kind))
+                add(p, t.name, kind + (" " + quoted(name)), "has the same name as a " + std::string(*first) + " of this table",
+                    source);
         };
         claim(t.primary_key_name, "primary key", t.source);
         for (const auto& u : t.uniques) claim(u.name, "unique constraint", u.source);
@@ -255,21 +304,22 @@ private:
 
     // Operator classes and storage parameters (ABI 1.3), and pgvector's limits on what its
     // similarity indexes can hold, which the server would otherwise report only while building.
+    template <class What>
     void check_index_options(const model::Plugin& p, const model::Table& t, const model::Index& idx,
-                             const std::string& what) {
+                             const What& what) {
         for (std::size_t k = 0; k < idx.opclasses.size(); ++k)
             if (!idx.opclasses[k].empty())
                 if (auto bad = check_identifier(idx.opclasses[k]))
-                    add(p, t.name, what, "operator class " + quoted(idx.opclasses[k]) + " " + *bad, idx.source);
+                    add(p, t.name, what(), "operator class " + quoted(idx.opclasses[k]) + " " + *bad, idx.source);
         std::set<std::string> option_names;
         for (const auto& [name, value] : idx.options) {
-            if (auto bad = check_identifier(name)) add(p, t.name, what, "option " + quoted(name) + " " + *bad, idx.source);
-            else if (!option_names.insert(name).second) add(p, t.name, what, "option " + quoted(name) + " is given twice", idx.source);
+            if (auto bad = check_identifier(name)) add(p, t.name, what(), "option " + quoted(name) + " " + *bad, idx.source);
+            else if (!option_names.insert(name).second) add(p, t.name, what(), "option " + quoted(name) + " is given twice", idx.source);
             const bool plain = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
                 return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == '+';
             });
             if (!plain)
-                add(p, t.name, what, "option " + quoted(name) + " has value " + quoted(value) +
+                add(p, t.name, what(), "option " + quoted(name) + " has value " + quoted(value) +
                     "; a value is a number or a word (letters, digits, _ . + -)", idx.source);
         }
         const bool hnsw = idx.method == "hnsw", ivfflat = idx.method == "ivfflat";
@@ -277,7 +327,7 @@ private:
         const std::set<std::string> known = hnsw ? std::set<std::string>{"ef_construction", "m"} : std::set<std::string>{"lists"};
         for (const auto& [name, value] : idx.options)
             if (!known.count(name))
-                add(p, t.name, what, idx.method + " has no option " + quoted(name) + "; it takes " +
+                add(p, t.name, what(), idx.method + " has no option " + quoted(name) + "; it takes " +
                     join(std::vector<std::string>(known.begin(), known.end()), ", "), idx.source);
         for (std::size_t k = 0; k < idx.keys.size(); ++k) {
             const std::string& key = idx.keys[k];
@@ -285,11 +335,11 @@ private:
             if (!type) continue;
             const std::string& opclass = idx.opclass(k);
             if (!opclass.empty() && opclass.rfind(type->base + "_", 0) != 0)
-                add(p, t.name, what, "operator class " + quoted(opclass) + " does not index " + type->base + " (key " +
+                add(p, t.name, what(), "operator class " + quoted(opclass) + " does not index " + type->base + " (key " +
                     quoted(key) + "); use a " + type->base + "_*_ops class", idx.source);
             if (type->base == "sparsevec") {
                 if (ivfflat)
-                    add(p, t.name, what, "ivfflat cannot index sparsevec (key " + quoted(key) + "); use hnsw", idx.source);
+                    add(p, t.name, what(), "ivfflat cannot index sparsevec (key " + quoted(key) + "); use hnsw", idx.source);
                 continue;  // hnsw limits a sparsevec's non-zero elements (1000), which only its rows show
             }
             const int limit = type->base == "vector" ? 2000 : type->base == "halfvec" ? 4000 : 64000;
@@ -304,7 +354,7 @@ private:
                            suffix + "), in C++ plinth::index({\"" + cast + "\"}).named(\"...\")." + idx.method +
                            "(\"halfvec_" + suffix + "\")";
             }
-            add(p, t.name, what, message, idx.source);
+            add(p, t.name, what(), message, idx.source);
         }
     }
 
@@ -332,7 +382,23 @@ struct TableOwner {
     const model::Table* table;
 };
 
-bool same_columns(std::vector<std::string> a, std::vector<std::string> b) {
+// What claims a relation name in a schema (a table, or the index behind a key, a unique constraint
+// or an index), spelled out only when a second claim on the name is reported.
+struct RelationClaim {
+    const char* kind;         // "table", "primary key", "unique constraint", "index"
+    const std::string* name;  // quoted after the kind; nullptr for the table itself
+    const model::Table* table;
+    const model::Plugin* plugin;
+
+    std::string what() const { return name ? kind + (" " + quoted(*name)) : std::string(kind); }
+    std::string owner() const {
+        return what() + " of table " + table->qualified_name() + " (plugin " + quoted(plugin->name) + ")";
+    }
+};
+
+bool same_columns(const std::vector<std::string>& a_in, const std::vector<std::string>& b_in) {
+    if (a_in == b_in) return true;  // the usual case, a key referenced as declared: no copies
+    std::vector<std::string> a = a_in, b = b_in;
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
     return a == b;
@@ -369,7 +435,7 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
     Checker checker(problems);
     std::map<std::string, const model::Plugin*> by_name;
     std::map<std::string, TableOwner> tables;                    // "schema.table"
-    std::map<std::string, std::string> relations;                // "schema.name" -> what claims it
+    std::unordered_map<std::string, RelationClaim> relations;    // "schema.name" -> what claims it first
     for (const auto& p : plugins) {
         if (auto [it, fresh] = by_name.emplace(p.name, &p); !fresh) {
             checker.add(p, "", "", "plugin name is also used by " + it->second->file, std::nullopt);
@@ -384,25 +450,37 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
             }
             // Tables and indexes (primary keys and unique constraints are indexes) share one
             // namespace per schema.
-            auto claim = [&](const std::string& name, const std::string& what, const Source& source) {
-                const std::string rel = t.schema + "." + name;
-                const std::string owner = what + " of table " + t.qualified_name() + " (plugin " + quoted(p.name) + ")";
-                if (auto [it, fresh] = relations.emplace(rel, owner); !fresh)
-                    checker.add(p, t.name, what, "name " + quoted(name) + " is already taken in schema " + t.schema +
-                                " by the " + it->second, source);
+            auto claim = [&](const std::string& name, const RelationClaim& mine, const Source& source) {
+                std::string rel = t.schema;
+                rel += '.';
+                rel += name;
+                if (auto [it, fresh] = relations.emplace(std::move(rel), mine); !fresh)
+                    checker.add(p, t.name, mine.what(), "name " + quoted(name) + " is already taken in schema " + t.schema +
+                                " by the " + it->second.owner(), source);
             };
-            claim(t.name, "table", t.source);
-            if (!t.primary_key_name.empty()) claim(t.primary_key_name, "primary key " + quoted(t.primary_key_name), t.source);
-            for (const auto& u : t.uniques) claim(u.name, "unique constraint " + quoted(u.name), u.source);
-            for (const auto& idx : t.indexes) claim(idx.name, "index " + quoted(idx.name), idx.source);
+            claim(t.name, {"table", nullptr, &t, &p}, t.source);
+            if (!t.primary_key_name.empty()) claim(t.primary_key_name, {"primary key", &t.primary_key_name, &t, &p}, t.source);
+            for (const auto& u : t.uniques) claim(u.name, {"unique constraint", &u.name, &t, &p}, u.source);
+            for (const auto& idx : t.indexes) claim(idx.name, {"index", &idx.name, &t, &p}, idx.source);
         }
     }
-    std::map<std::string, std::vector<std::string>> table_names_by_schema;  // bare names, for suggestions
-    for (const auto& [key, owner] : tables) table_names_by_schema[owner.table->schema].push_back(owner.table->name);
+    // Bare table names per schema, for suggestions: made on the first reference to a missing table.
+    std::optional<std::map<std::string, std::vector<std::string>>> table_names_by_schema;
+    const auto table_names_in = [&](const std::string& schema) -> const std::vector<std::string>& {
+        if (!table_names_by_schema) {
+            table_names_by_schema.emplace();
+            for (const auto& [key, owner] : tables) (*table_names_by_schema)[owner.table->schema].push_back(owner.table->name);
+        }
+        return (*table_names_by_schema)[schema];
+    };
     // Renamed tables, per schema: an old name is checked against every plugin's tables there.
+    const bool any_renamed = std::any_of(tables.begin(), tables.end(), [](const auto& entry) {
+        return entry.second.table->renamed_from.has_value();
+    });
     std::map<std::string, std::vector<Renamable>> renamable_by_schema;
     std::map<std::pair<std::string, std::string>, TableOwner> renamable_owner;  // (schema, table)
     for (const auto& [key, owner] : tables) {
+        if (!any_renamed) break;
         renamable_by_schema[owner.table->schema].push_back({owner.table->name, owner.table->renamed_from, owner.table->source});
         renamable_owner.emplace(std::pair{owner.table->schema, owner.table->name}, owner);
     }
@@ -412,22 +490,25 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
             checker.add(*owner.plugin, t.name, "", std::move(message), t.source);
         });
     for (auto& p : plugins) {
-        std::vector<std::string> other_plugins;
-        for (const auto& [name, plugin] : by_name)
-            if (name != p.name) other_plugins.push_back(name);
+        const auto other_plugins = [&] {
+            std::vector<std::string> names;
+            for (const auto& [name, plugin] : by_name)
+                if (name != p.name) names.push_back(name);
+            return names;
+        };
         for (const auto& r : p.requires_plugins)
             if (!by_name.count(r))
-                checker.add(p, "", "", "requires plugin " + quoted(r) + ", which is not loaded" + did_you_mean(r, other_plugins),
+                checker.add(p, "", "", "requires plugin " + quoted(r) + ", which is not loaded" + did_you_mean(r, other_plugins()),
                             std::nullopt);
         if (by_name.at(p.name) == &p) check_require_cycle(p, by_name, checker);
         for (auto& t : p.tables) {
             for (auto& fk : t.foreign_keys) {
-                const std::string what = "foreign key " + quoted(fk.name);
+                const auto what = [&] { return "foreign key " + quoted(fk.name); };
                 const std::string target = fk.ref_schema + "." + fk.ref_table;
                 auto found = tables.find(target);
                 if (found == tables.end()) {
-                    checker.add(p, t.name, what, "references table " + target + ", which no plugin declares" +
-                                did_you_mean(fk.ref_table, table_names_by_schema[fk.ref_schema]), fk.source);
+                    checker.add(p, t.name, what(), "references table " + target + ", which no plugin declares" +
+                                did_you_mean(fk.ref_table, table_names_in(fk.ref_schema)), fk.source);
                     continue;
                 }
                 const auto& [owner, ref] = found->second;
@@ -438,7 +519,7 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
                     return std::find(a.requires_plugins.begin(), a.requires_plugins.end(), b) != a.requires_plugins.end();
                 };
                 if (owner->name != p.name && !requires_of(p, owner->name) && !requires_of(*owner, p.name)) {
-                    checker.add(p, t.name, what, "references table " + target + " of plugin " + quoted(owner->name) +
+                    checker.add(p, t.name, what(), "references table " + target + " of plugin " + quoted(owner->name) +
                                 ", which this plugin does not require: add requires_plugin(\"" + owner->name + "\")", fk.source);
                     continue;
                 }
@@ -446,7 +527,7 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
                 bool columns_exist = true;
                 for (const auto& c : fk.ref_columns) {
                     if (!ref->find_column(c)) {
-                        checker.add(p, t.name, what, "referenced column " + target + "." + c + " does not exist" +
+                        checker.add(p, t.name, what(), "referenced column " + target + "." + c + " does not exist" +
                                     did_you_mean(c, columns_of(*ref)), fk.source);
                         columns_exist = false;
                     }
@@ -455,15 +536,16 @@ void check_set(std::vector<model::Plugin>& plugins, std::vector<Problem>& proble
                 bool keyed = same_columns(fk.ref_columns, ref->primary_key);
                 for (const auto& u : ref->uniques) keyed = keyed || same_columns(fk.ref_columns, u.columns);
                 if (!keyed)
-                    checker.add(p, t.name, what, "referenced columns (" + join(fk.ref_columns, ", ") + ") of " + target +
+                    checker.add(p, t.name, what(), "referenced columns (" + join(fk.ref_columns, ", ") + ") of " + target +
                                 " are neither its primary key nor a unique constraint", fk.source);
                 for (std::size_t i = 0; i < fk.columns.size(); ++i) {
                     const auto* mine = t.find_column(fk.columns[i]);
                     const auto* theirs = ref->find_column(fk.ref_columns[i]);
                     if (!mine || !theirs) continue;
+                    if (mine->type == theirs->type) continue;  // one spelling, one type: no need to canonicalise
                     const auto a = model::canonical_type(mine->type), b = model::canonical_type(theirs->type);
                     if (model::base_type(a) != model::base_type(b))
-                        checker.add(p, t.name, what, "column " + quoted(mine->name) + " is " + a + " but referenced column " +
+                        checker.add(p, t.name, what(), "column " + quoted(mine->name) + " is " + a + " but referenced column " +
                                     target + "." + theirs->name + " is " + b, fk.source);
                 }
             }
@@ -506,10 +588,13 @@ ValidationResult validate(std::vector<model::Plugin> plugins) {
         }
     }
     // A plugin needs those it requires, and those whose tables its foreign keys reference (one
-    // that requires it, see check_set).
+    // that requires it, see check_set). With none skipped so far there is nothing to follow: every
+    // plugin required or referenced is then loaded and valid, or the one needing it has a problem.
+    const bool any_skipped = !skipped_files.empty();
     std::map<std::string, std::string> table_owner;  // "schema.table" -> plugin
-    for (const auto& p : plugins)
-        for (const auto& t : p.tables) table_owner.emplace(t.qualified_name(), p.name);
+    if (any_skipped)
+        for (const auto& p : plugins)
+            for (const auto& t : p.tables) table_owner.emplace(t.qualified_name(), p.name);
     const auto first_missing = [&](const model::Plugin& p) -> std::string {
         for (const auto& r : p.requires_plugins)
             if (!available.count(r)) return "requires plugin \"" + r + "\", which was skipped";
@@ -520,7 +605,7 @@ ValidationResult validate(std::vector<model::Plugin> plugins) {
                     return "references table " + it->first + " of plugin \"" + it->second + "\", which was skipped";
         return {};
     };
-    for (bool changed = true; changed;) {
+    for (bool changed = any_skipped; changed;) {
         changed = false;
         for (const auto& p : plugins) {
             if (skipped_files.count(p.file)) continue;

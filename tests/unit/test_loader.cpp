@@ -216,3 +216,70 @@ TEST_CASE("an SDK plugin's renames and upgrade step reach the model (ABI 1.4)") 
     CHECK_FALSE(plugin.tables.at(0).columns.at(1).renamed_from.has_value());
     CHECK((plugin.lifecycle.upgrade == nullptr));
 }
+
+// The loader names where a bad value lies only when it refuses one (the context is built lazily):
+// these descriptors, built in memory, check that the name still points at the right field, in a
+// named table, in a table whose name is empty, and several levels down.
+TEST_CASE("a refusal names the field it is about, however deep") {
+    const std::string huge(1024 * 1024 + 1, 'x');  // one byte past the 1 MiB a string may have
+    const char* keys[] = {"id", "code"};
+    const char* opclasses[] = {nullptr, huge.c_str()};
+    plinth_column columns[2]{};
+    for (auto& c : columns) c.struct_size = sizeof(plinth_column);
+    columns[0].name = "id";
+    columns[0].type = "uuid";
+    columns[1].name = "code";
+    columns[1].type = "text";
+    plinth_index index{};
+    index.struct_size = sizeof(plinth_index);
+    index.keys = keys;
+    index.key_count = 2;
+    plinth_table tables[2]{};
+    for (auto& t : tables) {
+        t.struct_size = sizeof(plinth_table);
+        t.columns = columns;
+        t.column_count = 2;
+    }
+    tables[0].name = "widgets";
+    tables[1].name = "";
+    tables[1].indexes = &index;
+    tables[1].index_count = 1;
+    plinth_plugin_descriptor d{};
+    d.abi_major = PLINTH_ABI_MAJOR;
+    d.abi_minor = PLINTH_ABI_MINOR;
+    d.struct_size = sizeof(plinth_plugin_descriptor);
+    d.name = "deep";
+    d.version = "1.0.0";
+    d.tables = tables;
+    d.table_count = 2;
+    const auto refusal_for = [&] {
+        plinth::model::Plugin plugin;
+        plinth::load::Refusal refusal;
+        CHECK_FALSE(plinth::load::copy_plugin(d, "deep.so", plugin, refusal));
+        CHECK(refusal.file == "deep.so");
+        return refusal.reason;
+    };
+
+    columns[1].type = huge.c_str();
+    CHECK(refusal_for() == "plugin \"deep\": table \"widgets\" columns[1].type is longer than 1 MiB (not NUL-terminated?)");
+    columns[1].type = "text";
+    columns[1].default_sql = huge.c_str();
+    CHECK(refusal_for() ==
+          "plugin \"deep\": table \"widgets\" columns[1].default_sql is longer than 1 MiB (not NUL-terminated?)");
+    columns[1].default_sql = nullptr;
+    // The second table has no name: its place in the array names it.
+    index.opclasses = opclasses;
+    CHECK(refusal_for() ==
+          "plugin \"deep\": tables[1] indexes[0].opclasses[1] is longer than 1 MiB (not NUL-terminated?)");
+    index.opclasses = nullptr;
+    keys[1] = nullptr;
+    CHECK(refusal_for() == "plugin \"deep\": tables[1] indexes[0].keys[1] is NULL");
+    keys[1] = "code";
+    tables[1].name = huge.c_str();
+    CHECK(refusal_for() == "plugin \"deep\": tables[1].name is longer than 1 MiB (not NUL-terminated?)");
+    tables[1].name = "gadgets";
+    plinth::model::Plugin plugin;
+    plinth::load::Refusal refusal;
+    REQUIRE(plinth::load::copy_plugin(d, "deep.so", plugin, refusal));
+    CHECK(plugin.tables.at(1).indexes.at(0).keys == std::vector<std::string>{"id", "code"});
+}

@@ -393,3 +393,33 @@ TEST_CASE("a megabyte-long default or index key expression is handled without a 
     const auto result = plinth::validate::validate({p});
     CHECK(result.plugins.size() + result.skipped.size() == 1);  // judged, one way or the other
 }
+
+// Names in one namespace of a table are checked against a small array first and a map once there
+// are more than 16 (validator.cpp, FirstClaims): a name given twice is reported on either side of
+// that switch, against the kind of constraint that took it first.
+TEST_CASE("names given twice are found among few and among many") {
+    plinth::model::Plugin p;
+    p.file = "wide.so";
+    p.name = "wide";
+    p.version = "1.0.0";
+    p.schema = "wide";
+    plinth::model::Table t;
+    t.schema = "wide";
+    t.name = "wide";
+    for (int i = 0; i < 20; ++i) t.columns.push_back({"c" + std::to_string(i), "text", std::nullopt});
+    t.columns.push_back({"c3", "text", std::nullopt});   // among the first 16
+    t.columns.push_back({"c17", "text", std::nullopt});  // past them
+    t.primary_key = {"c0"};
+    for (int i = 1; i < 20; ++i) t.uniques.push_back({"u" + std::to_string(i), {"c" + std::to_string(i)}});
+    t.checks.push_back({"u2", "c2 <> ''"});
+    t.checks.push_back({"u18", "c18 <> ''"});
+    p.tables.push_back(std::move(t));
+    auto result = plinth::validate::validate({std::move(p)});
+    CHECK(texts(result) == std::vector<std::string>{
+                               "wide.so: plugin \"wide\": table \"wide\": column \"c3\": is declared twice",
+                               "wide.so: plugin \"wide\": table \"wide\": column \"c17\": is declared twice",
+                               "wide.so: plugin \"wide\": table \"wide\": check \"u2\": has the same name as a unique "
+                               "constraint of this table",
+                               "wide.so: plugin \"wide\": table \"wide\": check \"u18\": has the same name as a unique "
+                               "constraint of this table"});
+}
