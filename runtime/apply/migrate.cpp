@@ -74,6 +74,7 @@ public:
 
     MigrateOutcome run() {
         MigrateOutcome outcome;
+        const auto round_trips = connection_.round_trips();
         // Before anything: a standby would pass the fast path and then serve plugins that cannot write.
         if (auto why = read_only_reason(connection_)) throw MigrationError(*why);
         refuse_journal_names();
@@ -115,6 +116,7 @@ public:
             }
         }
         run_after_commit(after_commit, outcome);
+        log_.info("migration done in {} round trips to the server", connection_.round_trips() - round_trips);
         return outcome;
     }
 

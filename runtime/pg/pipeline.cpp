@@ -62,6 +62,7 @@ void Pipeline::send(std::string_view sql, const std::vector<std::optional<std::s
 }
 
 std::vector<PipelineResult> Pipeline::sync() {
+    completed_.clear();
     if (PQpipelineSync(raw_) != 1) lost();
     sync_pending_ = true;
     ++conn_.round_trips_;
@@ -75,6 +76,8 @@ std::vector<PipelineResult> Pipeline::sync() {
     if (failure_) {
         const PipelineError failure = std::move(*failure_);
         failure_.reset();
+        out.erase(out.begin() + static_cast<std::ptrdiff_t>(std::min(out.size(), failure.index())), out.end());
+        completed_ = std::move(out);
         throw failure;
     }
     if (out.size() != sent) throw std::logic_error("pipeline: a statement's result is missing");

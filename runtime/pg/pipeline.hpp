@@ -52,6 +52,8 @@ public:
     // that failed (COPY is refused as a failure too), or for the statement whose result was awaited
     // when the connection was lost (SQLSTATE 08006; pg::Error when none was).
     std::vector<PipelineResult> sync();
+    // After sync() threw PipelineError: the results of the statements before the failing one.
+    std::vector<PipelineResult>& completed() noexcept { return completed_; }
 
 private:
     // Moves out what the socket takes and in what it has, and collects the complete results.
@@ -67,6 +69,7 @@ private:
     std::vector<std::string> sent_;          // the SQL of each statement since the last sync
     std::vector<std::chrono::steady_clock::time_point> sent_at_;
     std::vector<PipelineResult> results_;    // one per statement whose result came
+    std::vector<PipelineResult> completed_;
     bool current_has_result_ = false;        // results_.back() belongs to the statement in progress
     bool sync_pending_ = false;
     bool copy_out_ = false;                  // reading (and dropping) the rows of a COPY TO STDOUT              // a sync was sent whose result has not come

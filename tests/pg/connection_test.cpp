@@ -398,15 +398,21 @@ TEST_CASE("a statement failing in a pipeline is named with its index, SQL and SQ
     std::optional<plinth::pg::PipelineError> failure;
     {
         Transaction tx(conn);
-        try {
+        {
             Pipeline pipeline(conn);
             pipeline.send("INSERT INTO t VALUES (1)");
             pipeline.send("CREATE TABLE after_ok (id int)");
             pipeline.send("INSERT INTO t VALUES (1)");
             pipeline.send("CREATE TABLE after_failure (id int)");
-            pipeline.sync();
-        } catch (const plinth::pg::PipelineError& e) {
-            failure = e;
+            try {
+                pipeline.sync();
+            } catch (const plinth::pg::PipelineError& e) {
+                failure = e;
+            }
+            // The results of the statements before the failing one.
+            REQUIRE(pipeline.completed().size() == 2);
+            CHECK(pipeline.completed()[0].result.command_status() == "INSERT 0 1");
+            CHECK(pipeline.completed()[1].result.command_status() == "CREATE TABLE");
         }
         // The transaction is aborted; the guard rolls it back on a connection out of pipeline mode.
         CHECK(PQpipelineStatus(conn.native()) == PQ_PIPELINE_OFF);
