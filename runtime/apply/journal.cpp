@@ -119,29 +119,31 @@ std::map<std::string, PluginRecord> Journal::latest_per_plugin() {
 }
 
 std::int64_t Journal::record_migration(const std::string& desired_hash, std::size_t statements, double ms,
-                                       const std::vector<std::string>& notes) {
-    auto r = connection_.exec_params(
-        in_schema("INSERT INTO {j}.migrations (plinth_version, desired_hash, statements, duration_ms, notes) "
-                  "VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id"),
-        {std::string(PLINTH_VERSION), desired_hash, std::to_string(statements), std::to_string(ms),
-         nlohmann::json(notes).dump()});
-    return std::stoll(r.text(0, 0));
-}
-
-void Journal::record_plugin(std::int64_t migration_id, const model::Plugin& plugin, const std::string& schema_hash,
-                            const std::vector<StatementRecord>& statements,
-                            const std::optional<std::string>& upgraded_from) {
-    nlohmann::json list = nlohmann::json::array();
-    double total = 0;
-    for (const auto& s : statements) {
-        list.push_back({{"sql", s.sql}, {"ms", s.ms}});
-        total += s.ms;
+                                       const std::vector<std::string>& notes, const std::vector<PluginPart>& parts) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& part : parts) {
+        nlohmann::json list = nlohmann::json::array();
+        double total = 0;
+        for (const auto& s : part.statements) {
+            list.push_back({{"sql", s.sql}, {"ms", s.ms}});
+            total += s.ms;
+        }
+        rows.push_back({{"plugin", part.plugin->name}, {"version", part.plugin->version},
+                        {"schema_hash", part.schema_hash}, {"statements", std::move(list)}, {"ms", total},
+                        {"upgraded_from", part.upgraded_from ? nlohmann::json(*part.upgraded_from) : nlohmann::json()}});
     }
-    connection_.exec_params(
-        in_schema("INSERT INTO {j}.journal (migration_id, plugin, version, schema_hash, statements, duration_ms, "
-                  "upgraded_from) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)"),
-        {std::to_string(migration_id), plugin.name, plugin.version, schema_hash, list.dump(), std::to_string(total),
-         upgraded_from});
+    // The plugins' rows take their ids in the order given (history lists them by id).
+    auto r = connection_.exec_params(
+        in_schema("WITH m AS (INSERT INTO {j}.migrations (plinth_version, desired_hash, statements, duration_ms, notes) "
+                  "VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id), "
+                  "p AS (INSERT INTO {j}.journal (migration_id, plugin, version, schema_hash, statements, duration_ms, "
+                  "upgraded_from) SELECT m.id, e.part ->> 'plugin', e.part ->> 'version', e.part ->> 'schema_hash', "
+                  "e.part -> 'statements', (e.part ->> 'ms')::double precision, e.part ->> 'upgraded_from' "
+                  "FROM m, jsonb_array_elements($6::jsonb) WITH ORDINALITY AS e(part, n) ORDER BY e.n) "
+                  "SELECT id FROM m"),
+        {std::string(PLINTH_VERSION), desired_hash, std::to_string(statements), std::to_string(ms),
+         nlohmann::json(notes).dump(), rows.dump()});
+    return std::stoll(r.text(0, 0));
 }
 
 void Journal::record_after_commit(std::int64_t migration_id, const std::vector<AfterCommitRecord>& work) {

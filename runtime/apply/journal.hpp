@@ -96,12 +96,17 @@ public:
     // database even when the schema exists) and tables if missing; call only under the advisory lock.
     void create();
     std::map<std::string, PluginRecord> latest_per_plugin();
+    // One plugin's part in a migration's record.
+    struct PluginPart {
+        const model::Plugin* plugin;
+        std::string schema_hash;
+        std::vector<StatementRecord> statements;
+        std::optional<std::string> upgraded_from;  // the version its upgrade step ran from, if it ran
+    };
+    // Records a migration and the part of each of `parts` (in that order) in one statement, whatever
+    // the number of plugins; returns the migration's id.
     std::int64_t record_migration(const std::string& desired_hash, std::size_t statements, double ms,
-                                  const std::vector<std::string>& notes);
-    // `upgraded_from`: the version the plugin's upgrade step ran from in this migration, if it ran.
-    void record_plugin(std::int64_t migration_id, const model::Plugin& plugin, const std::string& schema_hash,
-                       const std::vector<StatementRecord>& statements,
-                       const std::optional<std::string>& upgraded_from = std::nullopt);
+                                  const std::vector<std::string>& notes, const std::vector<PluginPart>& parts);
     void record_after_commit(std::int64_t migration_id, const std::vector<AfterCommitRecord>& work);
     // The newest `limit` migrations, newest first; with `plugin`, only those that recorded it, and
     // of each only that plugin's part.

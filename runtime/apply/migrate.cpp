@@ -17,6 +17,7 @@
 #include "introspect/lock_table.hpp"
 #include "introspect/probe.hpp"
 #include "model/text.hpp"
+#include "pg/pipeline.hpp"
 #include "plan/lock_budget.hpp"
 
 namespace plinth::apply {
@@ -73,6 +74,7 @@ public:
 
     MigrateOutcome run() {
         MigrateOutcome outcome;
+        const auto round_trips = connection_.round_trips();
         // Before anything: a standby would pass the fast path and then serve plugins that cannot write.
         if (auto why = read_only_reason(connection_)) throw MigrationError(*why);
         refuse_journal_names();
@@ -114,6 +116,7 @@ public:
             }
         }
         run_after_commit(after_commit, outcome);
+        log_.info("migration done in {} round trips to the server", connection_.round_trips() - round_trips);
         return outcome;
     }
 
@@ -224,18 +227,20 @@ private:
         std::map<std::string, std::vector<StatementRecord>> applied;  // by plugin
         std::vector<AppliedStatement> ran;
         std::vector<plan::Operation> after_commit;
-        std::size_t statements = 0;
+        std::vector<const plan::Operation*> in_transaction;
         for (const auto& op : plan.operations) {
-            if (op.phase == plan::Phase::after_commit) {
+            if (op.phase == plan::Phase::after_commit)
                 after_commit.push_back(op);
-                continue;
-            }
-            const auto t0 = Clock::now();
-            execute(op);
-            applied[op.plugin].push_back({op.sql, ms_since(t0)});
-            ran.push_back({op.plugin, op.table, op.summary, op.sql, ms_since(t0)});
-            ++statements;
+            else
+                in_transaction.push_back(&op);
         }
+        const auto times = execute(in_transaction);
+        for (std::size_t i = 0; i < in_transaction.size(); ++i) {
+            const auto& op = *in_transaction[i];
+            applied[op.plugin].push_back({op.sql, times[i]});
+            ran.push_back({op.plugin, op.table, op.summary, op.sql, times[i]});
+        }
+        const std::size_t statements = in_transaction.size();
         // After the DDL and before the commit, each plugin whose version changed since the journal's
         // record runs its upgrade step in this transaction, in initialisation order. Under the
         // advisory lock, the journal read here and written below make it once per version change.
@@ -243,18 +248,19 @@ private:
         const auto upgraded = run_upgrades(previous);
         std::int64_t id = 0;
         if (statements > 0 || after_commit.size() > 0 || !journal.state() || !upgraded.empty()) {
-            id = journal.record_migration(desired_, statements, ms_since(started), plan.notes);
-            recorded_id_ = id;
+            std::vector<Journal::PluginPart> parts;
             for (const auto& p : plugins_) {
-                const auto hash = plan::schema_hash(p);
+                auto hash = plan::schema_hash(p);
                 auto last = previous.find(p.name);
                 const bool changed = last == previous.end() || last->second.version != p.version ||
                                      last->second.schema_hash != hash;
                 const auto from = upgraded.find(p.name);
                 if (applied.count(p.name) || changed)
-                    journal.record_plugin(id, p, hash, applied[p.name],
-                                          from == upgraded.end() ? std::nullopt : std::optional(from->second));
+                    parts.push_back({&p, std::move(hash), applied[p.name],
+                                     from == upgraded.end() ? std::nullopt : std::optional(from->second)});
             }
+            id = journal.record_migration(desired_, statements, ms_since(started), plan.notes, parts);
+            recorded_id_ = id;
             log_.info("applied {} statement{} in one transaction ({:.1f} ms)", statements, statements == 1 ? "" : "s",
                       ms_since(started));
         }
@@ -347,13 +353,23 @@ private:
                                  "\"; choose another --journal-schema" + clashes);
     }
 
-    void execute(const plan::Operation& op) {
-        log_.debug("{}: {}", op.summary, op.sql);
+    // The statements of the transaction, in order, through one pipeline: one round trip for all of
+    // them, however many. Returns each one's time in ms (see pg::PipelineResult). A failing one is
+    // named with its plugin, table, SQL and SQLSTATE; the ones after it did not run.
+    std::vector<double> execute(const std::vector<const plan::Operation*>& ops) {
+        if (ops.empty()) return {};
+        std::vector<pg::PipelineResult> results;
         try {
-            // The extended protocol runs exactly one statement: declared SQL fragments can never
-            // smuggle in a second one.
-            connection_.exec_params(op.sql, {});
-        } catch (const pg::Error& e) {
+            pg::Pipeline pipeline(connection_);
+            for (const auto* op : ops) {
+                log_.debug("{}: {}", op->summary, op->sql);
+                // The extended protocol runs exactly one statement: declared SQL fragments can never
+                // smuggle in a second one.
+                pipeline.send(op->sql);
+            }
+            results = pipeline.sync();
+        } catch (const pg::PipelineError& e) {
+            const auto& op = *ops.at(e.index());
             if (e.is_lock_failure()) {
                 waiting_ = op;
                 throw;
@@ -365,6 +381,9 @@ private:
                                       ? "\n  the role lacks a privilege plinth needs: see docs/deploying.md (\"Privileges\")"
                                       : ""));
         }
+        std::vector<double> ms;
+        for (const auto& r : results) ms.push_back(std::chrono::duration<double, std::milli>(r.elapsed).count());
+        return ms;
     }
 
     void run_after_commit(const std::vector<plan::Operation>& ops, MigrateOutcome& outcome) {

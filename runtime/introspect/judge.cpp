@@ -8,6 +8,7 @@
 
 #include "model/text.hpp"
 #include "model/types.hpp"
+#include "pg/pipeline.hpp"
 
 namespace plinth::introspect {
 namespace {
@@ -29,7 +30,13 @@ public:
         connection_.exec(in_transaction ? "SAVEPOINT plinth_judge" : "BEGIN");
         try {
             prepare_vector();
-            for (std::size_t i = 0; i < plugins_.size(); ++i) judge_plugin(i);
+            std::vector<Chunk> chunks;
+            for (std::size_t plugin = 0; plugin < plugins_.size(); ++plugin) {
+                const auto tables = plugins_[plugin].tables.size();
+                for (std::size_t first = 0; first < tables; first += kTablesPerChunk)
+                    chunks.push_back({plugin, first, std::min(tables, first + kTablesPerChunk)});
+            }
+            for (std::size_t next = 0; next < chunks.size();) next = judge_at_once(chunks, next);
         } catch (...) {
             connection_.exec(in_transaction ? "ROLLBACK TO SAVEPOINT plinth_judge" : "ROLLBACK");
             throw;
@@ -67,6 +74,11 @@ private:
     // kept only if that table then has the shape `expected`. The server's error or the mismatch,
     // else empty.
     std::string attempt(const std::string& sql, const std::string& verify = {}, const Shape& expected = {}) {
+        // Speculating (judge_at_once): the statement is only queued, taken as accepted.
+        if (speculating_) {
+            if (queue_) queue_->push_back(sql);
+            return {};
+        }
         connection_.exec("SAVEPOINT plinth_judge_step");
         try {
             connection_.exec_params(sql, {});
@@ -86,8 +98,14 @@ private:
     // The shapes of probe tables (by oid), in one query: planning a catalog query costs more than
     // running it, and DDL in between keeps the plan from being cached.
     std::map<std::string, Shape> shapes(const std::vector<std::string>& oids) {
-        auto r = connection_.exec_params(
-            "SELECT r.oid::text, "
+        const auto rows = read_shapes(connection_.exec_params(shapes_sql(), {"{" + model::join(oids, ",") + "}"}));
+        return {rows.begin(), rows.end()};
+    }
+
+    // $1: the probe tables, by oid or by name (a regclass[] literal); their rows in that order.
+    static const char* shapes_sql() {
+        return
+            "SELECT r.oid::oid::text, "
             "(SELECT string_agg(concat_ws(' ', attname, format_type(atttypid, atttypmod), attnotnull, attidentity, "
             " attgenerated, attstattarget, attstorage, attcompression, attcollation, attoptions), ', ' ORDER BY attnum) "
             " FROM pg_catalog.pg_attribute WHERE attrelid = r.oid AND attnum > 0 AND NOT attisdropped), "
@@ -105,12 +123,15 @@ private:
             "(SELECT concat_ws(' ', relowner, relam, reltablespace, reloftype, relrowsecurity, relforcerowsecurity, "
             " relreplident, reloptions, (SELECT count(*) FROM pg_catalog.pg_inherits WHERE inhrelid = r.oid)) "
             " FROM pg_catalog.pg_class WHERE oid = r.oid) "
-            "FROM unnest($1::oid[]) AS r(oid)",
-            {"{" + model::join(oids, ",") + "}"});
-        std::map<std::string, Shape> out;
+            "FROM unnest($1::regclass[]) WITH ORDINALITY AS r(oid, n) ORDER BY r.n";
+    }
+
+    // (oid, shape) in the order of the query's rows.
+    static std::vector<std::pair<std::string, Shape>> read_shapes(const pg::Result& r) {
+        std::vector<std::pair<std::string, Shape>> out;
         for (int row = 0; row < r.rows(); ++row) {
             auto text = [&](int column) { return r.is_null(row, column) ? std::string() : r.text(row, column); };
-            out[r.text(row, 0)] = {text(1), text(2), text(3), text(4), text(5)};
+            out.emplace_back(r.text(row, 0), Shape{text(1), text(2), text(3), text(4), text(5)});
         }
         return out;
     }
@@ -128,19 +149,122 @@ private:
         rejections_.push_back({plugin, t.name, std::move(item), std::move(message), source ? source->text() : ""});
     }
 
-    void judge_plugin(std::size_t plugin) {
-        const auto& tables = plugins_[plugin].tables;
-        for (std::size_t first = 0; first < tables.size(); first += kTablesPerChunk) {
-            connection_.exec("SAVEPOINT plinth_judge_chunk");
-            judge_tables(plugin, first, std::min(tables.size(), first + kTablesPerChunk));
-            connection_.exec("ROLLBACK TO SAVEPOINT plinth_judge_chunk; RELEASE SAVEPOINT plinth_judge_chunk");
-        }
-    }
+    // A plugin's tables, `first` to `last`, judged together.
+    struct Chunk {
+        std::size_t plugin, first, last;
+    };
 
     // A chunk's probe tables are dropped (their savepoint rolled back, which frees their locks) before
     // the next chunk's are made: the judge holds a few hundred lock-table entries at most, whatever
     // the schema's size, and so never needs more of them than the migration itself.
     static constexpr std::size_t kTablesPerChunk = 32;
+
+    // A chunk judged a statement at a time, to name what failed.
+    void judge_slowly(const Chunk& chunk) {
+        connection_.exec("SAVEPOINT plinth_judge_chunk");
+        judge_tables(chunk.plugin, chunk.first, chunk.last);
+        connection_.exec("ROLLBACK TO SAVEPOINT plinth_judge_chunk; RELEASE SAVEPOINT plinth_judge_chunk");
+    }
+
+    // The statements of one chunk judged at once, with where its shape queries are among them.
+    struct Batch {
+        std::size_t plugin = 0;
+        std::vector<std::string> statements;
+        std::size_t base_at = 0, after_at = 0;
+        std::optional<std::string> names;  // the probe tables, a regclass[] literal
+        std::vector<Probe> probes;
+    };
+
+    // Nearly always every fragment is accepted. So the chunks from `next` on go to the server in one
+    // pipeline, one round trip, on that assumption: for each, its probe tables, their shapes, every
+    // fragment, the shapes again, and the rollback to the chunk's savepoint (which frees its locks
+    // before the next chunk's are taken, as judge_slowly does). A chunk whose shapes after are not
+    // those its fragments declare is judged again slowly; so is the chunk where a statement failed
+    // (the server skipped the rest of the pipeline). Returns the chunk to go on from.
+    std::size_t judge_at_once(const std::vector<Chunk>& chunks, std::size_t next) {
+        std::vector<Batch> batches;
+        for (auto i = next; i < chunks.size(); ++i) batches.push_back(speculate(chunks[i]));
+        std::vector<pg::PipelineResult> results;
+        std::optional<pg::PipelineError> failure;
+        {
+            pg::Pipeline pipeline(connection_);
+            for (const auto& batch : batches)
+                for (std::size_t k = 0; k < batch.statements.size(); ++k) {
+                    if (k == batch.base_at || k == batch.after_at)
+                        pipeline.send(batch.statements[k], {batch.names});
+                    else
+                        pipeline.send(batch.statements[k]);
+                }
+            try {
+                results = pipeline.sync();
+            } catch (const pg::PipelineError& e) {
+                if (e.is_connection_lost()) throw;
+                failure = e;
+                results = std::move(pipeline.completed());
+            }
+        }
+        std::size_t offset = 0;
+        for (std::size_t b = 0; b < batches.size(); ++b) {
+            auto& batch = batches[b];
+            if (failure && failure->index() < offset + batch.statements.size()) {
+                // The chunk's own savepoint failing leaves nothing to roll back to: a failure of the
+                // server, not of a fragment.
+                if (failure->index() == offset) throw *failure;
+                connection_.exec("ROLLBACK TO SAVEPOINT plinth_judge_chunk; RELEASE SAVEPOINT plinth_judge_chunk");
+                judge_slowly(chunks[next + b]);
+                return next + b + 1;
+            }
+            if (!declared_shapes(batch, results[offset + batch.base_at].result,
+                                 results[offset + batch.after_at].result))
+                judge_slowly(chunks[next + b]);
+            offset += batch.statements.size();
+        }
+        return chunks.size();
+    }
+
+    // A chunk's statements, every one taken as accepted.
+    Batch speculate(const Chunk& chunk) {
+        Batch batch;
+        batch.plugin = chunk.plugin;
+        batch.statements.push_back("SAVEPOINT plinth_judge_chunk");
+        speculating_ = true;
+        queue_ = &batch.statements;
+        std::vector<std::string> names;
+        for (auto i = chunk.first; i < chunk.last; ++i) {
+            batch.probes.push_back(create_probe(chunk.plugin, plugins_[chunk.plugin].tables[i]));
+            names.push_back(batch.probes.back().name);
+        }
+        batch.base_at = batch.statements.size();
+        batch.statements.push_back(shapes_sql());
+        batch.statements.push_back("SAVEPOINT plinth_judge_fragments");
+        for (auto p : batch.probes) judge_fragments(chunk.plugin, p, false);
+        batch.after_at = batch.statements.size();
+        batch.statements.push_back(shapes_sql());
+        batch.statements.push_back("ROLLBACK TO SAVEPOINT plinth_judge_chunk");
+        batch.statements.push_back("RELEASE SAVEPOINT plinth_judge_chunk");
+        speculating_ = false;
+        queue_ = nullptr;
+        batch.names = "{" + model::join(names, ",") + "}";
+        return batch;
+    }
+
+    // Whether the shapes after a chunk's fragments are those they declare, from the shapes before
+    // them: the bookkeeping of judge_tables, every fragment taken as accepted (none is sent again).
+    bool declared_shapes(Batch& batch, const pg::Result& before, const pg::Result& after_result) {
+        const auto base = read_shapes(before);
+        const auto after = read_shapes(after_result);
+        if (base.size() != batch.probes.size() || after.size() != batch.probes.size()) return false;
+        speculating_ = true;
+        bool same = true;
+        for (std::size_t i = 0; same && i < batch.probes.size(); ++i) {
+            auto& probe = batch.probes[i];
+            probe.shape = base[i].second;
+            judge_fragments(batch.plugin, probe, false);
+            same = probe.shape == after[i].second;
+        }
+        speculating_ = false;
+        return same;
+    }
 
     // All tables of the chunk get their columns first. Then every fragment is tried, and the probe
     // tables are compared, in one query, with what the accepted fragments declare. Only when they
@@ -190,7 +314,7 @@ private:
                 reject(plugin, t, "column \"" + c.name + "\"", "type " + model::canonical_type(c.type) + " " + error,
                        c.source);
         }
-        probe.oid = connection_.exec_params("SELECT $1::regclass::oid", {probe.name}).text(0, 0);
+        if (!speculating_) probe.oid = connection_.exec_params("SELECT $1::regclass::oid", {probe.name}).text(0, 0);
         return probe;
     }
 
@@ -294,6 +418,8 @@ private:
     std::vector<Rejection> rejections_;
     std::size_t tables_ = 0;
     bool vector_ = false;
+    bool speculating_ = false;                  // attempt() takes every statement as accepted
+    std::vector<std::string>* queue_ = nullptr;  // and, when set, queues it here
 };
 
 }  // namespace

@@ -26,7 +26,8 @@ struct Rejection {
 // fragment goes into the statement inside its own parentheses, and the catalog is read back after
 // each one to make sure it added exactly the one default, check or index it declares. Vector
 // columns are judged as the migration would make them: with the extension when the server offers
-// it, else as real[].
+// it, else as real[]. All of it goes first in one pipeline (one round trip), every fragment taken
+// as accepted; a chunk of tables where that was wrong is judged again a statement at a time.
 std::vector<Rejection> judge_declared_sql(pg::Connection& connection, const std::vector<model::Plugin>& plugins);
 
 }  // namespace plinth::introspect

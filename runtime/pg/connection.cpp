@@ -33,29 +33,6 @@ std::string field(const PGresult* res, int code) {
     return value ? value : "";
 }
 
-Error result_error(const PGresult* res, PGconn* conn, std::string_view sql) {
-    ErrorFields f;
-    if (res) {
-        f.severity = field(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-        f.sqlstate = field(res, PG_DIAG_SQLSTATE);
-        f.message = field(res, PG_DIAG_MESSAGE_PRIMARY);
-        f.detail = field(res, PG_DIAG_MESSAGE_DETAIL);
-        f.hint = field(res, PG_DIAG_MESSAGE_HINT);
-        f.context = field(res, PG_DIAG_CONTEXT);
-        f.schema_name = field(res, PG_DIAG_SCHEMA_NAME);
-        f.table_name = field(res, PG_DIAG_TABLE_NAME);
-        f.column_name = field(res, PG_DIAG_COLUMN_NAME);
-        f.constraint_name = field(res, PG_DIAG_CONSTRAINT_NAME);
-        if (f.message.empty()) f.message = trim(PQresultErrorMessage(res));
-    }
-    if (f.message.empty()) f.message = trim(PQerrorMessage(conn));
-    if (f.severity.empty()) f.severity = "ERROR";
-    // Client-side failures (lost connection) carry no SQLSTATE.
-    if (f.sqlstate.empty() && PQstatus(conn) == CONNECTION_BAD) f.sqlstate = "08006";
-    f.statement = std::string(sql);
-    return Error(std::move(f));
-}
-
 // libpq reports no SQLSTATE for connection failures, only text (fe-connect.c and the server's
 // FATAL message, English as long as the server's lc_messages is). Unknown text maps to 08006.
 std::string classify_connection_failure(std::string_view msg) {
@@ -113,6 +90,35 @@ void log_notice(void*, const PGresult* res) {
 
 
 }  // namespace
+
+namespace detail {
+
+Error result_error(const PGresult* res, PGconn* conn, std::string_view sql) {
+    ErrorFields f;
+    if (res) {
+        f.severity = field(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+        f.sqlstate = field(res, PG_DIAG_SQLSTATE);
+        f.message = field(res, PG_DIAG_MESSAGE_PRIMARY);
+        f.detail = field(res, PG_DIAG_MESSAGE_DETAIL);
+        f.hint = field(res, PG_DIAG_MESSAGE_HINT);
+        f.context = field(res, PG_DIAG_CONTEXT);
+        f.schema_name = field(res, PG_DIAG_SCHEMA_NAME);
+        f.table_name = field(res, PG_DIAG_TABLE_NAME);
+        f.column_name = field(res, PG_DIAG_COLUMN_NAME);
+        f.constraint_name = field(res, PG_DIAG_CONSTRAINT_NAME);
+        if (f.message.empty()) f.message = trim(PQresultErrorMessage(res));
+    }
+    if (f.message.empty()) f.message = trim(PQerrorMessage(conn));
+    if (f.severity.empty()) f.severity = "ERROR";
+    // Client-side failures (lost connection) carry no SQLSTATE.
+    if (f.sqlstate.empty() && PQstatus(conn) == CONNECTION_BAD) f.sqlstate = "08006";
+    f.statement = std::string(sql);
+    return Error(std::move(f));
+}
+
+}  // namespace detail
+
+using detail::result_error;
 
 Connection::Connection(PGconn* conn, std::string redacted) noexcept
     : conn_(conn), redacted_(std::move(redacted)) {}
@@ -181,6 +187,7 @@ Result Connection::check(PGresult* raw, std::string_view sql) {
 Result Connection::exec(std::string_view sql) {
     PGconn* conn = require();
     const std::string text(sql);
+    ++round_trips_;
     return check(PQexec(conn, text.c_str()), sql);
 }
 
@@ -191,6 +198,7 @@ Result Connection::exec_params(std::string_view sql,
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    ++round_trips_;
     return check(PQexecParams(conn, text.c_str(), static_cast<int>(values.size()), nullptr,
                               values.data(), nullptr, nullptr, 0),
                  sql);

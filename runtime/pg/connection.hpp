@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,10 +43,14 @@ public:
     std::string quote_literal(std::string_view value) const;
 
     PGconn* native() const noexcept { return conn_.get(); }
+    // Round trips to the server so far: each exec and exec_params is one, and so is each
+    // Pipeline::sync, however many statements it carries.
+    std::uint64_t round_trips() const noexcept { return round_trips_; }
     int server_version() const;
     std::string redacted_conninfo() const { return redacted_; }
 
 private:
+    friend class Pipeline;
     friend Connection connect_with_retry(const std::string&, std::chrono::milliseconds,
                                          spdlog::logger&);
     Connection(PGconn* conn, std::string redacted) noexcept;
@@ -60,6 +65,7 @@ private:
     };
     std::unique_ptr<PGconn, Finish> conn_;
     std::string redacted_;
+    std::uint64_t round_trips_ = 0;
 };
 
 // BEGIN on construction, ROLLBACK on destruction unless commit() ran. The connection must outlive
@@ -90,5 +96,11 @@ private:
 // and unclassified errors (08006).
 Connection connect_with_retry(const std::string& conninfo, std::chrono::milliseconds timeout,
                               spdlog::logger& log);
+
+namespace detail {
+// The error of a failed result (or, with res null, of the connection), naming `sql`; shared with
+// Pipeline.
+Error result_error(const PGresult* res, PGconn* conn, std::string_view sql);
+}  // namespace detail
 
 }  // namespace plinth::pg

@@ -1058,3 +1058,99 @@ TEST_CASE("a plugin table named like a journal table is refused when the journal
     CHECK(apart.migrate(set).statements_applied > 0);
     CHECK(apart.scalar("SELECT count(*) FROM public.state") == "0");
 }
+
+// The plan's statements go through one libpq pipeline (issue 13, item 3).
+namespace {
+
+// 200 tables, as the lock budget's test has them: a process loads the plugin once, with the count
+// the first loading saw.
+PluginSet core_and_bench() {
+    ::setenv("PLINTH_BENCH_TABLES", "200", 1);
+    return plugin_set({shipped("core.so"), env_path("PLINTH_TEST_BENCH_PLUGINS_DIR") / "many_tables.so"});
+}
+
+}  // namespace
+
+TEST_CASE("a cold start sends its hundreds of statements in a handful of round trips, not one each") {
+    Database db;
+    const auto set = core_and_bench();
+    const auto before = db.connection.round_trips();
+    const auto outcome = db.migrate(set);
+    const auto trips = db.connection.round_trips() - before;
+    INFO(outcome.statements.size() << " statements in " << trips << " round trips");
+    CHECK(outcome.statements.size() > 400);
+    // The fast path's miss, BEGIN, the lock, the catalog reads, the judgement of declared SQL, the
+    // journal's creation, one pipeline for every statement, the journal, the state and COMMIT.
+    CHECK(trips <= 30);
+}
+
+TEST_CASE("a statement failing in the middle of a pipelined migration is named with its SQLSTATE; nothing is applied") {
+    Database db;
+    const auto set = core_and_bench();
+    // The plan creates bench.t20; a type of that name (a table's row type would take it) makes the
+    // server refuse it only when it runs.
+    db.connection.exec("CREATE SCHEMA bench; CREATE TYPE bench.t20 AS ENUM ('x')");
+    const auto statements = db.plan(set).operations.size();
+    std::string message;
+    try {
+        db.migrate(set);
+    } catch (const plinth::apply::MigrationError& e) {
+        message = e.what();
+    }
+    INFO(message);
+    CHECK(message.rfind("migration failed and was rolled back; the database is unchanged.\n"
+                        "  plugin \"bench\", table bench.t20: create table bench.t20\n"
+                        "  ERROR 42710: type \"t20\" already exists\n"
+                        "  statement: CREATE TABLE \"bench\".\"t20\" (",
+                        0) == 0);
+    CHECK(statements > 100);  // with statements before it (core's, bench.t0 to t19) and after it
+    CHECK(db.scalar("SELECT count(*) FROM pg_class WHERE relnamespace IN ('bench'::regnamespace, "
+                    "'public'::regnamespace) AND relkind IN ('r', 'i')") == "0");
+    CHECK(db.scalar("SELECT to_regnamespace('plinth') IS NULL") == "t");
+    // Out of the way, the same migration goes through, on the same connection.
+    db.connection.exec("DROP TYPE bench.t20");
+    CHECK(db.migrate(set).statements.size() == statements);
+}
+
+TEST_CASE("after a pipelined cold start the journal records each plugin's statements, in order, in one migration") {
+    Database db;
+    const auto set = core_and_bench();
+    const auto outcome = db.migrate(set);
+    const auto id = std::to_string(outcome.migration_id);
+    CHECK(db.scalar("SELECT string_agg(id || ' ' || statements, ',') FROM plinth.migrations") ==
+          id + " " + std::to_string(outcome.statements.size()));
+    std::map<std::string, std::vector<std::string>> ran;
+    for (const auto& s : outcome.statements) ran[s.plugin].push_back(s.sql);
+    REQUIRE(ran.size() == 2);
+    for (const auto& p : set.validation.plugins) {
+        CAPTURE(p.name);
+        const auto row = db.connection.exec_params(
+            "SELECT migration_id, version, schema_hash, statements::text, duration_ms, upgraded_from IS NULL, "
+            "duration_ms = (SELECT sum((s ->> 'ms')::float8) FROM jsonb_array_elements(statements) s), "
+            "(SELECT bool_and((s ->> 'ms')::float8 >= 0) FROM jsonb_array_elements(statements) s) "
+            "FROM plinth.journal WHERE plugin = $1",
+            {p.name});
+        REQUIRE(row.rows() == 1);
+        CHECK(row.text(0, 0) == id);
+        CHECK(row.text(0, 1) == p.version);
+        CHECK(row.text(0, 2) == plinth::plan::schema_hash(p));
+        std::vector<std::string> recorded;
+        for (const auto& s : nlohmann::json::parse(row.text(0, 3))) recorded.push_back(s["sql"]);
+        CHECK(recorded == ran[p.name]);
+        CHECK(row.text(0, 5) == "t");
+        CHECK(row.text(0, 6) == "t");
+        CHECK(row.text(0, 7) == "t");
+    }
+    // The plugins' rows in the order the migration gives them, as history lists them.
+    const auto history = plinth::apply::Journal(db.connection).history("", 10);
+    REQUIRE(history.size() == 1);
+    REQUIRE(history[0].plugins.size() == 2);
+    CHECK(history[0].plugins[0].name == set.validation.plugins[0].name);
+    CHECK(history[0].plugins[1].statements.size() == ran[history[0].plugins[1].name].size());
+    // A second migration records only the plugin whose statements ran, under its own id.
+    db.connection.exec("DROP TABLE bench.t199");
+    const auto second = db.migrate(set);
+    CHECK(second.statements.size() > 1);
+    CHECK(db.scalar("SELECT string_agg(plugin, ',') FROM plinth.journal WHERE migration_id = " +
+                    std::to_string(second.migration_id)) == "bench");
+}

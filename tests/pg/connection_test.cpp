@@ -15,11 +15,13 @@
 #include "log_capture.hpp"
 #include "pg/connection.hpp"
 #include "pg/conninfo.hpp"
+#include "pg/pipeline.hpp"
 #include "pg_fixture.hpp"
 
 using namespace std::chrono_literals;
 using plinth::pg::Connection;
 using plinth::pg::Error;
+using plinth::pg::Pipeline;
 using plinth::pg::Transaction;
 using plinth::test::LogCapture;
 using plinth::test::TestCluster;
@@ -358,5 +360,120 @@ TEST_CASE("a wrong password fails at once and is never shown") {
         CHECK_FALSE(contains(e.what(), secret));
         CHECK_FALSE(contains(logs.text(), secret));
         CHECK(logs.count("retrying") == 0);
+    }
+}
+
+TEST_CASE("a pipeline sends its statements in one round trip and returns each one's result in order") {
+    auto conn = Connection::open(TestCluster::instance().fresh_database());
+    const auto before = conn.round_trips();
+    std::vector<plinth::pg::PipelineResult> results;
+    {
+        Transaction tx(conn);
+        {
+            Pipeline pipeline(conn);
+            pipeline.send("CREATE TABLE t (id int PRIMARY KEY, name text)");
+            pipeline.send("INSERT INTO t VALUES ($1, $2), ($3, $4)", {"1", "O'Brien", "2", std::nullopt});
+            pipeline.send("SELECT name FROM t ORDER BY id");
+            results = pipeline.sync();
+        }
+        tx.commit();
+    }
+    // BEGIN, the pipeline's sync, COMMIT.
+    CHECK(conn.round_trips() - before == 3);
+    REQUIRE(results.size() == 3);
+    CHECK(results[0].result.command_status() == "CREATE TABLE");
+    CHECK(results[1].result.affected_rows() == 2);
+    REQUIRE(results[2].result.rows() == 2);
+    CHECK(results[2].result.text(0, 0) == "O'Brien");
+    CHECK(results[2].result.is_null(1, 0));
+    for (const auto& r : results) CHECK(r.elapsed.count() >= 0);
+    // Out of pipeline mode, the connection works as before.
+    CHECK(conn.exec("SELECT count(*) FROM t").text(0, 0) == "2");
+}
+
+TEST_CASE("a statement failing in a pipeline is named with its index, SQL and SQLSTATE; nothing after it runs") {
+    const std::string target = TestCluster::instance().fresh_database();
+    auto conn = Connection::open(target);
+    conn.exec("CREATE TABLE t (id int PRIMARY KEY)");
+    std::optional<plinth::pg::PipelineError> failure;
+    {
+        Transaction tx(conn);
+        {
+            Pipeline pipeline(conn);
+            pipeline.send("INSERT INTO t VALUES (1)");
+            pipeline.send("CREATE TABLE after_ok (id int)");
+            pipeline.send("INSERT INTO t VALUES (1)");
+            pipeline.send("CREATE TABLE after_failure (id int)");
+            try {
+                pipeline.sync();
+            } catch (const plinth::pg::PipelineError& e) {
+                failure = e;
+            }
+            // The results of the statements before the failing one.
+            REQUIRE(pipeline.completed().size() == 2);
+            CHECK(pipeline.completed()[0].result.command_status() == "INSERT 0 1");
+            CHECK(pipeline.completed()[1].result.command_status() == "CREATE TABLE");
+        }
+        // The transaction is aborted; the guard rolls it back on a connection out of pipeline mode.
+        CHECK(PQpipelineStatus(conn.native()) == PQ_PIPELINE_OFF);
+        CHECK(PQtransactionStatus(conn.native()) == PQTRANS_INERROR);
+    }
+    REQUIRE(failure);
+    CHECK(failure->index() == 2);
+    CHECK(failure->sqlstate() == "23505");
+    CHECK(failure->statement() == "INSERT INTO t VALUES (1)");
+    CHECK(contains(failure->what(), "ERROR 23505: duplicate key value violates unique constraint \"t_pkey\""));
+    auto other = Connection::open(target);
+    CHECK(other.exec("SELECT count(*) FROM t").text(0, 0) == "0");
+    CHECK(other.exec("SELECT to_regclass('after_ok') IS NULL AND to_regclass('after_failure') IS NULL").text(0, 0) == "t");
+    CHECK(conn.exec("SELECT 1").text(0, 0) == "1");
+}
+
+TEST_CASE("a pipeline left without its sync leaves pipeline mode on destruction; the connection stays usable") {
+    auto conn = Connection::open(TestCluster::instance().fresh_database());
+    {
+        Transaction tx(conn);
+        CHECK_THROWS_AS(
+            {
+                Pipeline pipeline(conn);
+                pipeline.send("CREATE TABLE t (id int)");
+                pipeline.send("SELECT pg_sleep(0.1)");
+                throw std::runtime_error("failure before the sync");
+            },
+            std::runtime_error);
+        CHECK(PQpipelineStatus(conn.native()) == PQ_PIPELINE_OFF);
+    }
+    CHECK(conn.exec("SELECT to_regclass('t') IS NULL").text(0, 0) == "t");
+    // COPY cannot run in a pipeline: refused as the failing statement.
+    Transaction tx(conn);
+    const auto copy = [&] {
+        try {
+            Pipeline pipeline(conn);
+            pipeline.send("SELECT 1");
+            pipeline.send("COPY (SELECT 1) TO STDOUT");
+            pipeline.sync();
+        } catch (const plinth::pg::PipelineError& e) {
+            return e.index();
+        }
+        return std::size_t{99};
+    };
+    CHECK(copy() == 1);
+}
+
+TEST_CASE("a pipeline whose results outgrow the socket buffers neither deadlocks nor loses a result") {
+    // 2,000 statements of 4 kB each way: far more than the kernel buffers both ways hold, so the
+    // client must read results while it still sends.
+    auto conn = Connection::open(TestCluster::instance().fresh_database());
+    const std::string padding(4000, 'x');
+    Pipeline pipeline(conn);
+    for (int i = 0; i < 2000; ++i)
+        pipeline.send("SELECT $1::int, length($2), repeat('y', 4000)", {std::to_string(i), padding});
+    const auto before = conn.round_trips();
+    const auto results = pipeline.sync();
+    CHECK(conn.round_trips() - before == 1);
+    REQUIRE(results.size() == 2000);
+    for (int i = 0; i < 2000; i += 199) {
+        CHECK(results[i].result.text(0, 0) == std::to_string(i));
+        CHECK(results[i].result.text(0, 1) == "4000");
     }
 }
