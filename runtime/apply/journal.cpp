@@ -135,6 +135,14 @@ bool Journal::exists() {
     return connection_.exec_params("SELECT to_regclass($1) IS NOT NULL", {quoted_ + ".state"}).text(0, 0) == "t";
 }
 
+bool Journal::complete() {
+    return connection_
+               .exec_params("SELECT to_regclass($1) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute "
+                            "WHERE attrelid = to_regclass($2) AND attname = 'ddl_guard' AND NOT attisdropped)",
+                            {quoted_ + ".ddl_epoch", quoted_ + ".state"})
+               .text(0, 0) == "t";
+}
+
 bool Journal::has_migration(std::int64_t id, const std::string& desired_hash) {
     if (!exists()) return false;
     return connection_

@@ -99,6 +99,9 @@ public:
     const std::string& schema() const noexcept { return schema_; }
 
     bool exists();
+    // Whether it has what the fast path reads (the DDL epoch's table and state columns): a journal
+    // made by an older plinth, or missing them, is completed by the slow path.
+    bool complete();
     std::optional<JournalState> state();
     // Creates the schema (only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the
     // database even when the schema exists) and tables if missing; call only under the advisory lock.

@@ -24,6 +24,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Why a session that is in recovery or read-only cannot migrate, with how to reach the primary.
+std::optional<std::string> read_only_message(const pg::Connection& connection, bool in_recovery, bool read_only);
+
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -73,14 +76,15 @@ public:
 
     MigrateOutcome run() {
         MigrateOutcome outcome;
-        // Before anything: a standby would pass the fast path and then serve plugins that cannot write.
-        if (auto why = read_only_reason(connection_)) throw MigrationError(*why);
         refuse_journal_names();
+        // A standby would pass the fast path and then serve plugins that cannot write: the fast
+        // path's query asks too (one round trip), and refuses before deciding anything.
         if (auto detector = up_to_date_fast()) {
             outcome.up_to_date_fast = true;
             outcome.fast_path_detector = std::move(*detector);
             return outcome;
         }
+        if (auto why = read_only_reason(connection_)) throw MigrationError(*why);
         std::vector<plan::Operation> after_commit;
         const auto deadline = Clock::now() + options_.lock_budget;
         std::minstd_rand jitter(std::random_device{}());
@@ -129,13 +133,17 @@ private:
         try {
             auto r = connection_.exec_params(
                 "SELECT t.desired_hash, t.catalog_fingerprint, t.trusted, t.epoch, t.guard, t.ddl_guard, "
-                "CASE WHEN t.trusted THEN NULL ELSE (" + std::string(introspect::fingerprint_query()) + ") END "
+                "CASE WHEN t.trusted THEN NULL ELSE (" + std::string(introspect::fingerprint_query()) + ") END, "
+                "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only') "
                 "FROM (SELECT s.desired_hash, s.catalog_fingerprint, s.ddl_guard, c.epoch, c.guard, "
                 "coalesce(NOT $3::boolean AND s.ddl_epoch::text = c.epoch AND s.ddl_guard = c.guard, false) AS trusted "
                 "FROM " + connection_.quote_identifier(options_.journal_schema) + ".state s, (SELECT " +
                     journal.ddl_epoch_sql() + " AS epoch, " + journal.ddl_guard_sql() + " AS guard) c) t",
                 {schemas_param_, introspect::text_array(journal.ddl_trigger_names()), full ? "true" : "false"});
-            if (r.rows() != 1 || r.text(0, 0) != desired_) return std::nullopt;
+            if (r.rows() != 1) return std::nullopt;
+            if (auto why = read_only_message(connection_, r.text(0, 7) == "t", r.text(0, 8) == "on"))
+                throw MigrationError(*why);
+            if (r.text(0, 0) != desired_) return std::nullopt;
             if (r.text(0, 2) == "t") {
                 log_.info("schema up to date (DDL epoch unchanged); nothing introspected");
                 return "ddl epoch";
@@ -224,7 +232,7 @@ private:
                               .text(0, 0);
 
         Journal journal(connection_, options_.journal_schema);
-        if (journal.exists()) {
+        if (journal.exists() && journal.complete()) {
             const auto state = journal.state();
             const auto current = fingerprint();
             if (state && state->desired_hash == desired_ && !current.empty() && state->catalog_fingerprint == current) {
@@ -776,18 +784,26 @@ Refusals judge_declared_sql(pg::Connection& connection, pipeline::PluginSet& set
 
 std::optional<std::string> read_only_reason(pg::Connection& connection) {
     const auto r = connection.exec("SELECT pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only')");
+    return read_only_message(connection, r.text(0, 0) == "t", r.text(0, 1) == "on");
+}
+
+namespace {
+
+std::optional<std::string> read_only_message(const pg::Connection& connection, bool in_recovery, bool read_only) {
     const std::string how =
         "; plinth migrates only on the primary. Connect to the primary: name every server of the cluster and "
         "let libpq pick the writable one, e.g. postgresql://host-a,host-b/db?target_session_attrs=read-write "
         "(or host=host-a,host-b dbname=db target_session_attrs=read-write); see docs/deploying.md";
-    if (r.text(0, 0) == "t")
+    if (in_recovery)
         return "refused before anything: the server " + connection.redacted_conninfo() +
                " is a standby (in recovery, read-only)" + how;
-    if (r.text(0, 1) == "on")
+    if (read_only)
         return "refused before anything: the session on " + connection.redacted_conninfo() +
                " is read-only (default_transaction_read_only is on)" + how;
     return std::nullopt;
 }
+
+}  // namespace
 
 plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set, const plan::PlanOptions& options,
                         const std::string& journal_schema) {

@@ -205,3 +205,30 @@ TEST_CASE("after a server restart the first start checks the full fingerprint, t
     const auto next = migrate();
     CHECK_MESSAGE(next.out.find("schema up to date (DDL epoch unchanged)") != std::string::npos, next.out);
 }
+
+TEST_CASE("the DDL epoch never stands in the way of DDL: its table or the whole journal can be dropped") {
+    EpochDb db;
+    db.migrate();
+    db.connection.exec("DROP TABLE plinth.ddl_epoch");  // its own sql_drop trigger fires on it
+    db.connection.exec("CREATE TABLE public.elsewhere_t (a int)");
+    // The fast path cannot read the epoch: the slow path makes its table again.
+    CHECK_FALSE(db.migrate().up_to_date_fast);
+    CHECK(db.migrate().fast_path_detector == "ddl epoch");
+    db.connection.exec("DROP SCHEMA plinth CASCADE");
+    CHECK(db.scalar("SELECT count(*) FROM pg_event_trigger") == "0");
+    db.connection.exec("DROP TABLE public.elsewhere_t");
+}
+
+TEST_CASE("a standby of a migrated primary is refused by the fast path's own query, before it decides") {
+    plinth::test::ReplicaPair pair;
+    const auto db = pair.fresh_database();
+    auto set = epoch_core();
+    auto primary = plinth::pg::Connection::open(pair.primary_conninfo(db));
+    REQUIRE(plinth::apply::migrate(primary, set, {}, epoch_log()).migration_id > 0);
+    REQUIRE(plinth::apply::migrate(primary, set, {}, epoch_log()).fast_path_detector == "ddl epoch");
+    pair.wait_for_standby();
+    // The journal and the epoch are there too: everything but the server's role says "up to date".
+    auto standby = plinth::pg::Connection::open(pair.standby_conninfo(db));
+    CHECK_THROWS_WITH_AS(plinth::apply::migrate(standby, set, {}, epoch_log()), doctest::Contains("is a standby"),
+                         plinth::apply::MigrationError);
+}
