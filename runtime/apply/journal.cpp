@@ -138,9 +138,18 @@ bool Journal::exists() {
 bool Journal::complete() {
     return connection_
                .exec_params("SELECT to_regclass($1) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute "
-                            "WHERE attrelid = to_regclass($2) AND attname = 'ddl_guard' AND NOT attisdropped)",
-                            {quoted_ + ".ddl_epoch", quoted_ + ".state"})
+                            "WHERE attrelid = to_regclass($2) AND attname = 'ddl_guard' AND NOT attisdropped) "
+                            "AND to_regprocedure($3) IS NOT NULL",
+                            {quoted_ + ".ddl_epoch", quoted_ + ".state", fingerprint_function() + "(text[])"})
                .text(0, 0) == "t";
+}
+
+std::string Journal::fingerprint_function() const {
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (unsigned char c : std::string_view(introspect::fingerprint_query())) h = (h ^ c) * 1099511628211ull;
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08llx", static_cast<unsigned long long>(h & 0xffffffffull));
+    return quoted_ + ".catalog_fingerprint_" + hex;
 }
 
 bool Journal::has_migration(std::int64_t id, const std::string& desired_hash) {
@@ -163,6 +172,11 @@ void Journal::create() {
             .text(0, 0) == "t";
     if (!schema_exists) connection_.exec("CREATE SCHEMA " + quoted_);
     connection_.exec(in_schema(kCreate));
+    const auto function = fingerprint_function();
+    if (connection_.exec_params("SELECT to_regprocedure($1) IS NULL", {function + "(text[])"}).text(0, 0) == "t")
+        connection_.exec("CREATE FUNCTION " + function + "(text[]) RETURNS text LANGUAGE plpgsql STABLE AS " +
+                         connection_.quote_literal(std::string("BEGIN RETURN (") + introspect::fingerprint_query() +
+                                                   "); END"));
 }
 
 std::map<std::string, PluginRecord> Journal::latest_per_plugin() {

@@ -139,6 +139,12 @@ public:
     std::string ddl_epoch_sql() const;
     std::string ddl_guard_sql() const;
     std::vector<std::string> ddl_trigger_names() const;
+    // The qualified name of a plpgsql function in the journal schema that runs
+    // introspect::fingerprint_query() ($1: the owned schemas), named after a hash of that query so a
+    // plinth with another fingerprint never calls an older one. The fast path calls it rather than
+    // embedding the query: the server then plans the query only when the fingerprint is needed
+    // (planning it costs more than reading the epoch). create() makes it.
+    std::string fingerprint_function() const;
     // Whether migration `id` with `desired_hash` is recorded: how a COMMIT whose outcome was unknown
     // is resolved, on any server that took over since.
     bool has_migration(std::int64_t id, const std::string& desired_hash);

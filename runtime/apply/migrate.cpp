@@ -133,7 +133,7 @@ private:
         try {
             auto r = connection_.exec_params(
                 "SELECT t.desired_hash, t.catalog_fingerprint, t.trusted, t.epoch, t.guard, t.ddl_guard, "
-                "CASE WHEN t.trusted THEN NULL ELSE (" + std::string(introspect::fingerprint_query()) + ") END, "
+                "CASE WHEN t.trusted THEN NULL ELSE " + journal.fingerprint_function() + "($1::text[]) END, "
                 "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only') "
                 "FROM (SELECT s.desired_hash, s.catalog_fingerprint, s.ddl_guard, c.epoch, c.guard, "
                 "coalesce(NOT $3::boolean AND s.ddl_epoch::text = c.epoch AND s.ddl_guard = c.guard, false) AS trusted "
@@ -156,8 +156,9 @@ private:
             if (mark.guard) journal.arm_ddl_epoch(desired_, mark);
             return "fingerprint";
         } catch (const pg::Error& e) {
-            // No journal yet (first run), or one from before the DDL epoch: the slow path makes it.
-            if (e.is_undefined_relation() || e.sqlstate() == "42703") return std::nullopt;
+            // No journal yet (first run), or one from before the DDL epoch or with another
+            // fingerprint function (42883): the slow path completes it.
+            if (e.is_undefined_relation() || e.sqlstate() == "42703" || e.sqlstate() == "42883") return std::nullopt;
             if (e.sqlstate() == "42501") throw MigrationError(permission_report(e));
             throw;
         }
