@@ -1,5 +1,8 @@
 #include "apply/journal.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "introspect/catalog.hpp"
@@ -52,7 +55,54 @@ CREATE TABLE IF NOT EXISTS {j}.state (
   desired_hash text NOT NULL,
   catalog_fingerprint text NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE {j}.state ADD COLUMN IF NOT EXISTS ddl_epoch bigint, ADD COLUMN IF NOT EXISTS ddl_guard text;
+CREATE TABLE IF NOT EXISTS {j}.ddl_epoch (
+  pid integer PRIMARY KEY,
+  bumps bigint NOT NULL
 ))SQL";
+
+// The DDL epoch's trigger function. One row per backend pid, so that DDL in concurrent
+// transactions never waits on another's row lock; the epoch is the sum, which changes exactly when
+// a transaction that ran DDL commits (MVCC: the bump commits with the DDL). Objects that are all
+// temporary do not count (temporary tables would otherwise make every such transaction write WAL).
+// A DROP is counted by sql_drop, which names what it dropped; CREATE INDEX also counts at
+// ddl_command_start, because CONCURRENTLY commits an invalid index before a failure could stop
+// ddl_command_end. (Not DROP INDEX: a write there would refuse DROP INDEX CONCURRENTLY, which must
+// be the first action of its transaction.) The version line changes whenever the body does.
+constexpr const char* kBumpFunction = R"SQL(
+-- plinth DDL epoch, version 1
+BEGIN
+  IF TG_EVENT = 'ddl_command_end' THEN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger_ddl_commands() c
+                   WHERE c.schema_name IS DISTINCT FROM 'pg_temp')
+       AND (TG_TAG LIKE 'DROP %' OR EXISTS (SELECT FROM pg_catalog.pg_event_trigger_ddl_commands())) THEN
+      RETURN;
+    END IF;
+  ELSIF TG_EVENT = 'sql_drop' THEN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger_dropped_objects() o WHERE NOT o.is_temporary) THEN
+      RETURN;
+    END IF;
+  END IF;
+  -- Dropping the journal must not fail on its own trigger.
+  IF pg_catalog.to_regclass({table}) IS NULL THEN
+    RETURN;
+  END IF;
+  INSERT INTO {j}.ddl_epoch AS e (pid, bumps) VALUES (pg_catalog.pg_backend_pid(), 1)
+    ON CONFLICT (pid) DO UPDATE SET bumps = e.bumps + 1;
+END
+)SQL";
+
+// Event trigger names are per database: the journal schema's name is in them, hashed when too long.
+std::string trigger_name(const std::string& schema, const std::string& event) {
+    std::string name = schema + "_ddl_epoch_" + event;
+    if (name.size() <= 63) return name;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (unsigned char c : schema) h = (h ^ c) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return "plinth_" + std::string(hex) + "_ddl_epoch_" + event;
+}
 
 }  // namespace
 
@@ -60,7 +110,7 @@ std::vector<std::string> journal_relations(const std::string& schema) {
     std::vector<std::string> out;
     for (const char* name : {"migrations", "migrations_id_seq", "migrations_pkey", "journal", "journal_id_seq",
                              "journal_pkey", "journal_plugin_idx", "journal_migration_id_fkey", "state", "state_pkey",
-                             "state_singleton_check", "backfills", "backfills_pkey"})
+                             "state_singleton_check", "backfills", "backfills_pkey", "ddl_epoch", "ddl_epoch_pkey"})
         out.push_back(schema + "." + name);
     return out;
 }
@@ -85,6 +135,23 @@ bool Journal::exists() {
     return connection_.exec_params("SELECT to_regclass($1) IS NOT NULL", {quoted_ + ".state"}).text(0, 0) == "t";
 }
 
+bool Journal::complete() {
+    return connection_
+               .exec_params("SELECT to_regclass($1) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute "
+                            "WHERE attrelid = to_regclass($2) AND attname = 'ddl_guard' AND NOT attisdropped) "
+                            "AND to_regprocedure($3) IS NOT NULL",
+                            {quoted_ + ".ddl_epoch", quoted_ + ".state", fingerprint_function() + "(text[])"})
+               .text(0, 0) == "t";
+}
+
+std::string Journal::fingerprint_function() const {
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (unsigned char c : std::string_view(introspect::fingerprint_query())) h = (h ^ c) * 1099511628211ull;
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08llx", static_cast<unsigned long long>(h & 0xffffffffull));
+    return quoted_ + ".catalog_fingerprint_" + hex;
+}
+
 bool Journal::has_migration(std::int64_t id, const std::string& desired_hash) {
     if (!exists()) return false;
     return connection_
@@ -105,6 +172,11 @@ void Journal::create() {
             .text(0, 0) == "t";
     if (!schema_exists) connection_.exec("CREATE SCHEMA " + quoted_);
     connection_.exec(in_schema(kCreate));
+    const auto function = fingerprint_function();
+    if (connection_.exec_params("SELECT to_regprocedure($1) IS NULL", {function + "(text[])"}).text(0, 0) == "t")
+        connection_.exec("CREATE FUNCTION " + function + "(text[]) RETURNS text LANGUAGE plpgsql STABLE AS " +
+                         connection_.quote_literal(std::string("BEGIN RETURN (") + introspect::fingerprint_query() +
+                                                   "); END"));
 }
 
 std::map<std::string, PluginRecord> Journal::latest_per_plugin() {
@@ -227,12 +299,75 @@ ORDER BY n.name, j.id)SQL"),
     return out;
 }
 
-void Journal::save_state(const std::string& desired_hash, const std::string& fingerprint) {
+void Journal::save_state(const std::string& desired_hash, const CatalogMark& mark) {
+    const bool epoch = !mark.fingerprint.empty() && mark.epoch && mark.guard;
     connection_.exec_params(
-        in_schema("INSERT INTO {j}.state (singleton, desired_hash, catalog_fingerprint) VALUES (true, $1, $2) "
+        in_schema("INSERT INTO {j}.state (singleton, desired_hash, catalog_fingerprint, ddl_epoch, ddl_guard) "
+                  "VALUES (true, $1, $2, $3, $4) "
                   "ON CONFLICT (singleton) DO UPDATE SET desired_hash = EXCLUDED.desired_hash, "
-                  "catalog_fingerprint = EXCLUDED.catalog_fingerprint, updated_at = now()"),
-        {desired_hash, fingerprint});
+                  "catalog_fingerprint = EXCLUDED.catalog_fingerprint, ddl_epoch = EXCLUDED.ddl_epoch, "
+                  "ddl_guard = EXCLUDED.ddl_guard, updated_at = now()"),
+        {desired_hash, mark.fingerprint, epoch ? mark.epoch : std::nullopt, epoch ? mark.guard : std::nullopt});
+}
+
+void Journal::arm_ddl_epoch(const std::string& desired_hash, const CatalogMark& mark) {
+    if (mark.fingerprint.empty() || !mark.epoch || !mark.guard) return;
+    connection_.exec_params(
+        in_schema("UPDATE {j}.state SET ddl_epoch = $3, ddl_guard = $4 "
+                  "WHERE desired_hash = $1 AND catalog_fingerprint = $2"),
+        {desired_hash, mark.fingerprint, mark.epoch, mark.guard});
+}
+
+std::vector<std::string> Journal::ddl_trigger_names() const {
+    return {trigger_name(schema_, "drop"), trigger_name(schema_, "end"), trigger_name(schema_, "start")};
+}
+
+std::string Journal::ddl_epoch_sql() const {
+    return in_schema("(SELECT coalesce(sum(bumps), 0)::text FROM {j}.ddl_epoch)");
+}
+
+std::string Journal::ddl_guard_sql() const {
+    // An ALTER EVENT TRIGGER (disable, enable, rename, owner) or a replaced function gives its row a
+    // new xmin: DDL while a trigger was off cannot hide behind an epoch that did not move. A server
+    // restart changes the start time (single-user mode runs no event triggers).
+    return "(SELECT pg_catalog.pg_postmaster_start_time()::text || ' ' || "
+           "string_agg(e.evtname || ':' || e.xmin::text || ':' || p.xmin::text, ' ' ORDER BY e.evtname) "
+           "FROM pg_catalog.pg_event_trigger e JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid "
+           "WHERE e.evtname = ANY($2::text[]) AND e.evtenabled = 'A' AND p.oid = pg_catalog.to_regprocedure(" +
+           connection_.quote_literal(quoted_ + ".bump_ddl_epoch()") + ") HAVING count(*) = 3)";
+}
+
+bool Journal::install_ddl_epoch() {
+    const auto names = ddl_trigger_names();
+    const std::string function = quoted_ + ".bump_ddl_epoch()";
+    std::string body = in_schema(kBumpFunction);
+    const auto at = body.find("{table}");
+    body.replace(at, 7, connection_.quote_literal(quoted_ + ".ddl_epoch"));
+    const auto r = connection_.exec_params(
+        "SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), "
+        "(SELECT prosrc FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure($1)), "
+        "ARRAY(SELECT evtname FROM pg_catalog.pg_event_trigger WHERE evtname = ANY($2::text[]))::text[]",
+        {function, introspect::text_array(names)});
+    if (r.text(0, 0) != "t") return false;
+    bool installed = false;
+    if (r.is_null(0, 1) || r.text(0, 1) != body) {
+        connection_.exec("CREATE OR REPLACE FUNCTION " + function +
+                         " RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER "
+                         "SET search_path = pg_catalog, pg_temp AS " + connection_.quote_literal(body));
+        installed = true;
+    }
+    const auto existing = introspect::parse_text_array(r.text(0, 2));
+    const std::pair<const char*, const char*> events[] = {
+        {"sql_drop", ""}, {"ddl_command_end", ""}, {"ddl_command_start", " WHEN TAG IN ('CREATE INDEX')"}};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (std::find(existing.begin(), existing.end(), names[i]) != existing.end()) continue;
+        const auto name = connection_.quote_identifier(names[i]);
+        // ALWAYS: session_replication_role = replica would otherwise silence it.
+        connection_.exec("CREATE EVENT TRIGGER " + name + " ON " + events[i].first + events[i].second +
+                         " EXECUTE FUNCTION " + function + "; ALTER EVENT TRIGGER " + name + " ENABLE ALWAYS");
+        installed = true;
+    }
+    return installed;
 }
 
 std::optional<BackfillProgress> Journal::backfill(const std::string& table, const std::string& column) {

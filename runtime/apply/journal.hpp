@@ -18,7 +18,7 @@ constexpr const char* kDefaultJournalSchema = "plinth";
 
 // The tables of the journal; with their sequences and indexes (journal_relations), the catalog
 // reads leave them out, so a journal schema shared with plugins (public) is not read as theirs.
-constexpr const char* kJournalTables[] = {"migrations", "journal", "state", "backfills"};
+constexpr const char* kJournalTables[] = {"migrations", "journal", "state", "backfills", "ddl_epoch"};
 // Every relation the journal makes in `schema`, as "schema.name".
 std::vector<std::string> journal_relations(const std::string& schema);
 
@@ -65,6 +65,14 @@ struct JournalState {
     std::string catalog_fingerprint;  // empty while work after a commit is unfinished
 };
 
+// What the fast path compares, read in one statement (one snapshot): the fingerprint, and, where
+// the DDL epoch's event triggers are in place, the epoch and its guard (see ddl_guard_sql).
+struct CatalogMark {
+    std::string fingerprint;           // empty while work is pending (introspect::fingerprint_query)
+    std::optional<std::string> epoch;  // none: no DDL epoch to record
+    std::optional<std::string> guard;
+};
+
 // Where a backfill stands (plinth.backfills): one record per column, kept after it finished.
 struct BackfillProgress {
     std::string expression;             // the backfill it records; another one starts over
@@ -91,6 +99,9 @@ public:
     const std::string& schema() const noexcept { return schema_; }
 
     bool exists();
+    // Whether it has what the fast path reads (the DDL epoch's table and state columns): a journal
+    // made by an older plinth, or missing them, is completed by the slow path.
+    bool complete();
     std::optional<JournalState> state();
     // Creates the schema (only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the
     // database even when the schema exists) and tables if missing; call only under the advisory lock.
@@ -114,7 +125,31 @@ public:
     // For each "schema.table" of `tables` that a recorded CREATE TABLE made: who made it, as
     // `plugin "p" (version 1.0.0, migration 3)`.
     std::map<std::string, std::string> table_creators(const std::vector<std::string>& tables);
-    void save_state(const std::string& desired_hash, const std::string& fingerprint);
+    // Records the state a later start compares against. The epoch is recorded only with its guard
+    // and a fingerprint (no pending work); otherwise the fast path falls back to the fingerprint.
+    void save_state(const std::string& desired_hash, const CatalogMark& mark);
+    // After a fast path that trusted the fingerprint: records the epoch and guard read in the same
+    // statement, unless the state changed since (another instance migrated).
+    void arm_ddl_epoch(const std::string& desired_hash, const CatalogMark& mark);
+
+    // The DDL epoch (docs/ARCHITECTURE.md, "The DDL epoch"): event triggers on ddl_command_end,
+    // sql_drop and ddl_command_start (CREATE INDEX only) that count DDL in {j}.ddl_epoch.
+    // Installs (superuser only: PostgreSQL 15 allows event triggers to no one else) or replaces an
+    // outdated trigger function, and creates the triggers that are missing; one left disabled by
+    // an operator stays disabled. Returns whether it installed anything. Idempotent.
+    bool install_ddl_epoch();
+    // SQL expressions for the current epoch (the sum of {j}.ddl_epoch) and its guard: the postmaster's
+    // start time with the xmin of each event trigger and of its function, NULL unless all three
+    // triggers exist and fire ALWAYS. $2 must be ddl_trigger_names() as a text array.
+    std::string ddl_epoch_sql() const;
+    std::string ddl_guard_sql() const;
+    std::vector<std::string> ddl_trigger_names() const;
+    // The qualified name of a plpgsql function in the journal schema that runs
+    // introspect::fingerprint_query() ($1: the owned schemas), named after a hash of that query so a
+    // plinth with another fingerprint never calls an older one. The fast path calls it rather than
+    // embedding the query: the server then plans the query only when the fingerprint is needed
+    // (planning it costs more than reading the epoch). create() makes it.
+    std::string fingerprint_function() const;
     // Whether migration `id` with `desired_hash` is recorded: how a COMMIT whose outcome was unknown
     // is resolved, on any server that took over since.
     bool has_migration(std::int64_t id, const std::string& desired_hash);

@@ -25,6 +25,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Why a session that is in recovery or read-only cannot migrate, with how to reach the primary.
+std::optional<std::string> read_only_message(const pg::Connection& connection, bool in_recovery, bool read_only);
+
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -75,14 +78,15 @@ public:
     MigrateOutcome run() {
         MigrateOutcome outcome;
         const auto round_trips = connection_.round_trips();
-        // Before anything: a standby would pass the fast path and then serve plugins that cannot write.
-        if (auto why = read_only_reason(connection_)) throw MigrationError(*why);
         refuse_journal_names();
-        if (up_to_date_fast()) {
+        // A standby would pass the fast path and then serve plugins that cannot write: the fast
+        // path's query asks too (one round trip), and refuses before deciding anything.
+        if (auto detector = up_to_date_fast()) {
             outcome.up_to_date_fast = true;
-            log_.info("schema up to date (fingerprint matches); nothing introspected");
+            outcome.fast_path_detector = std::move(*detector);
             return outcome;
         }
+        if (auto why = read_only_reason(connection_)) throw MigrationError(*why);
         std::vector<plan::Operation> after_commit;
         const auto deadline = Clock::now() + options_.lock_budget;
         std::minstd_rand jitter(std::random_device{}());
@@ -121,21 +125,69 @@ public:
     }
 
 private:
-    // One round trip: the recorded state and a fresh fingerprint, compared here. The fingerprint is
-    // NULL while an index is invalid or a constraint not yet validated: never a fast path then.
-    bool up_to_date_fast() {
+    // One round trip: the recorded state, the DDL epoch and its guard, and, unless the epoch is
+    // armed and unchanged, a fresh fingerprint (the server skips it otherwise), compared here. The
+    // fingerprint is NULL while an index is invalid or a constraint not yet validated: never a fast
+    // path then. Returns the detector that found the schema up to date, or nullopt.
+    std::optional<std::string> up_to_date_fast() {
+        Journal journal(connection_, options_.journal_schema);
+        const int every = options_.full_fingerprint_every;
+        const bool full = every == 1 || (every > 1 && std::uniform_int_distribution<int>(1, every)(random_) == 1);
         try {
-            auto r = connection_.exec_params(std::string("SELECT desired_hash, catalog_fingerprint, (") +
-                                                 introspect::fingerprint_query() + ") FROM " +
-                                                 connection_.quote_identifier(options_.journal_schema) + ".state",
-                                             {schemas_param_});
-            return r.rows() == 1 && !r.is_null(0, 2) && r.text(0, 0) == desired_ && r.text(0, 1) == r.text(0, 2);
+            auto r = connection_.exec_params(
+                "SELECT t.desired_hash, t.catalog_fingerprint, t.trusted, t.epoch, t.guard, t.ddl_guard, "
+                "CASE WHEN t.trusted THEN NULL ELSE " + journal.fingerprint_function() + "($1::text[]) END, "
+                "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only') "
+                "FROM (SELECT s.desired_hash, s.catalog_fingerprint, s.ddl_guard, c.epoch, c.guard, "
+                "coalesce(NOT $3::boolean AND s.ddl_epoch::text = c.epoch AND s.ddl_guard = c.guard, false) AS trusted "
+                "FROM " + connection_.quote_identifier(options_.journal_schema) + ".state s, (SELECT " +
+                    journal.ddl_epoch_sql() + " AS epoch, " + journal.ddl_guard_sql() + " AS guard) c) t",
+                {schemas_param_, introspect::text_array(journal.ddl_trigger_names()), full ? "true" : "false"});
+            if (r.rows() != 1) return std::nullopt;
+            if (auto why = read_only_message(connection_, r.text(0, 7) == "t", r.text(0, 8) == "on"))
+                throw MigrationError(*why);
+            if (r.text(0, 0) != desired_) return std::nullopt;
+            if (r.text(0, 2) == "t") {
+                log_.info("schema up to date (DDL epoch unchanged); nothing introspected");
+                return "ddl epoch";
+            }
+            if (r.is_null(0, 6) || r.text(0, 1) != r.text(0, 6)) return std::nullopt;
+            const CatalogMark mark{r.text(0, 6), r.value(0, 3) ? std::optional(r.text(0, 3)) : std::nullopt,
+                                   r.value(0, 4) ? std::optional(r.text(0, 4)) : std::nullopt};
+            log_.info("schema up to date (fingerprint matches{}); nothing introspected", fingerprint_reason(r, full));
+            // The epoch's triggers are in place but it was not trusted: trusted again from here.
+            if (mark.guard) journal.arm_ddl_epoch(desired_, mark);
+            return "fingerprint";
         } catch (const pg::Error& e) {
-            // No journal yet (first run): the slow path creates it.
-            if (e.is_undefined_relation()) return false;
+            // No journal yet (first run), or one from before the DDL epoch or with another
+            // fingerprint function (42883): the slow path completes it.
+            if (e.is_undefined_relation() || e.sqlstate() == "42703" || e.sqlstate() == "42883") return std::nullopt;
             if (e.sqlstate() == "42501") throw MigrationError(permission_report(e));
             throw;
         }
+    }
+
+    // Why the fast path computed the fingerprint, for its log line (empty: no DDL epoch here).
+    static std::string fingerprint_reason(const pg::Result& r, bool full) {
+        if (r.is_null(0, 4)) return "";
+        if (full) return "; the periodic full check";
+        if (r.is_null(0, 5)) return "; the DDL epoch was not recorded";
+        // The guard starts with the postmaster's start time.
+        const auto start = [](const std::string& g) { return g.substr(0, g.find(' ', g.find(' ') + 1)); };
+        if (start(r.text(0, 4)) != start(r.text(0, 5))) return "; the server restarted since the DDL epoch was recorded";
+        if (r.text(0, 4) != r.text(0, 5)) return "; the DDL epoch's event triggers changed";
+        return "; the DDL epoch moved";
+    }
+
+    // The fingerprint with the DDL epoch and its guard, read in one statement (one snapshot), so
+    // that the epoch recorded is the one of the catalog fingerprinted.
+    CatalogMark catalog_mark() {
+        Journal journal(connection_, options_.journal_schema);
+        auto r = connection_.exec_params(std::string("SELECT (") + introspect::fingerprint_query() + "), " +
+                                             journal.ddl_epoch_sql() + ", " + journal.ddl_guard_sql(),
+                                         {schemas_param_, introspect::text_array(journal.ddl_trigger_names())});
+        return {r.is_null(0, 0) ? std::string() : r.text(0, 0), r.text(0, 1),
+                r.is_null(0, 2) ? std::nullopt : std::optional(r.text(0, 2))};
     }
 
     // Empty while work is pending (see fingerprint_query), so it never matches a recorded state.
@@ -184,7 +236,7 @@ private:
                               .text(0, 0);
 
         Journal journal(connection_, options_.journal_schema);
-        if (journal.exists()) {
+        if (journal.exists() && journal.complete()) {
             const auto state = journal.state();
             const auto current = fingerprint();
             if (state && state->desired_hash == desired_ && !current.empty() && state->catalog_fingerprint == current) {
@@ -224,6 +276,7 @@ private:
         outcome.notes = plan.notes;
 
         journal.create();
+        if (journal.install_ddl_epoch()) log_.info("installed the DDL epoch's event triggers (docs/ARCHITECTURE.md)");
         std::map<std::string, std::vector<StatementRecord>> applied;  // by plugin
         std::vector<AppliedStatement> ran;
         std::vector<plan::Operation> after_commit;
@@ -266,7 +319,7 @@ private:
         }
         // With work left for after the commit (an index not built yet, a constraint not validated),
         // the fingerprint is empty: until that work is done, every start takes the slow path.
-        journal.save_state(desired_, after_commit.empty() ? fingerprint() : std::string());
+        journal.save_state(desired_, after_commit.empty() ? catalog_mark() : CatalogMark{});
         tx.commit();
         outcome.statements_applied += statements;
         outcome.migration_id = id;
@@ -428,7 +481,7 @@ private:
         if (failures > 0) return;
         pg::Transaction tx(connection_);
         lock();
-        Journal(connection_, options_.journal_schema).save_state(desired_, fingerprint());
+        Journal(connection_, options_.journal_schema).save_state(desired_, catalog_mark());
         tx.commit();
     }
 
@@ -689,6 +742,7 @@ private:
     std::int64_t recorded_id_ = 0;  // the journal's id of the migration being committed; 0: none recorded
     std::optional<plan::Operation> waiting_;  // the statement of this attempt that failed on a lock
     std::shared_ptr<UpgradeRunner> upgrades_;  // made when the first step is due
+    std::minstd_rand random_{std::random_device{}()};  // which starts check the full fingerprint
 };
 
 // A table no plugin declares any more is named with the plugin that created it, from the journal.
@@ -750,18 +804,26 @@ Refusals judge_declared_sql(pg::Connection& connection, pipeline::PluginSet& set
 
 std::optional<std::string> read_only_reason(pg::Connection& connection) {
     const auto r = connection.exec("SELECT pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only')");
+    return read_only_message(connection, r.text(0, 0) == "t", r.text(0, 1) == "on");
+}
+
+namespace {
+
+std::optional<std::string> read_only_message(const pg::Connection& connection, bool in_recovery, bool read_only) {
     const std::string how =
         "; plinth migrates only on the primary. Connect to the primary: name every server of the cluster and "
         "let libpq pick the writable one, e.g. postgresql://host-a,host-b/db?target_session_attrs=read-write "
         "(or host=host-a,host-b dbname=db target_session_attrs=read-write); see docs/deploying.md";
-    if (r.text(0, 0) == "t")
+    if (in_recovery)
         return "refused before anything: the server " + connection.redacted_conninfo() +
                " is a standby (in recovery, read-only)" + how;
-    if (r.text(0, 1) == "on")
+    if (read_only)
         return "refused before anything: the session on " + connection.redacted_conninfo() +
                " is read-only (default_transaction_read_only is on)" + how;
     return std::nullopt;
 }
+
+}  // namespace
 
 plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& set, const plan::PlanOptions& options,
                         const std::string& journal_schema) {

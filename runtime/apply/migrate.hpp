@@ -53,6 +53,10 @@ struct MigrateOptions {
     std::shared_ptr<UpgradeRunner> upgrades;
     // Where the journal, the fast path's state and their lock live (--journal-schema).
     std::string journal_schema = kDefaultJournalSchema;
+    // Where the DDL epoch is armed, about one start in this many (at random) still computes the
+    // full fingerprint, catching what the epoch cannot see (a catalog edited by hand). 1: every
+    // start; 0: never by chance (a server restart still forces it).
+    int full_fingerprint_every = 100;
 };
 
 // Plugins refused after validation because the server rejected some of their declared SQL.
@@ -72,7 +76,10 @@ struct AppliedStatement {
 };
 
 struct MigrateOutcome {
-    bool up_to_date_fast = false;       // the fingerprint matched: nothing was introspected
+    bool up_to_date_fast = false;       // the fingerprint or DDL epoch matched: nothing was introspected
+    // How the fast path decided: "ddl epoch" (the epoch and its guard unchanged) or "fingerprint";
+    // empty when it did not decide "up to date".
+    std::string fast_path_detector;
     std::size_t statements_applied = 0; // in the transaction and after it
     std::int64_t migration_id = 0;      // the journal's record of this run; 0: nothing recorded
     std::vector<AppliedStatement> statements;   // in the transaction

@@ -100,3 +100,20 @@ TEST_CASE("a role whose only right is CREATE on public: refused with the stateme
     // history reads the journal there too.
     CHECK(s.plinth("history", "--journal-schema public").out.find("core") != std::string::npos);
 }
+
+TEST_CASE("a role that may not create event triggers keeps the fingerprint, which finds drift made by hand") {
+    PrivilegeScenario s("no_epoch", true, {});
+    const auto first = s.plinth("migrate");
+    CHECK_MESSAGE(first.exit_code == 0, first.out);
+    // PostgreSQL 15 lets only superusers create event triggers: plinth does not try.
+    CHECK(s.scalar("SELECT count(*) FROM pg_event_trigger") == "0");
+    CHECK(s.scalar("SELECT ddl_epoch IS NULL FROM plinth.state") == "t");
+    const auto again = s.plinth("migrate");
+    CHECK_MESSAGE(again.out.find("schema up to date (fingerprint matches); nothing introspected") != std::string::npos,
+                  again.out);
+    plinth::pg::Connection::open(s.conninfo).exec("DROP INDEX entities_agent_id_idx");
+    const auto repaired = s.plinth("migrate");
+    CHECK_MESSAGE(repaired.out.find("applied 1 statement") != std::string::npos, repaired.out);
+    CHECK(s.scalar("SELECT count(*) FROM pg_class WHERE relname = 'entities_agent_id_idx'") == "1");
+    CHECK(s.plinth("migrate").out.find("fingerprint matches") != std::string::npos);
+}
