@@ -276,7 +276,6 @@ private:
         outcome.notes = plan.notes;
 
         journal.create();
-        if (journal.install_ddl_epoch()) log_.info("installed the DDL epoch's event triggers (docs/ARCHITECTURE.md)");
         std::map<std::string, std::vector<StatementRecord>> applied;  // by plugin
         std::vector<AppliedStatement> ran;
         std::vector<plan::Operation> after_commit;
@@ -299,6 +298,8 @@ private:
         // advisory lock, the journal read here and written below make it once per version change.
         const auto previous = journal.latest_per_plugin();
         const auto upgraded = run_upgrades(previous);
+        // Last of the DDL, so that the plan's statements and the upgrade steps do not each fire it.
+        if (journal.install_ddl_epoch()) log_.info("installed the DDL epoch's event triggers (docs/ARCHITECTURE.md)");
         std::int64_t id = 0;
         if (statements > 0 || after_commit.size() > 0 || !journal.state() || !upgraded.empty()) {
             std::vector<Journal::PluginPart> parts;
