@@ -129,7 +129,9 @@ for n in "${SIZES[@]}"; do
     fresh_db "$ref"
     timed migrate "$(direct_url "$ref")"
     DUMP=$DATA/floor_$n.sql
-    "$PG_BIN/pg_dump" --schema-only --no-owner --no-privileges --exclude-schema=plinth -f "$DUMP" "$(direct_url "$ref")"
+    # The DDL epoch's event triggers are database-wide, not in the excluded schema: left out too.
+    "$PG_BIN/pg_dump" --schema-only --no-owner --no-privileges --exclude-schema=plinth "$(direct_url "$ref")" |
+        awk '/^CREATE EVENT TRIGGER /{skip = 1} skip {if (/;$/) skip = 0; next} /^ALTER EVENT TRIGGER /{next} {print}' >"$DUMP"
 
     # Cold, A B A B: plinth then the floor, each into a fresh database, directly then through the proxy.
     declare -a cold_p=() cold_f=() pcold_p=() pcold_f=()
