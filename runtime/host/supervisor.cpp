@@ -1,5 +1,7 @@
 #include "host/supervisor.hpp"
 
+#include "host/thread_stacks.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -171,6 +173,7 @@ void install_crash_handler() {
     stack.ss_sp = g_alternate_stack.data();
     stack.ss_size = g_alternate_stack.size();
     ::sigaltstack(&stack, nullptr);  // the main thread's; a stack overflow there is still reported
+    host::give_threads_alternate_stacks();  // and the other threads', created from now on
     struct sigaction action {};
     action.sa_sigaction = on_crash;
     sigemptyset(&action.sa_mask);

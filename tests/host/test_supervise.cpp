@@ -119,6 +119,22 @@ TEST_CASE("supervised: a crash in a plugin's own thread while running is traced 
     CHECK_MESSAGE(has(out, "/crash_thread.so+0x"), out);
 }
 
+TEST_CASE("supervised: a stack overflow in a plugin's own thread is reported on its alternate stack and traced") {
+    Scenario s({"overflow_thread"});
+    PlinthProcess plinth(s.args, {{"PLINTH_OVERFLOW_THREAD_CRASH_WHEN", s.ready.string()}},
+                         s.dir.path() / "overflow.log");
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    const auto out = plinth.output();
+    // Without an alternate stack of its own, the thread's fault kills the worker unreported.
+    CHECK_MESSAGE(has(out, "plugin \"overflow-thread\" failed in running: killed by SIGSEGV (Segmentation fault) at 0x"),
+                  out);
+    CHECK_MESSAGE(has(out, "/overflow_thread.so+0x"), out);
+}
+
 TEST_CASE("supervised: abort() in a plugin's own thread while running is traced through its stack and disabled") {
     Scenario s({"abort_thread"});
     PlinthProcess plinth(s.args, {{"PLINTH_ABORT_THREAD_CRASH_WHEN", s.ready.string()}}, s.dir.path() / "abort.log");

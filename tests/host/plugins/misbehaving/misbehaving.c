@@ -4,6 +4,7 @@
  *   crash_thread   a thread it starts segfaults once the file named by its configuration key
  *                  "crash_when" exists (the test's ready file), i.e. while running
  *   abort_thread   the same with abort(), which faults in libc: traced by its stack
+ *   overflow_thread  the same with a recursion that overflows the thread's stack
  *   crash_stop     segfaults in stop              exit_init     calls exit(3) in init
  *   hang_init      init never returns             hang_stop     stop never returns
  *   exit_ctor      a library constructor calls exit(0)
@@ -52,11 +53,24 @@ static atomic_int stopping;
 static pthread_t thread;
 static int thread_started;
 
+/* Each frame holds a page; the sum keeps the call from being a tail call. The first byte is always
+ * 0: the test of it is there so that the compiler does not call the recursion endless. */
+static int overflow(volatile char *previous) {
+    volatile char page[4096];
+    page[0] = previous[0];
+    if (page[0] == 1) return 0;
+    return overflow(page) + page[1];
+}
+
 static void *crash_later(void *unused) {
     (void)unused;
     struct stat st;
     while (stat(crash_when, &st) != 0) usleep(10000);
     if (MODE_IS("abort_thread")) abort();
+    if (MODE_IS("overflow_thread")) {
+        volatile char first = 0;
+        overflow(&first);
+    }
     crash();
     return NULL;
 }
@@ -89,7 +103,7 @@ static uint32_t misbehaving_start(const plinth_host *host, void *state) {
     (void)state;
     host->log(host, PLINTH_LOG_INFO, "start");
     if (MODE_IS("abort_start")) abort();
-    if (MODE_IS("crash_thread") || MODE_IS("abort_thread")) {
+    if (MODE_IS("crash_thread") || MODE_IS("abort_thread") || MODE_IS("overflow_thread")) {
         const char *when = host->config_get(host, "crash_when");
         if (!when) {
             host->set_error(host, "crash_when is not configured");
