@@ -56,6 +56,19 @@ struct Scenario {
     std::vector<std::string> args;
 };
 
+// Runs plinth until steady alone runs and writes rows (the plugin beside it has been handled by
+// then), stops it with SIGTERM, requires a clean exit and returns what it printed.
+std::string output_beside_steady(const Scenario& s, const std::filesystem::path& log,
+                                 const std::map<std::string, std::string>& env = {}) {
+    PlinthProcess plinth(s.args, env, log);
+    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
+                    plinth.output());
+    CHECK(steady_runs(s.db));
+    plinth.signal(SIGTERM);
+    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
+    return plinth.output();
+}
+
 }  // namespace
 
 TEST_CASE("supervised: a segfault in init names the plugin and SIGSEGV, disables it and its dependent; steady runs") {
@@ -92,13 +105,7 @@ TEST_CASE("supervised: a segfault in init names the plugin and SIGSEGV, disables
 
 TEST_CASE("supervised: abort() in start names the plugin and SIGABRT and disables it; steady runs") {
     Scenario s({"abort_start"});
-    PlinthProcess plinth(s.args, {}, s.dir.path() / "abort.log");
-    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
-                    plinth.output());
-    CHECK(steady_runs(s.db));
-    plinth.signal(SIGTERM);
-    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
-    const auto out = plinth.output();
+    const auto out = output_beside_steady(s, s.dir.path() / "abort.log");
     CHECK_MESSAGE(has(out, "plugin \"abort-start\" failed in start: killed by SIGABRT"), out);
     CHECK(has(out, "1 disabled (abort-start: start failed: killed by SIGABRT"));
 }
@@ -106,13 +113,8 @@ TEST_CASE("supervised: abort() in start names the plugin and SIGABRT and disable
 TEST_CASE("supervised: a crash in a plugin's own thread while running is traced to its library and disabled") {
     Scenario s({"crash_thread"});
     // The thread crashes once the ready file exists: while running.
-    PlinthProcess plinth(s.args, {{"PLINTH_CRASH_THREAD_CRASH_WHEN", s.ready.string()}}, s.dir.path() / "thread.log");
-    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
-                    plinth.output());
-    CHECK(steady_runs(s.db));
-    plinth.signal(SIGTERM);
-    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
-    const auto out = plinth.output();
+    const auto out =
+        output_beside_steady(s, s.dir.path() / "thread.log", {{"PLINTH_CRASH_THREAD_CRASH_WHEN", s.ready.string()}});
     // Steady was running too when it happened: only the address tells whose code faulted.
     CHECK_MESSAGE(has(out, "plugin \"crash-thread\" failed in running: killed by SIGSEGV (Segmentation fault) at 0x"),
                   out);
@@ -121,14 +123,8 @@ TEST_CASE("supervised: a crash in a plugin's own thread while running is traced 
 
 TEST_CASE("supervised: a stack overflow in a plugin's own thread is reported on its alternate stack and traced") {
     Scenario s({"overflow_thread"});
-    PlinthProcess plinth(s.args, {{"PLINTH_OVERFLOW_THREAD_CRASH_WHEN", s.ready.string()}},
-                         s.dir.path() / "overflow.log");
-    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
-                    plinth.output());
-    CHECK(steady_runs(s.db));
-    plinth.signal(SIGTERM);
-    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
-    const auto out = plinth.output();
+    const auto out = output_beside_steady(s, s.dir.path() / "overflow.log",
+                                          {{"PLINTH_OVERFLOW_THREAD_CRASH_WHEN", s.ready.string()}});
     // Without an alternate stack of its own, the thread's fault kills the worker unreported.
     CHECK_MESSAGE(has(out, "plugin \"overflow-thread\" failed in running: killed by SIGSEGV (Segmentation fault) at 0x"),
                   out);
@@ -137,13 +133,8 @@ TEST_CASE("supervised: a stack overflow in a plugin's own thread is reported on 
 
 TEST_CASE("supervised: abort() in a plugin's own thread while running is traced through its stack and disabled") {
     Scenario s({"abort_thread"});
-    PlinthProcess plinth(s.args, {{"PLINTH_ABORT_THREAD_CRASH_WHEN", s.ready.string()}}, s.dir.path() / "abort.log");
-    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
-                    plinth.output());
-    CHECK(steady_runs(s.db));
-    plinth.signal(SIGTERM);
-    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
-    const auto out = plinth.output();
+    const auto out =
+        output_beside_steady(s, s.dir.path() / "abort.log", {{"PLINTH_ABORT_THREAD_CRASH_WHEN", s.ready.string()}});
     // The fault is in libc; the innermost plugin frame on the thread's stack names the plugin.
     CHECK_MESSAGE(has(out, "plugin \"abort-thread\" failed in running: killed by SIGABRT (Aborted) at 0x"), out);
     CHECK_MESSAGE(has(out, ", called from "), out);
@@ -163,28 +154,17 @@ TEST_CASE("supervised: a segfault in stop is named; plinth exits 1 without a cra
 
 TEST_CASE("supervised: exit(3) in init is named with its status and disabled; steady runs") {
     Scenario s({"exit_init"});
-    PlinthProcess plinth(s.args, {}, s.dir.path() / "exit.log");
-    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
-                    plinth.output());
-    CHECK(steady_runs(s.db));
-    plinth.signal(SIGTERM);
-    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
-    CHECK_MESSAGE(has(plinth.output(), "plugin \"exit-init\" failed in init: the process exited with status 3; it is "
-                                       "disabled"),
-                  plinth.output());
+    const auto out = output_beside_steady(s, s.dir.path() / "exit.log");
+    CHECK_MESSAGE(has(out, "plugin \"exit-init\" failed in init: the process exited with status 3; it is disabled"),
+                  out);
 }
 
 TEST_CASE("supervised: an init that never returns is hung after --init-timeout, killed and disabled; steady runs") {
     Scenario s({"hang_init"}, {"--init-timeout", "0.5"});
-    PlinthProcess plinth(s.args, {}, s.dir.path() / "hang.log");
-    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
-                    plinth.output());
-    CHECK(steady_runs(s.db));
-    plinth.signal(SIGTERM);
-    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
-    CHECK_MESSAGE(has(plinth.output(), "plugin \"hang-init\" failed in init: did not return from init within 500 ms; "
-                                       "killed the plugins' worker; it is disabled"),
-                  plinth.output());
+    const auto out = output_beside_steady(s, s.dir.path() / "hang.log");
+    CHECK_MESSAGE(has(out, "plugin \"hang-init\" failed in init: did not return from init within 500 ms; "
+                           "killed the plugins' worker; it is disabled"),
+                  out);
 }
 
 TEST_CASE("supervised: SIGTERM during an init that never returns ends plinth within --stop-timeout") {
@@ -255,15 +235,10 @@ TEST_CASE("load probe: a library that ends the process in its constructors or en
 
 TEST_CASE("load probe: a library constructor that never returns is refused after --init-timeout; steady runs") {
     Scenario s({"hang_ctor"}, {"--init-timeout", "0.5"});
-    PlinthProcess plinth(s.args, {}, s.dir.path() / "hang.log");
-    REQUIRE_MESSAGE(eventually([&] { return has(plinth.output(), "plinth is ready: 1 plugin running (steady)"); }),
-                    plinth.output());
-    CHECK(steady_runs(s.db));
-    plinth.signal(SIGTERM);
-    REQUIRE_MESSAGE(plinth.wait() == 0, plinth.output());
-    CHECK_MESSAGE(has(plinth.output(), "/hang_ctor.so: failed in load (its library constructors): did not return "
-                                       "within 500 ms; not loaded"),
-                  plinth.output());
+    const auto out = output_beside_steady(s, s.dir.path() / "hang.log");
+    CHECK_MESSAGE(has(out, "/hang_ctor.so: failed in load (its library constructors): did not return within 500 ms; "
+                           "not loaded"),
+                  out);
 }
 
 TEST_CASE("load probe: SIGTERM while a library constructor hangs ends plinth at once") {
