@@ -17,16 +17,9 @@ PLINTH=$PWD/$BUILD/runtime/plinth
 PLUGINS=$PWD/$BUILD/bench/plugins
 RUNS=${RUNS:-3}
 
-DATA=$(mktemp -d /tmp/plinth-cold.XXXXXX)
-chmod 755 "$DATA"  # the server runs as an unprivileged user that must reach its data folder
-trap '"$PLINTH" db stop --data-dir "$DATA/db" >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
-"$PLINTH" db start --data-dir "$DATA/db" >/dev/null 2>&1
-URL=$("$PLINTH" db url --data-dir "$DATA/db")
-sql() { psql -X -q -t -A "$URL" -c "$1"; }
-db_url() { echo "${URL/\/plinth\?//$1?}"; }
+source bench/server.sh
 fresh() { sql "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1; sql "CREATE DATABASE $1" >/dev/null; db_url "$1"; }
 
-now_ms() { date +%s%N | awk '{printf "%.1f", $1/1000000}'; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", b-a}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 

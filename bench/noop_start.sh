@@ -17,24 +17,7 @@ PLINTH=$PWD/$BUILD/runtime/plinth
 PLUGINS=$PWD/$BUILD/bench/plugins
 RUNS=${RUNS:-9}
 
-DATA=$(mktemp -d /tmp/plinth-bench.XXXXXX)
-chmod 755 "$DATA"  # the server runs as an unprivileged user that must reach its data folder
-trap '"$PLINTH" db stop --data-dir "$DATA/db" >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
-"$PLINTH" db start --data-dir "$DATA/db" >/dev/null 2>&1
-URL=$("$PLINTH" db url --data-dir "$DATA/db")
-sql() { psql -X -q -t -A "$URL" -c "$1"; }
-db_url() { echo "${URL/\/plinth\?//$1?}"; }
-
-now_ms() { date +%s%N | awk '{printf "%.1f", $1/1000000}'; }
-median_ms() {
-    local times=()
-    for _ in $(seq "$RUNS"); do
-        local t0; t0=$(now_ms); "$@" >/dev/null 2>&1; local t1; t1=$(now_ms)
-        times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')")
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'
-}
-commits() { sql "SELECT pg_stat_clear_snapshot(); SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'" | tail -1; }
+source bench/server.sh
 triggers() {  # ENABLE ALWAYS or DISABLE the three event triggers of the journal schema plinth
     for t in plinth_ddl_epoch_drop plinth_ddl_epoch_end plinth_ddl_epoch_start; do
         psql -X -q "$1" -c "ALTER EVENT TRIGGER $t $2" >/dev/null

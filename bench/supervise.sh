@@ -14,17 +14,11 @@ BUILD=${1:-build}
 PLINTH=$PWD/$BUILD/runtime/plinth
 RUNS=${RUNS:-5}
 
-DATA=$(mktemp -d /tmp/plinth-bench.XXXXXX)
-chmod 755 "$DATA"  # the server runs as an unprivileged user that must reach its data folder
-trap '"$PLINTH" db stop --data-dir "$DATA/db" >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
-"$PLINTH" db start --data-dir "$DATA/db" >/dev/null 2>&1
-URL=$("$PLINTH" db url --data-dir "$DATA/db")
-sql() { psql -X -q -t -A "$URL" -c "$1"; }
+source bench/server.sh
 mkdir -p "$DATA/plain" "$DATA/crash"
 cp "$BUILD"/plugins/*.so "$DATA/plain/"
 cp "$BUILD"/plugins/*.so "$BUILD/tests/host/plugins/misbehaving/crash_init.so" "$DATA/crash/"
 
-now_ms() { date +%s%N | awk '{printf "%.1f", $1/1000000}'; }
 # Milliseconds from exec to the ready file of one `plinth run` with the given arguments.
 ready_ms() {
     local n=$1; shift
