@@ -99,7 +99,7 @@ public:
     const std::string& schema() const noexcept { return schema_; }
 
     bool exists();
-    // Whether it has what the fast path reads (the DDL epoch's table and state columns): a journal
+    // Whether it has what the fast paths read (the DDL epoch's table and state columns): a journal
     // made by an older plinth, or missing them, is completed by the slow path.
     bool complete();
     std::optional<JournalState> state();
@@ -127,7 +127,12 @@ public:
     std::map<std::string, std::string> table_creators(const std::vector<std::string>& tables);
     // Records the state a later start compares against. The epoch is recorded only with its guard
     // and a fingerprint (no pending work); otherwise the fast path falls back to the fingerprint.
-    void save_state(const std::string& desired_hash, const CatalogMark& mark);
+    // `plugins_key` (apply/migrate.cpp's memo key; nullopt: none) lets a later start with the same
+    // key skip loading the plugins while the epoch holds.
+    void save_state(const std::string& desired_hash, const CatalogMark& mark,
+                    const std::optional<std::string>& plugins_key = std::nullopt);
+    // After a fast path that loaded the plugins: records their key, unless the state changed since.
+    void save_plugins_key(const std::string& desired_hash, const std::string& plugins_key);
     // After a fast path that trusted the fingerprint: records the epoch and guard read in the same
     // statement, unless the state changed since (another instance migrated).
     void arm_ddl_epoch(const std::string& desired_hash, const CatalogMark& mark);

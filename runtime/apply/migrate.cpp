@@ -67,13 +67,22 @@ std::string lock_holders_report(pg::Connection& connection, const plan::Operatio
     return out;
 }
 
+// What the journal records as the plugins key (see up_to_date_unloaded): the plugins' key, and what
+// else decides the plan for the same declarations: this plinth's version, the planner's rules and
+// the operator's options (desired_hash of no plugins is a hash of those two alone).
+std::string memo_key(const std::string& plugins_key, const plan::PlanOptions& options) {
+    return plugins_key + " " + plan::desired_hash({}, options) + " " + PLINTH_VERSION;
+}
+
 class Migration {
 public:
     Migration(pg::Connection& connection, pipeline::PluginSet& set, const MigrateOptions& options, spdlog::logger& log)
         : connection_(connection), set_(set), options_(options), log_(log),
           plugins_(set.validation.plugins), schemas_(plan::owned_schemas(plugins_)),
           desired_(plan::desired_hash(plugins_, options.plan)),
-          schemas_param_{introspect::text_array(schemas_)} {}
+          schemas_param_{introspect::text_array(schemas_)},
+          memo_(set.all_valid() && set.plugins_key ? std::optional(memo_key(*set.plugins_key, options.plan))
+                                                   : std::nullopt) {}
 
     MigrateOutcome run() {
         MigrateOutcome outcome;
@@ -137,8 +146,8 @@ private:
             auto r = connection_.exec_params(
                 "SELECT t.desired_hash, t.catalog_fingerprint, t.trusted, t.epoch, t.guard, t.ddl_guard, "
                 "CASE WHEN t.trusted THEN NULL ELSE " + journal.fingerprint_function() + "($1::text[]) END, "
-                "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only') "
-                "FROM (SELECT s.desired_hash, s.catalog_fingerprint, s.ddl_guard, c.epoch, c.guard, "
+                "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only'), t.plugins_key "
+                "FROM (SELECT s.desired_hash, s.catalog_fingerprint, s.ddl_guard, s.plugins_key, c.epoch, c.guard, "
                 "coalesce(NOT $3::boolean AND s.ddl_epoch::text = c.epoch AND s.ddl_guard = c.guard, false) AS trusted "
                 "FROM " + connection_.quote_identifier(options_.journal_schema) + ".state s, (SELECT " +
                     journal.ddl_epoch_sql() + " AS epoch, " + journal.ddl_guard_sql() + " AS guard) c) t",
@@ -147,6 +156,9 @@ private:
             if (auto why = read_only_message(connection_, r.text(0, 7) == "t", r.text(0, 8) == "on"))
                 throw MigrationError(*why);
             if (r.text(0, 0) != desired_) return std::nullopt;
+            // The same schema from plugins whose key changed (a rebuilt file, a new version without
+            // an upgrade step): the next start with these files needs not load them.
+            if (memo_ && (r.is_null(0, 9) || r.text(0, 9) != *memo_)) journal.save_plugins_key(desired_, *memo_);
             if (r.text(0, 2) == "t") {
                 log_.info("schema up to date (DDL epoch unchanged); nothing introspected");
                 return "ddl epoch";
@@ -257,6 +269,7 @@ private:
                                      "nothing was applied");
             schemas_ = plan::owned_schemas(plugins_);
             desired_ = plan::desired_hash(plugins_, options_.plan);
+            memo_.reset();  // the next start must judge them again
             schemas_param_ = introspect::text_array(schemas_);
             for (auto& p : refused.problems) outcome.refused.problems.push_back(std::move(p));
             for (auto& s : refused.skipped) outcome.refused.skipped.push_back(std::move(s));
@@ -320,7 +333,7 @@ private:
         }
         // With work left for after the commit (an index not built yet, a constraint not validated),
         // the fingerprint is empty: until that work is done, every start takes the slow path.
-        journal.save_state(desired_, after_commit.empty() ? catalog_mark() : CatalogMark{});
+        journal.save_state(desired_, after_commit.empty() ? catalog_mark() : CatalogMark{}, memo_);
         tx.commit();
         outcome.statements_applied += statements;
         outcome.migration_id = id;
@@ -744,6 +757,9 @@ private:
     std::optional<plan::Operation> waiting_;  // the statement of this attempt that failed on a lock
     std::shared_ptr<UpgradeRunner> upgrades_;  // made when the first step is due
     std::minstd_rand random_{std::random_device{}()};  // which starts check the full fingerprint
+    // The plugins key to record: only for a set loaded, validated and judged without a complaint,
+    // whose next start would have nothing to report.
+    std::optional<std::string> memo_;
 };
 
 // A table no plugin declares any more is named with the plugin that created it, from the journal.
@@ -858,6 +874,39 @@ plan::Plan current_plan(pg::Connection& connection, const pipeline::PluginSet& s
 MigrateOutcome migrate(pg::Connection& connection, pipeline::PluginSet& set, const MigrateOptions& options,
                        spdlog::logger& log) {
     return Migration(connection, set, options, log).run();
+}
+
+bool full_fingerprint_due(const MigrateOptions& options) {
+    const int every = options.full_fingerprint_every;
+    if (every <= 1) return every == 1;
+    std::minstd_rand random{std::random_device{}()};
+    return std::uniform_int_distribution<int>(1, every)(random) == 1;
+}
+
+std::optional<MigrateOutcome> up_to_date_unloaded(pg::Connection& connection, const std::string& plugins_key,
+                                                  const MigrateOptions& options, spdlog::logger& log) {
+    if (options.full_fingerprint_every == 1) return std::nullopt;
+    Journal journal(connection, options.journal_schema);
+    try {
+        const auto r = connection.exec_params(
+            "SELECT coalesce(s.plugins_key = $1 AND s.ddl_epoch::text = " + journal.ddl_epoch_sql() +
+                " AND s.ddl_guard = " + journal.ddl_guard_sql() + ", false), "
+                "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only') FROM " +
+                connection.quote_identifier(options.journal_schema) + ".state s",
+            {memo_key(plugins_key, options.plan), introspect::text_array(journal.ddl_trigger_names())});
+        if (r.rows() != 1) return std::nullopt;
+        if (auto why = read_only_message(connection, r.text(0, 1) == "t", r.text(0, 2) == "on")) throw MigrationError(*why);
+        if (r.text(0, 0) != "t") return std::nullopt;
+    } catch (const pg::Error&) {
+        // No journal, or one from before the plugins key: the loaded path completes it. Any other
+        // failure (a privilege, say) is the loaded path's to report, with its context.
+        return std::nullopt;
+    }
+    log.info("schema up to date (plugins and DDL epoch unchanged); nothing loaded or introspected");
+    MigrateOutcome outcome;
+    outcome.up_to_date_fast = true;
+    outcome.fast_path_detector = "ddl epoch";
+    return outcome;
 }
 
 }  // namespace plinth::apply

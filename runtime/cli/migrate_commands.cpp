@@ -1,6 +1,7 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -15,14 +16,16 @@
 namespace plinth::cli {
 namespace {
 
-// Loads the plugins; with --strict, any refused, invalid or skipped plugin ends the command.
-pipeline::PluginSet prepare(const DatabaseCommandOptions& o) {
-    pipeline::PluginSet set = load_plugin_set(o.plugins);
+// Logs the plugins' issues; with --strict, any refused, invalid or skipped plugin ends the command.
+pipeline::PluginSet prepared(pipeline::PluginSet set, const DatabaseCommandOptions& o) {
     pipeline::log_plugin_issues(set, o.plugins.strict);
     if (o.plugins.strict && !set.all_valid())
         throw std::runtime_error("--strict: some plugins were refused, invalid or skipped (see above)");
     return set;
 }
+
+// Loads the plugins (see prepared).
+pipeline::PluginSet prepare(const DatabaseCommandOptions& o) { return prepared(load_plugin_set(o.plugins), o); }
 
 nlohmann::json plan_json(const plan::Plan& p) {
     using nlohmann::json;
@@ -148,7 +151,16 @@ int plan(const DatabaseCommandOptions& o) {
 }
 
 int migrate(const DatabaseCommandOptions& o) {
-    pipeline::PluginSet set = prepare(o);
+    // The load probe first: its digests make the plugins key, which lets a no-op start end before
+    // plinth loads any plugin itself (apply::up_to_date_unloaded).
+    const auto folders = plugin_folders(o.plugins);
+    const auto files = pipeline::plugin_files(folders);
+    pipeline::ProbeOptions probe;
+    probe.enabled = o.plugins.load_probe;
+    const auto probed = pipeline::probe_files(files, probe);
+    const auto key = o.plugins.load_probe ? pipeline::plugins_key(files, probed.digests) : std::nullopt;
+    std::optional<pipeline::PluginSet> loaded;
+    if (!key) loaded = prepared(pipeline::load_plugin_set(folders, probed), o);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     apply::MigrateOptions options;
@@ -169,8 +181,13 @@ int migrate(const DatabaseCommandOptions& o) {
                            ? apply::in_process_upgrades(lookup)
                            : apply::forked_upgrades(lookup, std::chrono::milliseconds(std::llround(o.upgrade_timeout_s * 1000)));
     options.journal_schema = o.database.journal_schema;
+    options.full_fingerprint_every = apply::full_fingerprint_due(options) ? 1 : 0;
     try {
-        const auto outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
+        std::optional<apply::MigrateOutcome> unloaded;
+        if (key) unloaded = apply::up_to_date_unloaded(connection, *key, options, *spdlog::default_logger());
+        if (!unloaded && !loaded) loaded = prepared(pipeline::load_plugin_set(folders, probed), o);
+        const auto outcome =
+            unloaded ? std::move(*unloaded) : apply::migrate(connection, *loaded, options, *spdlog::default_logger());
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0 && outcome.upgrades.empty())
             spdlog::info("schema up to date; nothing applied");
         if (o.format == "json") std::cout << migrate_json(outcome).dump(2) << "\n";

@@ -20,6 +20,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "load/digest.hpp"
 #include "load/elf_check.hpp"
 #include "model/text.hpp"
 
@@ -29,11 +30,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // What the child is doing: about to run a file's constructors, about to call its entry function
-// (and copy the descriptor), or done with it. Fixed size, below PIPE_BUF: each write arrives whole.
+// (and copy the descriptor), or done with it; done carries the declaration digest of the plugin
+// copied, when there is one. Fixed size, below PIPE_BUF: each write arrives whole.
 struct Record {
     enum Phase : std::uint32_t { constructors, entry, done };
     std::uint32_t index;
     Phase phase;
+    std::uint32_t has_digest;
+    std::uint32_t unused;  // no padding byte goes into the pipe unwritten
+    std::uint64_t digest;
 };
 
 const char* phase_text(Record::Phase phase) {
@@ -51,8 +56,8 @@ std::string signal_text(int sig) {
 
 int g_record_fd = -1;
 
-void send(std::uint32_t index, Record::Phase phase) {
-    const Record r{index, phase};
+void send(std::uint32_t index, Record::Phase phase, std::optional<std::uint64_t> digest = std::nullopt) {
+    const Record r{index, phase, digest ? 1u : 0u, 0, digest.value_or(0)};
     while (::write(g_record_fd, &r, sizeof r) < 0 && errno == EINTR) {
     }
 }
@@ -62,24 +67,25 @@ void send(std::uint32_t index, Record::Phase phase) {
 extern "C" void leave_at_once(int status, void*) { ::_exit(status); }
 
 // What load::load_file does, in the same order, up to the descriptor's copy. Whatever the loader
-// would refuse with a message is left to it.
-void load_once(const std::filesystem::path& file, std::uint32_t index) {
-    if (load::check_elf_file(file)) return;
+// would refuse with a message is left to it. Returns the declaration digest of the plugin copied.
+std::optional<std::uint64_t> load_once(const std::filesystem::path& file, std::uint32_t index) {
+    if (load::check_elf_file(file)) return std::nullopt;
     void* library = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed: the child ends soon
-    if (!library) return;
+    if (!library) return std::nullopt;
     send(index, Record::entry);
     void* symbol = ::dlsym(library, PLINTH_ENTRY_SYMBOL);
-    if (!symbol || load::check_function_symbol(file, PLINTH_ENTRY_SYMBOL)) return;
+    if (!symbol || load::check_function_symbol(file, PLINTH_ENTRY_SYMBOL)) return std::nullopt;
     const plinth_plugin_descriptor* descriptor = nullptr;
     try {
         descriptor = reinterpret_cast<const plinth_plugin_descriptor* (*)()>(symbol)();
     } catch (...) {
-        return;
+        return std::nullopt;
     }
-    if (!descriptor) return;
+    if (!descriptor) return std::nullopt;
     model::Plugin plugin;
     load::Refusal refusal;
-    load::copy_plugin(*descriptor, file.string(), plugin, refusal);
+    if (!load::copy_plugin(*descriptor, file.string(), plugin, refusal)) return std::nullopt;
+    return load::declaration_digest(plugin);
 }
 
 [[noreturn]] void child_main(const std::vector<std::filesystem::path>& files, std::size_t first, int fd,
@@ -93,8 +99,8 @@ void load_once(const std::filesystem::path& file, std::uint32_t index) {
     ::on_exit(leave_at_once, nullptr);
     for (std::size_t i = first; i < files.size(); ++i) {
         send(static_cast<std::uint32_t>(i), Record::constructors);
-        load_once(files[i], static_cast<std::uint32_t>(i));
-        send(static_cast<std::uint32_t>(i), Record::done);
+        const auto digest = load_once(files[i], static_cast<std::uint32_t>(i));
+        send(static_cast<std::uint32_t>(i), Record::done, digest);
     }
     ::_exit(0);
 }
@@ -121,6 +127,7 @@ std::vector<std::filesystem::path> plugin_files(const std::vector<std::filesyste
 
 ProbeResult probe_files(const std::vector<std::filesystem::path>& files, const ProbeOptions& options) {
     ProbeResult result;
+    result.digests.resize(files.size());
     if (!options.enabled) return result;
     std::size_t next = 0;
     while (next < files.size()) {
@@ -167,6 +174,7 @@ ProbeResult probe_files(const std::vector<std::filesystem::path>& files, const P
                 std::memcpy(&r, pending.data(), sizeof r);
                 pending.erase(pending.begin(), pending.begin() + sizeof r);
                 last = r;
+                if (r.phase == Record::done && r.has_digest && r.index < files.size()) result.digests[r.index] = r.digest;
                 deadline = Clock::now() + options.timeout;  // the bound is each file's
             }
             return true;

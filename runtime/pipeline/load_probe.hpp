@@ -11,8 +11,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "load/loader.hpp"
@@ -28,6 +30,9 @@ struct ProbeOptions {
 struct ProbeResult {
     std::vector<load::Refusal> refusals;  // the files that ended or hung the child, in the order probed
     bool stopped = false;                 // should_stop said so: files after the last probed are refused
+    // Per file given, in that order: the declaration digest (load/digest.hpp) of the plugin the
+    // child copied from it; nullopt for a file refused, one the loader would refuse, or none probed.
+    std::vector<std::optional<std::uint64_t>> digests;
 };
 
 // The files load::load_folder would load from each folder: regular files (through their links)

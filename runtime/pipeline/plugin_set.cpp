@@ -1,10 +1,16 @@
 #include "pipeline/plugin_set.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
+#include <sys/stat.h>
+
 #include <spdlog/spdlog.h>
+#include <xxhash.h>
+
+#include "load/digest.hpp"
 
 #include "model/text.hpp"
 
@@ -31,13 +37,43 @@ std::vector<std::filesystem::path> split_path_list(const std::string& list) {
     return folders;
 }
 
+std::optional<std::string> plugins_key(const std::vector<std::filesystem::path>& files,
+                                       const std::vector<std::optional<std::uint64_t>>& digests) {
+    if (digests.size() != files.size()) return std::nullopt;
+    XXH3_state_t* state = XXH3_createState();
+    XXH3_64bits_reset(state);
+    bool complete = true;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        struct stat st {};
+        if (!digests[i] || ::stat(files[i].c_str(), &st) != 0) {
+            complete = false;
+            break;
+        }
+        const std::string& path = files[i].native();
+        const std::uint64_t fields[] = {path.size(), static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                                        static_cast<std::uint64_t>(st.st_size), static_cast<std::uint64_t>(st.st_mtim.tv_sec),
+                                        static_cast<std::uint64_t>(st.st_mtim.tv_nsec), *digests[i]};
+        XXH3_64bits_update(state, path.data(), path.size());
+        XXH3_64bits_update(state, fields, sizeof fields);
+    }
+    const std::uint64_t hash = XXH3_64bits_digest(state);
+    XXH3_freeState(state);
+    if (!complete) return std::nullopt;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    return std::string(hex);
+}
+
 PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders, const ProbeOptions& probe) {
+    return load_plugin_set(folders, probe_files(plugin_files(folders), probe));
+}
+
+PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders, const ProbeResult& probed) {
     PluginSet set;
     set.folders = folders;
-    auto probed = probe_files(plugin_files(folders), probe);
     set.stopped = probed.stopped;
     std::map<std::string, std::string> refused;  // by file
-    for (auto& r : probed.refusals) refused.emplace(std::move(r.file), std::move(r.reason));
+    for (const auto& r : probed.refusals) refused.emplace(r.file, r.reason);
     const load::Screen screen = [&refused](const std::filesystem::path& file) -> std::optional<std::string> {
         const auto found = refused.find(file.string());
         if (found == refused.end()) return std::nullopt;
@@ -48,6 +84,15 @@ PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders, con
         for (auto& p : loaded.plugins) set.loaded.plugins.push_back(std::move(p));
         for (auto& r : loaded.refusals) set.loaded.refusals.push_back(std::move(r));
         for (auto& w : loaded.warnings) set.loaded.warnings.push_back(std::move(w));
+    }
+    if (set.loaded.refusals.empty() && set.loaded.warnings.empty()) {
+        std::vector<std::filesystem::path> files;
+        std::vector<std::optional<std::uint64_t>> digests;
+        for (const auto& p : set.loaded.plugins) {
+            files.emplace_back(p.file);
+            digests.emplace_back(load::declaration_digest(p));
+        }
+        set.plugins_key = plugins_key(files, digests);
     }
     set.validation = validate::validate(std::move(set.loaded.plugins));
     set.loaded.plugins.clear();

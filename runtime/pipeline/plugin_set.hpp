@@ -3,7 +3,9 @@
 // Every command starts from a PluginSet; apply, host and cli take it from here.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,9 @@ struct PluginSet {
     validate::ValidationResult validation;
     order::Ordering ordering;             // over validation.plugins
     bool stopped = false;                 // the load probe's should_stop ended loading early
+    // The plugins key of what was loaded (see plugins_key), when no file was refused and none
+    // warned about; nullopt otherwise.
+    std::optional<std::string> plugins_key;
 
     // No refused file, no problem, no skipped plugin.
     bool all_valid() const {
@@ -49,6 +54,15 @@ std::vector<std::filesystem::path> split_path_list(const std::string& list);
 // false); a file that ended or hung it is refused unloaded. When probe.should_stop stopped the
 // probe, the files not yet tried are refused and `stopped` is set.
 PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders, const ProbeOptions& probe = {});
+// The same with the probe already run over plugin_files(folders): `probed` is what it found.
+PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders, const ProbeResult& probed);
+
+// What a no-op start compares with the journal's record instead of loading the plugins itself
+// (docs/ARCHITECTURE.md, "The plugins key"): one hash over each file, in order, with its identity on
+// disk (path, device, inode, size, modification time) and the declaration digest (load/digest.hpp)
+// of the plugin it holds. nullopt when some file has no digest or cannot be stat'ed.
+std::optional<std::string> plugins_key(const std::vector<std::filesystem::path>& files,
+                                       const std::vector<std::optional<std::uint64_t>>& digests);
 
 // The folders as a person reads them: "a, b".
 std::string describe_folders(const PluginSet& set);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "load/digest.hpp"
 #include "load/loader.hpp"
 #include "paths.hpp"
 
@@ -282,4 +283,57 @@ TEST_CASE("a refusal names the field it is about, however deep") {
     plinth::load::Refusal refusal;
     REQUIRE(plinth::load::copy_plugin(d, "deep.so", plugin, refusal));
     CHECK(plugin.tables.at(1).indexes.at(0).keys == std::vector<std::string>{"id", "code"});
+}
+
+namespace {
+std::uint32_t digest_test_upgrade(const plinth_host*, const char*) { return 0; }
+}  // namespace
+
+TEST_CASE("the declaration digest changes with every declared field, and not with source locations") {
+    plinth::model::Plugin base;
+    plinth::load::Refusal refusal;
+    REQUIRE(plinth::load::load_file(broken_dir() / "minimal_valid.so", base, refusal));
+    auto& t0 = base.tables.at(0);
+    t0.uniques.push_back({"u", {"id"}});
+    t0.indexes.push_back({"i", false, "btree", {"id"}, std::nullopt});
+    t0.foreign_keys.push_back({"f", {"id"}, "public", "widgets", {"id"}});
+    t0.checks.push_back({"c", "true"});
+    const auto digest = plinth::load::declaration_digest(base);
+    using Change = void (*)(plinth::model::Plugin&);
+    const std::pair<const char*, Change> changes[] = {
+        {"name", [](auto& p) { p.name += "x"; }},
+        {"version", [](auto& p) { p.version += "x"; }},
+        {"schema", [](auto& p) { p.schema += "x"; }},
+        {"requires", [](auto& p) { p.requires_plugins.push_back("core"); }},
+        {"upgrade step", [](auto& p) { p.lifecycle.upgrade = &digest_test_upgrade; }},
+        {"table name", [](auto& p) { p.tables[0].name += "x"; }},
+        {"table renamed_from", [](auto& p) { p.tables[0].renamed_from = "old"; }},
+        {"column type", [](auto& p) { p.tables[0].columns[0].type += "x"; }},
+        {"column default", [](auto& p) { p.tables[0].columns[1].default_sql = "1"; }},
+        {"column not null", [](auto& p) { p.tables[0].columns[1].not_null = !p.tables[0].columns[1].not_null; }},
+        {"column backfill", [](auto& p) { p.tables[0].columns[1].backfill = "1"; }},
+        {"column using", [](auto& p) { p.tables[0].columns[1].using_expression = "1"; }},
+        {"column renamed_from", [](auto& p) { p.tables[0].columns[1].renamed_from = "old"; }},
+        {"primary key name", [](auto& p) { p.tables[0].primary_key_name = "pk"; }},
+        {"primary key", [](auto& p) { p.tables[0].primary_key.push_back("x"); }},
+        {"unique", [](auto& p) { p.tables[0].uniques[0].columns.push_back("x"); }},
+        {"index unique", [](auto& p) { p.tables[0].indexes[0].unique = true; }},
+        {"index method", [](auto& p) { p.tables[0].indexes[0].method = "hash"; }},
+        {"index predicate", [](auto& p) { p.tables[0].indexes[0].predicate = "true"; }},
+        {"index opclass", [](auto& p) { p.tables[0].indexes[0].opclasses = {"text_pattern_ops"}; }},
+        {"index option", [](auto& p) { p.tables[0].indexes[0].options = {{"fillfactor", "70"}}; }},
+        {"foreign key table", [](auto& p) { p.tables[0].foreign_keys[0].ref_table += "x"; }},
+        {"foreign key action", [](auto& p) { p.tables[0].foreign_keys[0].on_delete = plinth::model::FkAction::cascade; }},
+        {"check", [](auto& p) { p.tables[0].checks[0].expression = "false"; }},
+        {"a value moved between neighbours", [](auto& p) { p.tables[0].checks[0] = {"ctrue", ""}; }},
+    };
+    for (const auto& change : changes) {
+        auto changed = base;
+        change.second(changed);
+        CHECK_MESSAGE(plinth::load::declaration_digest(changed) != digest, change.first);
+    }
+    auto moved = base;
+    moved.file = "elsewhere.so";
+    moved.tables[0].source = plinth::model::SourceLocation{"other.cpp", 7};
+    CHECK(plinth::load::declaration_digest(moved) == digest);
 }
