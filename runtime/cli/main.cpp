@@ -1,5 +1,9 @@
 // plinth: load plugins, migrate their schema, run them. The command line is parsed in
 // cli/command_line.cpp; each command lives in its own module.
 #include "cli/command_line.hpp"
+#include "cli/huge_heap.hpp"
 
-int main(int argc, char** argv) { return plinth::cli::run_command_line(argc, argv); }
+int main(int argc, char** argv) {
+    plinth::cli::prefer_huge_heap();
+    return plinth::cli::run_command_line(argc, argv);
+}
