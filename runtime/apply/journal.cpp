@@ -334,14 +334,15 @@ std::string Journal::ddl_epoch_sql() const {
     return in_schema("(SELECT coalesce(sum(bumps), 0)::text FROM {j}.ddl_epoch)");
 }
 
-std::string Journal::ddl_guard_sql() const {
+std::string Journal::ddl_guard_sql(int names_param) const {
     // An ALTER EVENT TRIGGER (disable, enable, rename, owner) or a replaced function gives its row a
     // new xmin: DDL while a trigger was off cannot hide behind an epoch that did not move. A server
     // restart changes the start time (single-user mode runs no event triggers).
     return "(SELECT pg_catalog.pg_postmaster_start_time()::text || ' ' || "
            "string_agg(e.evtname || ':' || e.xmin::text || ':' || p.xmin::text, ' ' ORDER BY e.evtname) "
            "FROM pg_catalog.pg_event_trigger e JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid "
-           "WHERE e.evtname = ANY($2::text[]) AND e.evtenabled = 'A' AND p.oid = pg_catalog.to_regprocedure(" +
+           "WHERE e.evtname = ANY($" + std::to_string(names_param) +
+           "::text[]) AND e.evtenabled = 'A' AND p.oid = pg_catalog.to_regprocedure(" +
            connection_.quote_literal(quoted_ + ".bump_ddl_epoch()") + ") HAVING count(*) = 3)";
 }
 

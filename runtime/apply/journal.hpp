@@ -145,9 +145,10 @@ public:
     bool install_ddl_epoch();
     // SQL expressions for the current epoch (the sum of {j}.ddl_epoch) and its guard: the postmaster's
     // start time with the xmin of each event trigger and of its function, NULL unless all three
-    // triggers exist and fire ALWAYS. $2 must be ddl_trigger_names() as a text array.
+    // triggers exist and fire ALWAYS. Parameter $names_param (the guard's) must be ddl_trigger_names()
+    // as a text array.
     std::string ddl_epoch_sql() const;
-    std::string ddl_guard_sql() const;
+    std::string ddl_guard_sql(int names_param = 2) const;
     std::vector<std::string> ddl_trigger_names() const;
     // The qualified name of a plpgsql function in the journal schema that runs
     // introspect::fingerprint_query() ($1: the owned schemas), named after a hash of that query so a

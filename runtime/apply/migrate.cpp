@@ -883,30 +883,29 @@ bool full_fingerprint_due(const MigrateOptions& options) {
     return std::uniform_int_distribution<int>(1, every)(random) == 1;
 }
 
-std::optional<MigrateOutcome> up_to_date_unloaded(pg::Connection& connection, const std::string& plugins_key,
-                                                  const MigrateOptions& options, spdlog::logger& log) {
+std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const MigrateOptions& options) {
     if (options.full_fingerprint_every == 1) return std::nullopt;
     Journal journal(connection, options.journal_schema);
     try {
         const auto r = connection.exec_params(
-            "SELECT coalesce(s.plugins_key = $1 AND s.ddl_epoch::text = " + journal.ddl_epoch_sql() +
-                " AND s.ddl_guard = " + journal.ddl_guard_sql() + ", false), "
+            "SELECT s.plugins_key, coalesce(s.ddl_epoch::text = " + journal.ddl_epoch_sql() +
+                " AND s.ddl_guard = " + journal.ddl_guard_sql(1) + ", false), "
                 "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only') FROM " +
                 connection.quote_identifier(options.journal_schema) + ".state s",
-            {memo_key(plugins_key, options.plan), introspect::text_array(journal.ddl_trigger_names())});
+            {introspect::text_array(journal.ddl_trigger_names())});
         if (r.rows() != 1) return std::nullopt;
-        if (auto why = read_only_message(connection, r.text(0, 1) == "t", r.text(0, 2) == "on")) throw MigrationError(*why);
-        if (r.text(0, 0) != "t") return std::nullopt;
+        if (auto why = read_only_message(connection, r.text(0, 2) == "t", r.text(0, 3) == "on")) throw MigrationError(*why);
+        if (r.is_null(0, 0) || r.text(0, 1) != "t") return std::nullopt;
+        return r.text(0, 0);
     } catch (const pg::Error&) {
         // No journal, or one from before the plugins key: the loaded path completes it. Any other
         // failure (a privilege, say) is the loaded path's to report, with its context.
         return std::nullopt;
     }
-    log.info("schema up to date (plugins and DDL epoch unchanged); nothing loaded or introspected");
-    MigrateOutcome outcome;
-    outcome.up_to_date_fast = true;
-    outcome.fast_path_detector = "ddl epoch";
-    return outcome;
+}
+
+bool same_plugins_key(const std::string& recorded, const std::string& plugins_key, const MigrateOptions& options) {
+    return recorded == memo_key(plugins_key, options.plan);
 }
 
 }  // namespace plinth::apply

@@ -121,18 +121,21 @@ Refusals judge_declared_sql(pg::Connection& connection, pipeline::PluginSet& set
 MigrateOutcome migrate(pg::Connection& connection, pipeline::PluginSet& set, const MigrateOptions& options,
                        spdlog::logger& log);
 
-// The no-op start that loads no plugin in plinth's own process: nullopt unless the journal records
-// `plugins_key` (pipeline::plugins_key of the files, from the load probe's digests) for the last
-// migration, which loaded, validated and judged those plugins without a complaint, and the DDL
-// epoch and its guard are unchanged since (docs/ARCHITECTURE.md, "The plugins key"). Then the
-// database is what migrate would leave, and the outcome says up to date. One round trip; throws
-// MigrationError for a standby or a read-only session, as migrate does. With
-// full_fingerprint_every 1 it says nullopt: the full check needs the plugins.
-std::optional<MigrateOutcome> up_to_date_unloaded(pg::Connection& connection, const std::string& plugins_key,
-                                                  const MigrateOptions& options, spdlog::logger& log);
+// The no-op start that loads no plugin in plinth's own process (docs/ARCHITECTURE.md, "The plugins
+// key"), in two parts, so that the query runs while the load probe does:
+// - trusted_plugins_key: one round trip; the plugins key the journal records for the last
+//   migration, which loaded, validated and judged its plugins without a complaint, when the DDL
+//   epoch and its guard are unchanged since; nullopt otherwise, or without a journal, or with
+//   full_fingerprint_every 1 (the full check needs the plugins: nothing is asked then). Throws
+//   MigrationError for a standby or a read-only session, as migrate does.
+// - same_plugins_key: whether that record is this start's: the same plugins (pipeline::plugins_key
+//   of the files, from the load probe's digests), plinth version and plan options. Then the
+//   database is what migrate would leave, and there is nothing to do.
+std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const MigrateOptions& options);
+bool same_plugins_key(const std::string& recorded, const std::string& plugins_key, const MigrateOptions& options);
 
 // Whether this start is the one in full_fingerprint_every (at random) that checks the full
-// fingerprint. Drawn once per start, so that up_to_date_unloaded and migrate agree: give migrate
+// fingerprint. Drawn once per start, so that trusted_plugins_key and migrate agree: give migrate
 // 1 when it is, 0 when not.
 bool full_fingerprint_due(const MigrateOptions& options);
 

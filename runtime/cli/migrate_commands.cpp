@@ -151,16 +151,14 @@ int plan(const DatabaseCommandOptions& o) {
 }
 
 int migrate(const DatabaseCommandOptions& o) {
-    // The load probe first: its digests make the plugins key, which lets a no-op start end before
-    // plinth loads any plugin itself (apply::up_to_date_unloaded).
+    // The load probe first; meanwhile plinth connects and reads the journal's plugins key. The
+    // probe's digests make this start's key: the same one lets a no-op start end before plinth
+    // loads any plugin itself (apply::trusted_plugins_key).
     const auto folders = plugin_folders(o.plugins);
     const auto files = pipeline::plugin_files(folders);
     pipeline::ProbeOptions probe;
     probe.enabled = o.plugins.load_probe;
-    const auto probed = pipeline::probe_files(files, probe);
-    const auto key = o.plugins.load_probe ? pipeline::plugins_key(files, probed.digests) : std::nullopt;
-    std::optional<pipeline::PluginSet> loaded;
-    if (!key) loaded = prepared(pipeline::load_plugin_set(folders, probed), o);
+    pipeline::ProbeRun probe_run(files, probe);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
     apply::MigrateOptions options;
@@ -183,11 +181,18 @@ int migrate(const DatabaseCommandOptions& o) {
     options.journal_schema = o.database.journal_schema;
     options.full_fingerprint_every = apply::full_fingerprint_due(options) ? 1 : 0;
     try {
-        std::optional<apply::MigrateOutcome> unloaded;
-        if (key) unloaded = apply::up_to_date_unloaded(connection, *key, options, *spdlog::default_logger());
-        if (!unloaded && !loaded) loaded = prepared(pipeline::load_plugin_set(folders, probed), o);
-        const auto outcome =
-            unloaded ? std::move(*unloaded) : apply::migrate(connection, *loaded, options, *spdlog::default_logger());
+        const auto recorded = o.plugins.load_probe ? apply::trusted_plugins_key(connection, options) : std::nullopt;
+        const auto probed = probe_run.finish();
+        const auto key = pipeline::plugins_key(files, probed.digests);
+        apply::MigrateOutcome outcome;
+        if (recorded && key && apply::same_plugins_key(*recorded, *key, options)) {
+            spdlog::info("schema up to date (plugins and DDL epoch unchanged); nothing loaded or introspected");
+            outcome.up_to_date_fast = true;
+            outcome.fast_path_detector = "ddl epoch";
+        } else {
+            auto set = prepared(pipeline::load_plugin_set(folders, probed), o);
+            outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
+        }
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0 && outcome.upgrades.empty())
             spdlog::info("schema up to date; nothing applied");
         if (o.format == "json") std::cout << migrate_json(outcome).dump(2) << "\n";

@@ -125,47 +125,70 @@ std::vector<std::filesystem::path> plugin_files(const std::vector<std::filesyste
     return all;
 }
 
-ProbeResult probe_files(const std::vector<std::filesystem::path>& files, const ProbeOptions& options) {
-    ProbeResult result;
-    result.digests.resize(files.size());
-    if (!options.enabled) return result;
-    std::size_t next = 0;
-    while (next < files.size()) {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) {
-            spdlog::warn("cannot try the plugin files in a child process first (pipe: {}); loading them unprobed",
-                         std::strerror(errno));
-            return result;
-        }
-        spdlog::default_logger()->flush();
-        std::fflush(nullptr);  // nothing buffered is written twice
-        const pid_t parent = ::getpid();
-        const pid_t pid = ::fork();
-        if (pid < 0) {
-            const int error = errno;
-            ::close(fds[0]);
-            ::close(fds[1]);
-            spdlog::warn("cannot try the plugin files in a child process first (fork: {}); loading them unprobed",
-                         std::strerror(error));
-            return result;
-        }
-        if (pid == 0) {
-            ::close(fds[0]);
-            child_main(files, next, fds[1], parent);
-        }
-        ::close(fds[1]);
+ProbeRun::ProbeRun(std::vector<std::filesystem::path> files, ProbeOptions options)
+    : files_(std::move(files)), options_(std::move(options)) {
+    result_.digests.resize(files_.size());
+    if (!options_.enabled) next_ = files_.size();
+    if (next_ < files_.size()) spawn();
+}
 
+ProbeRun::~ProbeRun() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    ::close(fd_);
+}
+
+void ProbeRun::spawn() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        spdlog::warn("cannot try the plugin files in a child process first (pipe: {}); loading them unprobed",
+                     std::strerror(errno));
+        next_ = files_.size();
+        return;
+    }
+    spdlog::default_logger()->flush();
+    std::fflush(nullptr);  // nothing buffered is written twice
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        const int error = errno;
+        ::close(fds[0]);
+        ::close(fds[1]);
+        spdlog::warn("cannot try the plugin files in a child process first (fork: {}); loading them unprobed",
+                     std::strerror(error));
+        next_ = files_.size();
+        return;
+    }
+    if (pid == 0) {
+        ::close(fds[0]);
+        child_main(files_, next_, fds[1], parent);
+    }
+    ::close(fds[1]);
+    pid_ = pid;
+    fd_ = fds[0];
+}
+
+ProbeResult ProbeRun::finish() {
+    while (next_ < files_.size()) {
+        if (pid_ <= 0) spawn();
+        if (pid_ <= 0) break;
+        const pid_t pid = pid_;
+        const int fd = fd_;
         std::optional<Record> last;
         std::vector<char> pending;
         bool eof = false, hung = false, stopped = false;
         int status = 0;
-        auto deadline = Clock::now() + options.timeout;
+        // Counted from here: a child started before the caller's own work (a connection) is not
+        // charged for it.
+        auto deadline = Clock::now() + options_.timeout;
         // True when it read something.
         const auto read_records = [&](int timeout_ms) {
-            pollfd p{fds[0], POLLIN, 0};
+            pollfd p{fd, POLLIN, 0};
             if (::poll(&p, 1, timeout_ms) <= 0) return false;
             char buffer[sizeof(Record) * 64];
-            const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+            const ssize_t n = ::read(fd, buffer, sizeof buffer);
             if (n == 0) eof = true;
             if (n <= 0) return false;
             pending.insert(pending.end(), buffer, buffer + n);
@@ -174,8 +197,9 @@ ProbeResult probe_files(const std::vector<std::filesystem::path>& files, const P
                 std::memcpy(&r, pending.data(), sizeof r);
                 pending.erase(pending.begin(), pending.begin() + sizeof r);
                 last = r;
-                if (r.phase == Record::done && r.has_digest && r.index < files.size()) result.digests[r.index] = r.digest;
-                deadline = Clock::now() + options.timeout;  // the bound is each file's
+                if (r.phase == Record::done && r.has_digest && r.index < files_.size())
+                    result_.digests[r.index] = r.digest;
+                deadline = Clock::now() + options_.timeout;  // the bound is each file's
             }
             return true;
         };
@@ -186,7 +210,7 @@ ProbeResult probe_files(const std::vector<std::filesystem::path>& files, const P
                 read_records(20);
             const pid_t done = ::waitpid(pid, &status, WNOHANG);
             if (done == pid) break;
-            const bool stop = options.should_stop && options.should_stop();
+            const bool stop = options_.should_stop && options_.should_stop();
             if (stop || Clock::now() >= deadline) {
                 (stop ? stopped : hung) = true;
                 ::kill(pid, SIGKILL);
@@ -197,18 +221,20 @@ ProbeResult probe_files(const std::vector<std::filesystem::path>& files, const P
         }
         while (!eof && read_records(0)) {
         }
-        ::close(fds[0]);
+        ::close(fd);
+        pid_ = -1;
+        fd_ = -1;
 
         const bool in_file = last && last->phase != Record::done;
         if (stopped) {
-            result.stopped = true;
-            const std::size_t from = !last ? next : in_file ? last->index : last->index + 1;
-            for (std::size_t i = from; i < files.size(); ++i)
-                result.refusals.push_back({files[i].string(), "not loaded: plinth was asked to stop while loading"});
-            return result;
+            result_.stopped = true;
+            const std::size_t from = !last ? next_ : in_file ? last->index : last->index + 1;
+            for (std::size_t i = from; i < files_.size(); ++i)
+                result_.refusals.push_back({files_[i].string(), "not loaded: plinth was asked to stop while loading"});
+            break;
         }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !hung && last && !in_file &&
-            last->index + 1 == files.size())
+            last->index + 1 == files_.size())
             break;  // every file loaded
         if (!in_file) {
             // Ended between two files, or before the first: no file to name. The rest is loaded
@@ -217,17 +243,22 @@ ProbeResult probe_files(const std::vector<std::filesystem::path>& files, const P
                          "rest unprobed",
                          WIFSIGNALED(status) ? "killed by " + signal_text(WTERMSIG(status))
                                              : "exit status " + std::to_string(WEXITSTATUS(status)));
-            return result;
+            break;
         }
-        std::string how = hung                  ? "did not return within " + model::format_duration(options.timeout)
+        std::string how = hung                  ? "did not return within " + model::format_duration(options_.timeout)
                           : WIFSIGNALED(status) ? "killed by " + signal_text(WTERMSIG(status))
                                                 : "the process exited with status " + std::to_string(WEXITSTATUS(status));
-        result.refusals.push_back({files[last->index].string(),
-                                   std::string("failed in load (") + phase_text(last->phase) + "): " + how +
-                                       "; not loaded (plinth loads each plugin file in a child process first)"});
-        next = last->index + 1;
+        result_.refusals.push_back({files_[last->index].string(),
+                                    std::string("failed in load (") + phase_text(last->phase) + "): " + how +
+                                        "; not loaded (plinth loads each plugin file in a child process first)"});
+        next_ = last->index + 1;
     }
-    return result;
+    next_ = files_.size();
+    return std::move(result_);
+}
+
+ProbeResult probe_files(const std::vector<std::filesystem::path>& files, const ProbeOptions& options) {
+    return ProbeRun(files, options).finish();
 }
 
 }  // namespace plinth::pipeline

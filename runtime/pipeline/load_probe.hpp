@@ -17,6 +17,8 @@
 #include <optional>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "load/loader.hpp"
 
 namespace plinth::pipeline {
@@ -45,5 +47,28 @@ std::vector<std::filesystem::path> plugin_files(const std::vector<std::filesyste
 // with a message is not refused here: the loader's message says more. When fork fails, nothing is
 // refused (the files are loaded unprobed) and a warning is logged.
 ProbeResult probe_files(const std::vector<std::filesystem::path>& files, const ProbeOptions& options);
+
+// The same in two steps, so that the caller works (connects to the database, say) while the first
+// child loads: the constructor starts it, finish() waits for it and goes on as probe_files does. The
+// timeout counts from finish(). Destroyed unfinished, it kills the child. Call finish() once.
+class ProbeRun {
+public:
+    ProbeRun(std::vector<std::filesystem::path> files, ProbeOptions options);
+    ~ProbeRun();
+    ProbeRun(const ProbeRun&) = delete;
+    ProbeRun& operator=(const ProbeRun&) = delete;
+
+    ProbeResult finish();
+
+private:
+    void spawn();  // a child from file next_ on; on failure, warns and leaves the rest unprobed
+
+    std::vector<std::filesystem::path> files_;
+    ProbeOptions options_;
+    ProbeResult result_;
+    std::size_t next_ = 0;  // the first file not yet done
+    pid_t pid_ = -1;        // the child running, if any
+    int fd_ = -1;           // its records
+};
 
 }  // namespace plinth::pipeline
