@@ -126,6 +126,12 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     add_backfill_options(*migrate_cmd, migrate_options->backfill_batch_rows, migrate_options->backfill_pause_s);
+    migrate_cmd->add_option("--full-check-every", migrate_options->full_check_every,
+                            "Where the DDL epoch decides a no-op start, about one start in N (at random) checks the full "
+                            "catalog fingerprint instead; 1: every start, 0: only after a server restart")
+        ->type_name("N")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     migrate_cmd->add_option("--upgrade-timeout", migrate_options->upgrade_timeout_s,
                             "Seconds a plugin's upgrade step (its statements included) may take before its process is "
                             "killed and the migration rolled back")

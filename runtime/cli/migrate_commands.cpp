@@ -179,6 +179,7 @@ int migrate(const DatabaseCommandOptions& o) {
                            ? apply::in_process_upgrades(lookup)
                            : apply::forked_upgrades(lookup, std::chrono::milliseconds(std::llround(o.upgrade_timeout_s * 1000)));
     options.journal_schema = o.database.journal_schema;
+    options.full_fingerprint_every = o.full_check_every;
     options.full_fingerprint_every = apply::full_fingerprint_due(options) ? 1 : 0;
     try {
         const auto recorded = o.plugins.load_probe ? apply::trusted_plugins_key(connection, options) : std::nullopt;

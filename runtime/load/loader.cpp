@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <boost/dll/shared_library.hpp>
+#include <xxhash.h>
 
 namespace plinth::load {
 namespace {
@@ -372,7 +373,149 @@ void check_header(const plinth_plugin_descriptor& d) {
                               " is smaller than " + std::to_string(kDescriptorMin) + ", the size in plinth ABI 1.0");
 }
 
+// The descriptor digest: copy_descriptor's walk, reading exactly what it reads (so that the load
+// probe's child, which walks instead of copying, crashes where a copy would) and hashing it. Every
+// value goes in with its length or a tag first, so that no two descriptors feed the same bytes.
+// Throws DescriptorError where copy_descriptor would refuse for the shape of the data (a NULL
+// array, a count past its limit, a string too long); values it refuses (an unknown foreign key
+// action, an empty name) are only hashed: the copy refuses them.
+class DigestWalk {
+public:
+    DigestWalk() : state_(XXH3_createState()) { XXH3_64bits_reset(state_); }
+    ~DigestWalk() { XXH3_freeState(state_); }
+    DigestWalk(const DigestWalk&) = delete;
+    DigestWalk& operator=(const DigestWalk&) = delete;
+
+    std::uint64_t digest() const { return XXH3_64bits_digest(state_); }
+
+    void descriptor(const plinth_plugin_descriptor& d) {
+        if (!d.name) throw DescriptorError("descriptor has a NULL plugin name");
+        text(d.name);
+        text(d.version);
+        text(d.schema);
+        names(d.required_plugins, d.required_plugin_count);
+        number((d.init ? 1u : 0u) | (d.start ? 2u : 0u) | (d.stop ? 4u : 0u) |
+               (d.struct_size >= kDescriptorUpgradeEnd && d.upgrade ? 8u : 0u));
+        number(d.table_count);
+        each_struct(d.tables, d.table_count, kMaxTables, kTableMin, Context("tables"),
+                    [&](const plinth_table& t, const Context&) { table(t); });
+    }
+
+private:
+    void bytes(const void* data, std::size_t size) { XXH3_64bits_update(state_, data, size); }
+    void number(std::uint64_t n) { bytes(&n, sizeof n); }
+    void text(const char* s) {
+        if (!s) return number(~std::uint64_t(0));
+        const std::size_t n = ::strnlen(s, kMaxString + 1);
+        if (n > kMaxString) throw DescriptorError("a string is longer than 1 MiB");
+        number(n);
+        bytes(s, n);
+    }
+    void names(const char* const* list, std::uint32_t count) {
+        check_array(list, count, kMaxItems, Context("names"));
+        number(count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            if (!list[i]) throw DescriptorError("a name is NULL");
+            text(list[i]);
+        }
+    }
+    template <class T> void source(const T& e) {
+        if (e.struct_size < kSourceEnd<T> || !e.source_file) return number(0);
+        text(e.source_file);
+        number(e.source_line);
+    }
+    template <class T> void renamed_from(const T& e) {
+        if (e.struct_size < kRenamedFromEnd<T>) return number(1);
+        text(e.renamed_from);
+    }
+
+    void table(const plinth_table& t) {
+        text(t.name);
+        source(t);
+        renamed_from(t);
+        number(t.column_count);
+        each_struct(t.columns, t.column_count, kMaxItems, kColumnMin, Context("columns"),
+                    [&](const plinth_column& c, const Context&) {
+                        text(c.name);
+                        text(c.type);
+                        text(c.default_sql);
+                        number(c.flags);
+                        source(c);
+                        if (c.struct_size >= kColumnDataEnd) {
+                            text(c.backfill);
+                            text(c.using_expression);
+                        } else {
+                            number(2);
+                        }
+                        renamed_from(c);
+                    });
+        names(t.primary_key, t.primary_key_count);
+        text(t.primary_key_name);
+        number(t.unique_count);
+        each_struct(t.uniques, t.unique_count, kMaxItems, kUniqueMin, Context("uniques"),
+                    [&](const plinth_unique& u, const Context&) {
+                        text(u.name);
+                        names(u.columns, u.column_count);
+                        source(u);
+                    });
+        number(t.index_count);
+        each_struct(t.indexes, t.index_count, kMaxItems, kIndexMin, Context("indexes"),
+                    [&](const plinth_index& x, const Context&) {
+                        text(x.name);
+                        number(x.flags);
+                        text(x.method);
+                        names(x.keys, x.key_count);
+                        text(x.predicate);
+                        source(x);
+                        if (x.struct_size < kIndexOptionsEnd) return number(3);
+                        if (x.opclasses) {
+                            check_array(x.opclasses, x.key_count, kMaxItems, Context("opclasses"));
+                            for (std::uint32_t i = 0; i < x.key_count; ++i) text(x.opclasses[i]);
+                        } else {
+                            number(4);
+                        }
+                        names(x.option_names, x.option_count);
+                        names(x.option_values, x.option_count);
+                    });
+        number(t.foreign_key_count);
+        each_struct(t.foreign_keys, t.foreign_key_count, kMaxItems, kForeignKeyMin, Context("foreign_keys"),
+                    [&](const plinth_foreign_key& f, const Context&) {
+                        text(f.name);
+                        names(f.columns, f.column_count);
+                        text(f.ref_schema);
+                        text(f.ref_table);
+                        if (f.ref_columns)
+                            names(f.ref_columns, f.column_count);
+                        else
+                            number(5);
+                        number(f.on_delete);
+                        number(f.on_update);
+                        source(f);
+                    });
+        number(t.check_count);
+        each_struct(t.checks, t.check_count, kMaxItems, kCheckMin, Context("checks"),
+                    [&](const plinth_check& c, const Context&) {
+                        text(c.name);
+                        text(c.expression);
+                        source(c);
+                    });
+    }
+
+    XXH3_state_t* state_;
+};
+
 }  // namespace
+
+std::optional<std::uint64_t> descriptor_digest(const plinth_plugin_descriptor& descriptor) {
+    try {
+        check_header(descriptor);
+        DigestWalk walk;
+        walk.descriptor(descriptor);
+        return walk.digest();
+    } catch (const DescriptorError&) {
+        return std::nullopt;
+    }
+}
 
 namespace {
 
@@ -470,6 +613,7 @@ bool copy_plugin(const plinth_plugin_descriptor& descriptor, const std::string& 
         plugin = model::Plugin{};
         plugin.file = file;
         copy_descriptor(descriptor, plugin);
+        plugin.digest = descriptor_digest(descriptor);
     } catch (const DescriptorError& e) {
         refusal.reason = e.what();
         return false;

@@ -1,6 +1,7 @@
 // Stage "load": a plugins folder -> one deep-copied model::Plugin per .so, or a precise refusal.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -51,6 +52,13 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
 // memory.
 bool copy_plugin(const plinth_plugin_descriptor& descriptor, const std::string& file, model::Plugin& plugin,
                  Refusal& refusal);
+
+// A digest of everything the descriptor holds, read as copy_plugin reads it: the memo key of the
+// no-op start that loads no plugin in plinth's own process (pipeline::plugins_key). The load probe's
+// child computes it instead of copying; copy_plugin records it in model::Plugin::digest. nullopt
+// where copy_plugin would refuse the descriptor's shape (its header, a NULL array, a count past its
+// limit, a string too long).
+std::optional<std::uint64_t> descriptor_digest(const plinth_plugin_descriptor& descriptor);
 
 // A warning when a plugin exports dynamic symbols besides its entry symbol, naming how many and the
 // build flags that hide them. Such exports take part in symbol resolution across the process (the

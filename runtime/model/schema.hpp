@@ -136,6 +136,8 @@ struct Plugin {
     std::vector<std::string> requires_plugins;
     std::vector<Table> tables;
     Lifecycle lifecycle;
+    // The loader's load::descriptor_digest of the descriptor this was copied from.
+    std::optional<std::uint64_t> digest{};
 };
 
 }  // namespace plinth::model

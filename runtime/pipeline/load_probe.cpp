@@ -20,7 +20,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "load/digest.hpp"
 #include "load/elf_check.hpp"
 #include "model/text.hpp"
 
@@ -30,8 +29,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // What the child is doing: about to run a file's constructors, about to call its entry function
-// (and copy the descriptor), or done with it; done carries the declaration digest of the plugin
-// copied, when there is one. Fixed size, below PIPE_BUF: each write arrives whole.
+// (and read the descriptor), or done with it; done carries the descriptor's digest, when there is
+// one. Fixed size, below PIPE_BUF: each write arrives whole.
 struct Record {
     enum Phase : std::uint32_t { constructors, entry, done };
     std::uint32_t index;
@@ -66,8 +65,9 @@ void send(std::uint32_t index, Record::Phase phase, std::optional<std::uint64_t>
 // plinth's and no leak check (sanitized builds) runs in a copy of plinth. Registered last, so run first.
 extern "C" void leave_at_once(int status, void*) { ::_exit(status); }
 
-// What load::load_file does, in the same order, up to the descriptor's copy. Whatever the loader
-// would refuse with a message is left to it. Returns the declaration digest of the plugin copied.
+// What load::load_file does, in the same order, up to the descriptor's copy, which it reads as
+// load::descriptor_digest. Whatever the loader would refuse with a message is left to it. Returns
+// that digest.
 std::optional<std::uint64_t> load_once(const std::filesystem::path& file, std::uint32_t index) {
     if (load::check_elf_file(file)) return std::nullopt;
     void* library = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed: the child ends soon
@@ -82,10 +82,9 @@ std::optional<std::uint64_t> load_once(const std::filesystem::path& file, std::u
         return std::nullopt;
     }
     if (!descriptor) return std::nullopt;
-    model::Plugin plugin;
-    load::Refusal refusal;
-    if (!load::copy_plugin(*descriptor, file.string(), plugin, refusal)) return std::nullopt;
-    return load::declaration_digest(plugin);
+    // The digest reads every value the copy would, so a descriptor that crashes the copy crashes it
+    // here; it builds nothing, so the child does half the work of a load.
+    return load::descriptor_digest(*descriptor);
 }
 
 [[noreturn]] void child_main(const std::vector<std::filesystem::path>& files, std::size_t first, int fd,

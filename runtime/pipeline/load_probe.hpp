@@ -5,6 +5,8 @@
 // crash costs nothing. The parent names each file that ended or hung the child, with the phase
 // (its library constructors, or its entry function and descriptor), and then loads only the others
 // itself: their constructors and entry functions run twice, once in the child and once in plinth.
+// The child reads every descriptor as the copy would (load::descriptor_digest) and reports its
+// digest: a no-op start compares those with the journal and loads nothing itself.
 //
 // One child for all the files while they behave; a file that ends it is refused and a new child
 // goes on from the next file.
@@ -32,8 +34,8 @@ struct ProbeOptions {
 struct ProbeResult {
     std::vector<load::Refusal> refusals;  // the files that ended or hung the child, in the order probed
     bool stopped = false;                 // should_stop said so: files after the last probed are refused
-    // Per file given, in that order: the declaration digest (load/digest.hpp) of the plugin the
-    // child copied from it; nullopt for a file refused, one the loader would refuse, or none probed.
+    // Per file given, in that order: the load::descriptor_digest of the descriptor its entry function
+    // returned in the child; nullopt for a file refused, one the loader would refuse, or none probed.
     std::vector<std::optional<std::uint64_t>> digests;
 };
 

@@ -10,7 +10,6 @@
 #include <spdlog/spdlog.h>
 #include <xxhash.h>
 
-#include "load/digest.hpp"
 
 #include "model/text.hpp"
 
@@ -90,7 +89,7 @@ PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders, con
         std::vector<std::optional<std::uint64_t>> digests;
         for (const auto& p : set.loaded.plugins) {
             files.emplace_back(p.file);
-            digests.emplace_back(load::declaration_digest(p));
+            digests.emplace_back(p.digest);
         }
         set.plugins_key = plugins_key(files, digests);
     }

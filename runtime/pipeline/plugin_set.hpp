@@ -59,8 +59,8 @@ PluginSet load_plugin_set(const std::vector<std::filesystem::path>& folders, con
 
 // What a no-op start compares with the journal's record instead of loading the plugins itself
 // (docs/ARCHITECTURE.md, "The plugins key"): one hash over each file, in order, with its identity on
-// disk (path, device, inode, size, modification time) and the declaration digest (load/digest.hpp)
-// of the plugin it holds. nullopt when some file has no digest or cannot be stat'ed.
+// disk (path, device, inode, size, modification time) and the load::descriptor_digest of the plugin
+// it holds. nullopt when some file has no digest or cannot be stat'ed.
 std::optional<std::string> plugins_key(const std::vector<std::filesystem::path>& files,
                                        const std::vector<std::optional<std::uint64_t>>& digests);
 

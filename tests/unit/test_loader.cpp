@@ -5,7 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "load/digest.hpp"
+#include <plinth/plinth.hpp>
+
 #include "load/loader.hpp"
 #include "paths.hpp"
 
@@ -286,54 +287,96 @@ TEST_CASE("a refusal names the field it is about, however deep") {
 }
 
 namespace {
+
+// A descriptor with one of everything, built by the SDK, and mutable copies of its arrays.
+struct DigestFixture {
+    DigestFixture()
+        : built([] {
+              using namespace plinth::columns;
+              plinth::plugin p("digest", "1.0.0");
+              p.schema("d").requires_plugin("core");
+              p.table(plinth::table("items", {uuid("id").primary_key().default_random(), text("code").not_null(),
+                                              integer("n").default_value(1).backfill("0"),
+                                              uuid("parent").references("items")})
+                          .unique({"code"})
+                          .add(plinth::index({"code"}).where("n > 0").with("fillfactor", 70))
+                          .check("n_check", "n >= 0"));
+              return p;
+          }()),
+          descriptor(*built.descriptor()),
+          tables(descriptor.tables, descriptor.tables + descriptor.table_count),
+          columns(tables[0].columns, tables[0].columns + tables[0].column_count),
+          indexes(tables[0].indexes, tables[0].indexes + tables[0].index_count),
+          fks(tables[0].foreign_keys, tables[0].foreign_keys + tables[0].foreign_key_count),
+          checks(tables[0].checks, tables[0].checks + tables[0].check_count) {
+        descriptor.tables = tables.data();
+        tables[0].columns = columns.data();
+        tables[0].indexes = indexes.data();
+        tables[0].foreign_keys = fks.data();
+        tables[0].checks = checks.data();
+    }
+    std::optional<std::uint64_t> digest() const { return plinth::load::descriptor_digest(descriptor); }
+
+    plinth::built_plugin built;
+    plinth_plugin_descriptor descriptor;
+    std::vector<plinth_table> tables;
+    std::vector<plinth_column> columns;
+    std::vector<plinth_index> indexes;
+    std::vector<plinth_foreign_key> fks;
+    std::vector<plinth_check> checks;
+};
+
 std::uint32_t digest_test_upgrade(const plinth_host*, const char*) { return 0; }
+
 }  // namespace
 
-TEST_CASE("the declaration digest changes with every declared field, and not with source locations") {
-    plinth::model::Plugin base;
+TEST_CASE("the descriptor digest changes with every value the descriptor holds, and is the one the copy records") {
+    DigestFixture base;
+    const auto digest = base.digest();
+    REQUIRE(digest);
+    plinth::model::Plugin copied;
     plinth::load::Refusal refusal;
-    REQUIRE(plinth::load::load_file(broken_dir() / "minimal_valid.so", base, refusal));
-    auto& t0 = base.tables.at(0);
-    t0.uniques.push_back({"u", {"id"}});
-    t0.indexes.push_back({"i", false, "btree", {"id"}, std::nullopt});
-    t0.foreign_keys.push_back({"f", {"id"}, "public", "widgets", {"id"}});
-    t0.checks.push_back({"c", "true"});
-    const auto digest = plinth::load::declaration_digest(base);
-    using Change = void (*)(plinth::model::Plugin&);
+    REQUIRE(plinth::load::copy_plugin(base.descriptor, "digest.so", copied, refusal));
+    CHECK(copied.digest == digest);
+
+    using Change = void (*)(DigestFixture&);
     const std::pair<const char*, Change> changes[] = {
-        {"name", [](auto& p) { p.name += "x"; }},
-        {"version", [](auto& p) { p.version += "x"; }},
-        {"schema", [](auto& p) { p.schema += "x"; }},
-        {"requires", [](auto& p) { p.requires_plugins.push_back("core"); }},
-        {"upgrade step", [](auto& p) { p.lifecycle.upgrade = &digest_test_upgrade; }},
-        {"table name", [](auto& p) { p.tables[0].name += "x"; }},
-        {"table renamed_from", [](auto& p) { p.tables[0].renamed_from = "old"; }},
-        {"column type", [](auto& p) { p.tables[0].columns[0].type += "x"; }},
-        {"column default", [](auto& p) { p.tables[0].columns[1].default_sql = "1"; }},
-        {"column not null", [](auto& p) { p.tables[0].columns[1].not_null = !p.tables[0].columns[1].not_null; }},
-        {"column backfill", [](auto& p) { p.tables[0].columns[1].backfill = "1"; }},
-        {"column using", [](auto& p) { p.tables[0].columns[1].using_expression = "1"; }},
-        {"column renamed_from", [](auto& p) { p.tables[0].columns[1].renamed_from = "old"; }},
-        {"primary key name", [](auto& p) { p.tables[0].primary_key_name = "pk"; }},
-        {"primary key", [](auto& p) { p.tables[0].primary_key.push_back("x"); }},
-        {"unique", [](auto& p) { p.tables[0].uniques[0].columns.push_back("x"); }},
-        {"index unique", [](auto& p) { p.tables[0].indexes[0].unique = true; }},
-        {"index method", [](auto& p) { p.tables[0].indexes[0].method = "hash"; }},
-        {"index predicate", [](auto& p) { p.tables[0].indexes[0].predicate = "true"; }},
-        {"index opclass", [](auto& p) { p.tables[0].indexes[0].opclasses = {"text_pattern_ops"}; }},
-        {"index option", [](auto& p) { p.tables[0].indexes[0].options = {{"fillfactor", "70"}}; }},
-        {"foreign key table", [](auto& p) { p.tables[0].foreign_keys[0].ref_table += "x"; }},
-        {"foreign key action", [](auto& p) { p.tables[0].foreign_keys[0].on_delete = plinth::model::FkAction::cascade; }},
-        {"check", [](auto& p) { p.tables[0].checks[0].expression = "false"; }},
-        {"a value moved between neighbours", [](auto& p) { p.tables[0].checks[0] = {"ctrue", ""}; }},
+        {"name", [](DigestFixture& f) { f.descriptor.name = "digest2"; }},
+        {"version", [](DigestFixture& f) { f.descriptor.version = "1.0.1"; }},
+        {"schema", [](DigestFixture& f) { f.descriptor.schema = nullptr; }},
+        {"requires", [](DigestFixture& f) { f.descriptor.required_plugin_count = 0; }},
+        {"upgrade step", [](DigestFixture& f) { f.descriptor.upgrade = &digest_test_upgrade; }},
+        {"table name", [](DigestFixture& f) { f.tables[0].name = "things"; }},
+        {"table renamed_from", [](DigestFixture& f) { f.tables[0].renamed_from = "old"; }},
+        {"column type", [](DigestFixture& f) { f.columns[1].type = "varchar"; }},
+        {"column default", [](DigestFixture& f) { f.columns[1].default_sql = "'x'"; }},
+        {"column not null", [](DigestFixture& f) { f.columns[1].flags = 0; }},
+        {"column backfill", [](DigestFixture& f) { f.columns[2].backfill = "1"; }},
+        {"column using", [](DigestFixture& f) { f.columns[2].using_expression = "n::int"; }},
+        {"column renamed_from", [](DigestFixture& f) { f.columns[1].renamed_from = "old"; }},
+        {"column source line", [](DigestFixture& f) { f.columns[1].source_line += 1; }},
+        {"a column fewer", [](DigestFixture& f) { f.tables[0].column_count -= 1; }},
+        {"primary key name", [](DigestFixture& f) { f.tables[0].primary_key_name = "pk"; }},
+        {"unique", [](DigestFixture& f) { f.tables[0].unique_count = 0; }},
+        {"index flags", [](DigestFixture& f) { f.indexes[0].flags = PLINTH_INDEX_UNIQUE; }},
+        {"index method", [](DigestFixture& f) { f.indexes[0].method = "hash"; }},
+        {"index predicate", [](DigestFixture& f) { f.indexes[0].predicate = "n > 1"; }},
+        {"index option", [](DigestFixture& f) { f.indexes[0].option_count = 0; }},
+        {"foreign key table", [](DigestFixture& f) { f.fks[0].ref_table = "others"; }},
+        {"foreign key action", [](DigestFixture& f) { f.fks[0].on_delete = PLINTH_FK_CASCADE; }},
+        {"check", [](DigestFixture& f) { f.checks[0].expression = "n > 0"; }},
+        {"a value moved between neighbours", [](DigestFixture& f) {
+             f.checks[0].name = "n_checkn >= 0";
+             f.checks[0].expression = "";
+         }},
     };
     for (const auto& change : changes) {
-        auto changed = base;
+        DigestFixture changed;
         change.second(changed);
-        CHECK_MESSAGE(plinth::load::declaration_digest(changed) != digest, change.first);
+        CHECK_MESSAGE(changed.digest() != digest, change.first);
     }
-    auto moved = base;
-    moved.file = "elsewhere.so";
-    moved.tables[0].source = plinth::model::SourceLocation{"other.cpp", 7};
-    CHECK(plinth::load::declaration_digest(moved) == digest);
+    DigestFixture broken;
+    broken.tables[0].columns = nullptr;
+    CHECK_FALSE(broken.digest());
+    CHECK_FALSE(plinth::load::copy_plugin(broken.descriptor, "digest.so", copied, refusal));
 }
