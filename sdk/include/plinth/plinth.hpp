@@ -107,6 +107,9 @@ template <class T> std::string sql_number(T value) {
 }
 }  // namespace detail
 
+// Every builder call comes twice: on an lvalue it returns the object, on a temporary it returns it
+// as an rvalue, so that a chain like table(...).unique(...).check(...) moves into the container it
+// is given to instead of being copied.
 class foreign_key {
 public:
     foreign_key(std::vector<std::string> columns, std::string ref_table,
@@ -121,9 +124,12 @@ public:
             ref_table_ = std::move(ref_table);
         }
     }
-    foreign_key& named(std::string name) { name_ = std::move(name); return *this; }
-    foreign_key& on_delete(fk_action action) { on_delete_ = action; return *this; }
-    foreign_key& on_update(fk_action action) { on_update_ = action; return *this; }
+    foreign_key& named(std::string name) & { name_ = std::move(name); return *this; }
+    foreign_key&& named(std::string name) && { return std::move(named(std::move(name))); }
+    foreign_key& on_delete(fk_action action) & { on_delete_ = action; return *this; }
+    foreign_key&& on_delete(fk_action action) && { return std::move(on_delete(action)); }
+    foreign_key& on_update(fk_action action) & { on_update_ = action; return *this; }
+    foreign_key&& on_update(fk_action action) && { return std::move(on_update(action)); }
 
 private:
     friend class built_plugin;
@@ -142,53 +148,76 @@ public:
     column(std::string name, std::string type, source_location source = source_location::current())
         : name_(std::move(name)), type_(std::move(type)), source_(source) {}
 
-    column& not_null() { not_null_ = true; return *this; }
+    column& not_null() & { not_null_ = true; return *this; }
+    column&& not_null() && { return std::move(not_null()); }
     // Part of the table's primary key (several such columns make a composite key). Implies NOT NULL.
-    column& primary_key() { primary_key_ = true; not_null_ = true; return *this; }
+    column& primary_key() & { primary_key_ = true; not_null_ = true; return *this; }
+    column&& primary_key() && { return std::move(primary_key()); }
     // A single-column unique constraint named "<table>_<column>_key".
-    column& unique(source_location source = source_location::current()) {
+    column& unique(source_location source = source_location::current()) & {
         unique_ = true;
         unique_source_ = source;
         return *this;
     }
+    column&& unique(source_location source = source_location::current()) && { return std::move(unique(source)); }
     // Turns the type into an array of it: text -> text[].
-    column& array() { type_ += "[]"; return *this; }
+    column& array() & { type_ += "[]"; return *this; }
+    column&& array() && { return std::move(array()); }
 
     // A default given as an SQL expression, used verbatim: "now()", "gen_random_uuid()".
-    column& default_sql(std::string expression) { default_ = std::move(expression); return *this; }
+    column& default_sql(std::string expression) & { default_ = std::move(expression); return *this; }
+    column&& default_sql(std::string expression) && { return std::move(default_sql(std::move(expression))); }
     // A default given as a value, quoted as an SQL literal: default_value("active") -> 'active'.
-    column& default_value(std::string_view text) { default_ = sql_literal(text); return *this; }
-    column& default_value(const char* text) { return default_value(std::string_view(text)); }
+    column& default_value(std::string_view text) & { default_ = sql_literal(text); return *this; }
+    column&& default_value(std::string_view text) && { return std::move(default_value(text)); }
+    column& default_value(const char* text) & { return default_value(std::string_view(text)); }
+    column&& default_value(const char* text) && { return std::move(default_value(text)); }
     // A number or a bool, written exactly: 5, -3, 0.5, 1e+20, true. Any integer or floating-point type.
     template <class T>
         requires(std::integral<T> || std::floating_point<T>) && (!detail::character<T>)
-    column& default_value(T value) { default_ = detail::sql_number(value); return *this; }
-    column& default_random() { return default_sql("gen_random_uuid()"); }
-    column& default_now() { return default_sql("now()"); }
+    column& default_value(T value) & { default_ = detail::sql_number(value); return *this; }
+    template <class T>
+        requires(std::integral<T> || std::floating_point<T>) && (!detail::character<T>)
+    column&& default_value(T value) && { return std::move(default_value(value)); }
+    column& default_random() & { return default_sql("gen_random_uuid()"); }
+    column&& default_random() && { return std::move(default_random()); }
+    column& default_now() & { return default_sql("now()"); }
+    column&& default_now() && { return std::move(default_now()); }
     // For json/jsonb columns: '{}' and '[]'.
-    column& default_empty_object() { return default_value("{}"); }
-    column& default_empty_array() { return default_value(type_ == "jsonb" || type_ == "json" ? "[]" : "{}"); }
+    column& default_empty_object() & { return default_value("{}"); }
+    column&& default_empty_object() && { return std::move(default_empty_object()); }
+    column& default_empty_array() & { return default_value(type_ == "jsonb" || type_ == "json" ? "[]" : "{}"); }
+    column&& default_empty_array() && { return std::move(default_empty_array()); }
 
     // How rows already in the table get their value (ABI 1.4): one SQL expression over the row,
     // e.g. "coalesce(legacy_priority, 0)". plinth adds the column nullable, fills it after the
     // commit in batches by primary key, then sets NOT NULL online. Only on a not_null() column.
-    column& backfill(std::string expression) { backfill_ = std::move(expression); return *this; }
+    column& backfill(std::string expression) & { backfill_ = std::move(expression); return *this; }
+    column&& backfill(std::string expression) && { return std::move(backfill(std::move(expression))); }
     // The USING expression of a type change that rewrites the table (ABI 1.4), e.g.
     // "legacy_id::bigint"; applied only when the operator allows the table-rewrite hazard.
-    column& using_expr(std::string expression) { using_ = std::move(expression); return *this; }
+    column& using_expr(std::string expression) & { using_ = std::move(expression); return *this; }
+    column&& using_expr(std::string expression) && { return std::move(using_expr(std::move(expression))); }
     // ABI 1.4: this column was called `old_name` before: plinth renames it in place (catalog only,
     // the data stays) while the table has the old name and not this one.
-    column& renamed_from(std::string old_name) { renamed_from_ = std::move(old_name); return *this; }
+    column& renamed_from(std::string old_name) & { renamed_from_ = std::move(old_name); return *this; }
+    column&& renamed_from(std::string old_name) && { return std::move(renamed_from(std::move(old_name))); }
 
     // A foreign key from this column; `table` may be "schema.table" for another schema's table.
     column& references(std::string table, std::string ref_column = "id",
                        fk_action on_delete = fk_action::no_action,
                        fk_action on_update = fk_action::no_action,
-                       source_location source = source_location::current()) {
+                       source_location source = source_location::current()) & {
         references_.emplace_back(std::vector<std::string>{name_}, std::move(table),
                                  std::vector<std::string>{std::move(ref_column)}, source);
         references_.back().on_delete(on_delete).on_update(on_update);
         return *this;
+    }
+    column&& references(std::string table, std::string ref_column = "id",
+                        fk_action on_delete = fk_action::no_action,
+                        fk_action on_update = fk_action::no_action,
+                        source_location source = source_location::current()) && {
+        return std::move(references(std::move(table), std::move(ref_column), on_delete, on_update, source));
     }
 
 private:
@@ -281,32 +310,41 @@ public:
     // Each key is a column name, or an SQL expression in parentheses: "(metadata->>'type')".
     explicit index(std::vector<std::string> keys, source_location source = source_location::current())
         : keys_(std::move(keys)), source_(source) {}
-    index& named(std::string name) { name_ = std::move(name); return *this; }
-    index& unique() { unique_ = true; return *this; }
-    index& using_method(std::string method) { method_ = std::move(method); return *this; }
-    index& where(std::string predicate) { predicate_ = std::move(predicate); return *this; }
+    index& named(std::string name) & { name_ = std::move(name); return *this; }
+    index&& named(std::string name) && { return std::move(named(std::move(name))); }
+    index& unique() & { unique_ = true; return *this; }
+    index&& unique() && { return std::move(unique()); }
+    index& using_method(std::string method) & { method_ = std::move(method); return *this; }
+    index&& using_method(std::string method) && { return std::move(using_method(std::move(method))); }
+    index& where(std::string predicate) & { predicate_ = std::move(predicate); return *this; }
+    index&& where(std::string predicate) && { return std::move(where(std::move(predicate))); }
     // The operator class of each key, in key order; "" keeps a key's default. More names than keys
     // throw std::invalid_argument, so the plugin is refused rather than an operator class lost.
-    index& opclasses(std::vector<std::string> names) {
+    index& opclasses(std::vector<std::string> names) & {
         if (names.size() > keys_.size())
             throw std::invalid_argument("index with " + std::to_string(keys_.size()) + " keys given " +
                                         std::to_string(names.size()) + " operator classes");
         opclasses_ = std::move(names);
         return *this;
     }
+    index&& opclasses(std::vector<std::string> names) && { return std::move(opclasses(std::move(names))); }
     // A storage parameter, WITH (name = value): with("m", 16), with("fillfactor", 70).
-    index& with(std::string name, std::int64_t value) { return with(std::move(name), std::to_string(value)); }
-    index& with(std::string name, std::string value) {
+    index& with(std::string name, std::int64_t value) & { return with(std::move(name), std::to_string(value)); }
+    index&& with(std::string name, std::int64_t value) && { return std::move(with(std::move(name), value)); }
+    index& with(std::string name, std::string value) & {
         options_.emplace_back(std::move(name), std::move(value));
         return *this;
     }
+    index&& with(std::string name, std::string value) && { return std::move(with(std::move(name), std::move(value))); }
     // pgvector's similarity indexes over one key, e.g. index({"embedding"}).hnsw("vector_cosine_ops"):
     // the operator class picks the distance (vector_l2_ops, vector_ip_ops, vector_cosine_ops, and
     // halfvec_*, sparsevec_*, bit_hamming_ops, ...). Options: with("m", 16), with("ef_construction", 64).
-    index& hnsw(std::string opclass) { return using_method("hnsw").opclasses({std::move(opclass)}); }
-    index& ivfflat(std::string opclass, std::int64_t lists) {
+    index& hnsw(std::string opclass) & { return using_method("hnsw").opclasses({std::move(opclass)}); }
+    index&& hnsw(std::string opclass) && { return std::move(hnsw(std::move(opclass))); }
+    index& ivfflat(std::string opclass, std::int64_t lists) & {
         return using_method("ivfflat").opclasses({std::move(opclass)}).with("lists", lists);
     }
+    index&& ivfflat(std::string opclass, std::int64_t lists) && { return std::move(ivfflat(std::move(opclass), lists)); }
 
 private:
     friend class built_plugin;
@@ -327,26 +365,38 @@ public:
         : name_(std::move(name)), columns_(std::move(columns)), source_(source) {}
 
     // A (composite) primary key; replaces any column-level primary_key() marks.
-    table& primary_key(std::vector<std::string> columns, std::string name = {}) {
+    table& primary_key(std::vector<std::string> columns, std::string name = {}) & {
         primary_key_ = std::move(columns);
         primary_key_name_ = std::move(name);
         return *this;
     }
+    table&& primary_key(std::vector<std::string> columns, std::string name = {}) && { return std::move(primary_key(std::move(columns), std::move(name))); }
     table& unique(std::vector<std::string> columns, std::string name = {},
-                  source_location source = source_location::current()) {
+                  source_location source = source_location::current()) & {
         uniques_.push_back({std::move(name), std::move(columns), source});
         return *this;
     }
-    table& add(index idx) { indexes_.push_back(std::move(idx)); return *this; }
-    table& add(foreign_key fk) { foreign_keys_.push_back(std::move(fk)); return *this; }
+    table&& unique(std::vector<std::string> columns, std::string name = {},
+                   source_location source = source_location::current()) && {
+        return std::move(unique(std::move(columns), std::move(name), source));
+    }
+    table& add(index idx) & { indexes_.push_back(std::move(idx)); return *this; }
+    table&& add(index idx) && { return std::move(add(std::move(idx))); }
+    table& add(foreign_key fk) & { foreign_keys_.push_back(std::move(fk)); return *this; }
+    table&& add(foreign_key fk) && { return std::move(add(std::move(fk))); }
     table& check(std::string name, std::string expression,
-                 source_location source = source_location::current()) {
+                 source_location source = source_location::current()) & {
         checks_.push_back({std::move(name), std::move(expression), source});
         return *this;
     }
+    table&& check(std::string name, std::string expression,
+                  source_location source = source_location::current()) && {
+        return std::move(check(std::move(name), std::move(expression), source));
+    }
     // ABI 1.4: this table was called `old_name` (in the plugin's schema) before: plinth renames it
     // in place (catalog only, the rows stay) while the database has the old name and not this one.
-    table& renamed_from(std::string old_name) { renamed_from_ = std::move(old_name); return *this; }
+    table& renamed_from(std::string old_name) & { renamed_from_ = std::move(old_name); return *this; }
+    table&& renamed_from(std::string old_name) && { return std::move(renamed_from(std::move(old_name))); }
 
 private:
     friend class built_plugin;
@@ -420,25 +470,30 @@ class plugin {
 public:
     plugin(std::string name, std::string version) : name_(std::move(name)), version_(std::move(version)) {}
     // The PostgreSQL schema this plugin owns; "public" when not called.
-    plugin& schema(std::string schema) { schema_ = std::move(schema); return *this; }
-    plugin& requires_plugin(std::string name) { requires_.push_back(std::move(name)); return *this; }
-    plugin& table(plinth::table t) { tables_.push_back(std::move(t)); return *this; }
+    plugin& schema(std::string schema) & { schema_ = std::move(schema); return *this; }
+    plugin&& schema(std::string name) && { return std::move(schema(std::move(name))); }
+    plugin& requires_plugin(std::string name) & { requires_.push_back(std::move(name)); return *this; }
+    plugin&& requires_plugin(std::string name) && { return std::move(requires_plugin(std::move(name))); }
+    plugin& table(plinth::table t) & { tables_.push_back(std::move(t)); return *this; }
+    plugin&& table(plinth::table t) && { return std::move(table(std::move(t))); }
     // T is default-constructed at init and destroyed after stop; it may define any of
     // init(plinth::host), start(plinth::host), stop(plinth::host). Exceptions become errors.
-    template <class T> plugin& runs() {
+    template <class T> plugin& runs() & {
         init_ = &detail::init_thunk<T>;
         start_ = &detail::start_thunk<T>;
         stop_ = &detail::stop_thunk<T>;
         return *this;
     }
+    template <class T> plugin&& runs() && { return std::move(runs<T>()); }
     // ABI 1.4: `Step` is a function void(plinth::host, std::string_view previous_version), run once
     // each time this plugin's version changes, inside the migration's transaction after the schema
     // changes (see plinth_upgrade_fn). Its queries run in that transaction; an exception rolls
     // everything back. Use: .upgrade<&move_priorities>()
-    template <auto Step> plugin& upgrade() {
+    template <auto Step> plugin& upgrade() & {
         upgrade_ = &detail::upgrade_thunk<Step>;
         return *this;
     }
+    template <auto Step> plugin&& upgrade() && { return std::move(upgrade<Step>()); }
 
 private:
     friend class built_plugin;
