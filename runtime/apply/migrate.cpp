@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -74,6 +75,67 @@ std::string memo_key(const std::string& plugins_key, const plan::PlanOptions& op
     return plugins_key + " " + plan::desired_hash({}, options) + " " + PLINTH_VERSION;
 }
 
+// An attempt rolled back for the server's judgement of the declared SQL (see Migration::settle).
+struct JudgedAgain : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// The server's judgement of the declared SQL (introspect::judge_declared_sql) on a connection of
+// its own, in a thread, while the migration's connection plans and runs the statements: a cold
+// start does not wait for it (it was a sixth of one at 800 tables). It reads only what is
+// committed, as the judgement before planning did. Its lock timeout is the migration's (1 s when
+// that is 0), so it can never wait for a lock of the migration's transaction for good while that
+// transaction waits for it. The plugins it reads are not changed until finish().
+class ParallelJudge {
+public:
+    struct Verdict {
+        std::optional<std::vector<introspect::Rejection>> rejections;  // nullopt: the judgement failed
+        std::string error;
+    };
+
+    ParallelJudge() = default;
+    ParallelJudge(const ParallelJudge&) = delete;
+    ParallelJudge& operator=(const ParallelJudge&) = delete;
+    ~ParallelJudge() {
+        if (thread_.joinable()) thread_.join();
+    }
+
+    // Returns once the judgement's transaction has begun (or failed to): called before the
+    // migration's own BEGIN, so that behind a pooler with few server connections the judgement
+    // already has its own when the migration's transaction waits for it.
+    void start(const std::function<pg::Connection()>& connect, const std::vector<model::Plugin>& plugins,
+               std::chrono::milliseconds lock_timeout) {
+        const auto timeout = lock_timeout.count() > 0 ? lock_timeout : std::chrono::milliseconds(1000);
+        std::promise<void> began;
+        auto ready = began.get_future();
+        thread_ = std::thread([this, connect, &plugins, timeout, began = std::move(began)]() mutable {
+            bool told = false;
+            try {
+                auto connection = connect();
+                connection.exec("BEGIN; SET LOCAL lock_timeout = '" + std::to_string(timeout.count()) + "ms'");
+                began.set_value();
+                told = true;
+                verdict_.rejections = introspect::judge_declared_sql(connection, plugins);
+                connection.exec("ROLLBACK");
+            } catch (const std::exception& e) {
+                verdict_.rejections.reset();
+                verdict_.error = e.what();
+            }
+            if (!told) began.set_value();
+        });
+        ready.wait();
+    }
+    bool running() const { return thread_.joinable(); }
+    Verdict finish() {
+        thread_.join();
+        return std::move(verdict_);
+    }
+
+private:
+    std::thread thread_;
+    Verdict verdict_;
+};
+
 class Migration {
 public:
     Migration(pg::Connection& connection, pipeline::PluginSet& set, const MigrateOptions& options, spdlog::logger& log)
@@ -103,6 +165,8 @@ public:
             try {
                 after_commit = attempt_in_transaction(outcome);
                 break;
+            } catch (const JudgedAgain&) {
+                // Rolled back; the next attempt plans with the judgement's outcome.
             } catch (const pg::CommitInDoubt& e) {
                 throw MigrationError(in_doubt_report(e));
             } catch (const pg::Error& e) {
@@ -238,6 +302,10 @@ private:
         const auto started = Clock::now();
         waiting_.reset();
         recorded_id_ = 0;  // an earlier attempt's record was rolled back with it
+        // The server's judgement of the declared SQL, on a connection of its own (see below).
+        ParallelJudge parallel;
+        if (judgement_ == Judgement::parallel && options_.reconnect)
+            parallel.start(options_.reconnect, plugins_, options_.lock_timeout);
         pg::Transaction tx(connection_);
         // The lock comes first, before any bookkeeping DDL, so instances never race each other.
         lock();
@@ -258,30 +326,24 @@ private:
             }
         }
 
-        // The server judges the declared SQL before anything is planned: a plugin it refuses leaves
-        // the set, with its dependents, and the rest is planned and recorded without it.
-        auto refused = judge_declared_sql(connection_, set_, log_, options_.strict);
-        if (!refused.empty()) {
-            if (options_.strict)
-                throw MigrationError("--strict: " + std::to_string(refused.skipped.size()) +
-                                     (refused.skipped.size() == 1 ? " plugin" : " plugins") +
-                                     " refused after the server's judgement of their declared SQL (see above); "
-                                     "nothing was applied");
-            schemas_ = plan::owned_schemas(plugins_);
-            desired_ = plan::desired_hash(plugins_, options_.plan);
-            memo_.reset();  // the next start must judge them again
-            schemas_param_ = introspect::text_array(schemas_);
-            for (auto& p : refused.problems) outcome.refused.problems.push_back(std::move(p));
-            for (auto& s : refused.skipped) outcome.refused.skipped.push_back(std::move(s));
-        }
+        // The server judges the declared SQL; a plugin it refuses leaves the set, with its
+        // dependents, and the rest is planned and recorded without it. On a connection of its own
+        // while this one plans and runs the statements (ParallelJudge), else here, first.
+        if (!parallel.running() && judgement_ != Judgement::done)
+            apply_refusals(judge_declared_sql(connection_, set_, log_, options_.strict), outcome);
 
         const auto plan = current_plan(connection_, set_, options_.plan, options_.journal_schema);
-        if (plan.blocked()) throw MigrationError(blocking_report(plan));
+        if (plan.blocked()) {
+            settle(parallel, outcome);
+            throw MigrationError(blocking_report(plan));
+        }
         // Refused before the first statement, rather than failing midway with "out of shared memory".
         if (plan.has_operations()) {
             if (auto refusal = plan::lock_budget_refusal(plan::lock_entries_needed(plan, plugins_),
-                                                         introspect::read_lock_table(connection_)))
+                                                         introspect::read_lock_table(connection_))) {
+                settle(parallel, outcome);
                 throw MigrationError(*refusal);
+            }
         }
         outcome.warnings = warnings_of(plan);
         for (const auto& w : outcome.warnings) log_.warn("will not do: {}", w);
@@ -299,7 +361,15 @@ private:
             else
                 in_transaction.push_back(&op);
         }
-        const auto times = execute(in_transaction);
+        std::vector<double> times;
+        try {
+            times = execute(in_transaction);
+        } catch (const MigrationError&) {
+            settle(parallel, outcome);  // a statement the judge would have refused, perhaps
+            throw;
+        }
+        // Before any plugin code runs in the transaction (the upgrade steps) and before the commit.
+        settle(parallel, outcome);
         for (std::size_t i = 0; i < in_transaction.size(); ++i) {
             const auto& op = *in_transaction[i];
             applied[op.plugin].push_back({op.sql, times[i]});
@@ -397,6 +467,44 @@ private:
         } catch (const pg::Error& again) {
             return out + unknown + " (reconnecting failed: " + again.what() + ")";
         }
+    }
+
+    // The plugins the server's judgement refused leave the set (see judge_declared_sql); with
+    // --strict, the migration ends.
+    void apply_refusals(Refusals refused, MigrateOutcome& outcome) {
+        judgement_ = Judgement::done;
+        if (refused.empty()) return;
+        if (options_.strict)
+            throw MigrationError("--strict: " + std::to_string(refused.skipped.size()) +
+                                 (refused.skipped.size() == 1 ? " plugin" : " plugins") +
+                                 " refused after the server's judgement of their declared SQL (see above); "
+                                 "nothing was applied");
+        schemas_ = plan::owned_schemas(plugins_);
+        desired_ = plan::desired_hash(plugins_, options_.plan);
+        memo_.reset();  // the next start must judge them again
+        schemas_param_ = introspect::text_array(schemas_);
+        for (auto& p : refused.problems) outcome.refused.problems.push_back(std::move(p));
+        for (auto& s : refused.skipped) outcome.refused.skipped.push_back(std::move(s));
+    }
+
+    // Waits for the parallel judgement. Returns when it refused nothing. Otherwise the attempt is
+    // rolled back (JudgedAgain): after refusals, the next one plans without those plugins; when
+    // the judgement itself failed (a lock it could not have while this transaction held it, a lost
+    // connection), the next one judges here, first, as plan and status do.
+    void settle(ParallelJudge& parallel, MigrateOutcome& outcome) {
+        if (!parallel.running()) return;
+        auto verdict = parallel.finish();
+        if (!verdict.rejections) {
+            log_.info("judging the declared SQL on a second connection failed ({}); judging it again first", verdict.error);
+            judgement_ = Judgement::first;
+            throw JudgedAgain("the parallel judgement failed");
+        }
+        if (verdict.rejections->empty()) {
+            judgement_ = Judgement::done;
+            return;
+        }
+        apply_refusals(refuse_rejected(set_, std::move(*verdict.rejections), log_, options_.strict), outcome);
+        throw JudgedAgain("the server refused some plugins' declared SQL");
     }
 
     // The privilege plinth lacked, with the statement and where the needed privileges are listed.
@@ -760,6 +868,11 @@ private:
     // The plugins key to record: only for a set loaded, validated and judged without a complaint,
     // whose next start would have nothing to report.
     std::optional<std::string> memo_;
+    // parallel: judge on a second connection while the statements run (the first attempt);
+    // first: judge before planning (after the parallel judgement failed); done: judged, nothing to
+    // do again in a later attempt.
+    enum class Judgement { parallel, first, done };
+    Judgement judgement_ = Judgement::parallel;
 };
 
 // A table no plugin declares any more is named with the plugin that created it, from the journal.
@@ -804,9 +917,14 @@ std::string commit_status(pg::Connection& connection, const std::string& transac
 }
 
 Refusals judge_declared_sql(pg::Connection& connection, pipeline::PluginSet& set, spdlog::logger& log, bool strict) {
+    return refuse_rejected(set, introspect::judge_declared_sql(connection, set.validation.plugins), log, strict);
+}
+
+Refusals refuse_rejected(pipeline::PluginSet& set, std::vector<introspect::Rejection> rejections, spdlog::logger& log,
+                         bool strict) {
     const auto& plugins = set.validation.plugins;
     std::vector<validate::Problem> problems;
-    for (auto& r : introspect::judge_declared_sql(connection, plugins)) {
+    for (auto& r : rejections) {
         const auto& p = plugins.at(r.plugin);
         problems.push_back({p.file, p.name, r.table, r.item, r.message, r.location});
     }

@@ -12,6 +12,7 @@
 
 #include "apply/journal.hpp"
 #include "apply/upgrade.hpp"
+#include "introspect/judge.hpp"
 #include "pipeline/plugin_set.hpp"
 #include "pg/connection.hpp"
 #include "plan/plan.hpp"
@@ -111,6 +112,11 @@ public:
 // Logs each problem and skip as a warning (an error with `strict`).
 Refusals judge_declared_sql(pg::Connection& connection, pipeline::PluginSet& set, spdlog::logger& log,
                             bool strict = false);
+
+// What judge_declared_sql does with the server's rejections: refuses each plugin with one, with
+// every plugin that needs it, and logs them.
+Refusals refuse_rejected(pipeline::PluginSet& set, std::vector<introspect::Rejection> rejections, spdlog::logger& log,
+                         bool strict = false);
 
 // Brings the database to the schema the valid plugins of `set` declare. On the slow path it first
 // has the server judge their declared SQL (judge_declared_sql): a plugin refused there leaves

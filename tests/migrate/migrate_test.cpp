@@ -411,6 +411,27 @@ TEST_CASE("a plugin requiring a refused plugin is skipped with it; --strict refu
     CHECK_FALSE(table_exists(strict_db, "public.agents"));
 }
 
+TEST_CASE("judged on a second connection while the statements run, or first when that fails, the outcome is the same") {
+    for (const bool second_connection_works : {true, false}) {
+        CAPTURE(second_connection_works);
+        Database db;
+        auto set = core_and({"bad_default.so", "needs_bad.so"}, false);
+        plinth::apply::MigrateOptions options;
+        const std::string conninfo = db.conninfo;
+        options.reconnect = [conninfo, second_connection_works] {
+            if (!second_connection_works) throw std::runtime_error("no second connection in this test");
+            return plinth::pg::Connection::open(conninfo);
+        };
+        const auto outcome = plinth::apply::migrate(db.connection, set, options, quiet());
+        REQUIRE(outcome.refused.skipped.size() == 2);
+        CHECK(outcome.refused.skipped[0].plugin == "bad-default");
+        CHECK(outcome.refused.skipped[1].plugin == "needs-bad");
+        CHECK(table_exists(db, "public.agents"));
+        CHECK_FALSE(table_exists(db, "public.needy"));
+        CHECK(db.scalar("SELECT count(*) FROM plinth.migrations") == "1");
+    }
+}
+
 TEST_CASE("the server judges what slips past validation: every breakout from its parentheses is refused") {
     Database db;
     using plinth::model::Column;
