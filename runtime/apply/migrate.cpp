@@ -1001,7 +1001,7 @@ bool full_fingerprint_due(const MigrateOptions& options) {
     return std::uniform_int_distribution<int>(1, every)(random) == 1;
 }
 
-std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const MigrateOptions& options) {
+std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const MigrateOptions& options, KeyUse use) {
     if (options.full_fingerprint_every == 1) return std::nullopt;
     Journal journal(connection, options.journal_schema);
     try {
@@ -1012,7 +1012,9 @@ std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const
                 connection.quote_identifier(options.journal_schema) + ".state s",
             {introspect::text_array(journal.ddl_trigger_names())});
         if (r.rows() != 1) return std::nullopt;
-        if (auto why = read_only_message(connection, r.text(0, 2) == "t", r.text(0, 3) == "on")) throw MigrationError(*why);
+        if (use == KeyUse::migrate)
+            if (auto why = read_only_message(connection, r.text(0, 2) == "t", r.text(0, 3) == "on"))
+                throw MigrationError(*why);
         if (r.is_null(0, 0) || r.text(0, 1) != "t") return std::nullopt;
         return r.text(0, 0);
     } catch (const pg::Error&) {

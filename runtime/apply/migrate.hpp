@@ -33,8 +33,10 @@ struct MigrateOptions {
     // Polled while waiting for another instance's migration and between attempts; returning true
     // abandons the migration with a MigrationError (nothing changed). Empty: never.
     std::function<bool()> should_stop;
-    // Opens a new connection to the same database: used to learn the outcome of a COMMIT whose
-    // connection broke (empty: that outcome is reported as unknown), and to watch index builds.
+    // Opens a new connection to the same database: used to judge the declared SQL while the
+    // statements run (empty: it is judged first, on the migration's connection), to learn the
+    // outcome of a COMMIT whose connection broke (empty: that outcome is reported as unknown), and
+    // to watch index builds.
     std::function<pg::Connection()> reconnect;
     // While an index is built after the commit, its progress (pg_stat_progress_create_index, read on
     // a connection of its own from `reconnect`) is logged at most this often. Without `reconnect`,
@@ -118,9 +120,10 @@ Refusals judge_declared_sql(pg::Connection& connection, pipeline::PluginSet& set
 Refusals refuse_rejected(pipeline::PluginSet& set, std::vector<introspect::Rejection> rejections, spdlog::logger& log,
                          bool strict = false);
 
-// Brings the database to the schema the valid plugins of `set` declare. On the slow path it first
-// has the server judge their declared SQL (judge_declared_sql): a plugin refused there leaves
-// `set`, and MigrateOutcome::refused names it. Throws MigrationError
+// Brings the database to the schema the valid plugins of `set` declare. On the slow path the server
+// judges their declared SQL (judge_declared_sql; on a connection of its own from
+// MigrateOptions::reconnect while the statements run, and always before the commit): a plugin
+// refused there leaves `set`, and MigrateOutcome::refused names it. Throws MigrationError
 // when it cannot, or pg::Error when talking to the server fails outside a plan statement (a lost
 // connection, a journal write); either way the transaction is rolled back (see MigrationError for
 // a connection lost during COMMIT).
@@ -137,7 +140,10 @@ MigrateOutcome migrate(pg::Connection& connection, pipeline::PluginSet& set, con
 // - same_plugins_key: whether that record is this start's: the same plugins (pipeline::plugins_key
 //   of the files, from the load probe's digests), plinth version and plan options. Then the
 //   database is what migrate would leave, and there is nothing to do.
-std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const MigrateOptions& options);
+// KeyUse::read (plan and status) does not refuse a standby or a read-only session.
+enum class KeyUse { migrate, read };
+std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const MigrateOptions& options,
+                                               KeyUse use = KeyUse::migrate);
 bool same_plugins_key(const std::string& recorded, const std::string& plugins_key, const MigrateOptions& options);
 
 // Whether this start is the one in full_fingerprint_every (at random) that checks the full

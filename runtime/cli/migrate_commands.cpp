@@ -83,9 +83,23 @@ nlohmann::json migrate_json(const apply::MigrateOutcome& outcome) {
     return out;
 }
 
+plan::PlanOptions plan_options(const DatabaseCommandOptions& o) {
+    return {{o.allow_hazards.begin(), o.allow_hazards.end()}};
+}
+
 // The server judges the declared SQL (logged as it is found); with --strict a refused plugin ends
-// the command.
+// the command. Not when the journal records these very plugins (their plugins key) for the last
+// clean migration and the DDL epoch holds since: the server accepted all their SQL then, and
+// nothing it judges by has changed.
 apply::Refusals judge(pg::Connection& connection, pipeline::PluginSet& set, const DatabaseCommandOptions& o) {
+    if (set.all_valid() && set.plugins_key) {
+        apply::MigrateOptions options;
+        options.plan = plan_options(o);
+        options.journal_schema = o.database.journal_schema;
+        options.full_fingerprint_every = 0;
+        const auto recorded = apply::trusted_plugins_key(connection, options, apply::KeyUse::read);
+        if (recorded && apply::same_plugins_key(*recorded, *set.plugins_key, options)) return {};
+    }
     // Bounded like the catalog reads that follow: a type naming a locked table must not hang it.
     connection.exec("SET lock_timeout = '" + std::to_string(std::llround(o.lock_timeout_s * 1000)) + "ms'");
     auto refused = apply::judge_declared_sql(connection, set, *spdlog::default_logger(), o.plugins.strict);
@@ -103,9 +117,6 @@ std::string backfill_progress(apply::Journal& journal, bool has_journal, const p
            std::to_string(progress->rows_total) + " rows done";
 }
 
-plan::PlanOptions plan_options(const DatabaseCommandOptions& o) {
-    return {{o.allow_hazards.begin(), o.allow_hazards.end()}};
-}
 
 // The documented exit codes of plan and status: 1 blocked, 2 work pending, 3 in sync as far as
 // plinth goes but the database differs in ways it leaves alone, 0 in sync.
@@ -182,7 +193,8 @@ int migrate(const DatabaseCommandOptions& o) {
     options.full_fingerprint_every = o.full_check_every;
     options.full_fingerprint_every = apply::full_fingerprint_due(options) ? 1 : 0;
     try {
-        const auto recorded = o.plugins.load_probe ? apply::trusted_plugins_key(connection, options) : std::nullopt;
+        const auto recorded =
+            o.plugins.load_probe ? apply::trusted_plugins_key(connection, options, apply::KeyUse::migrate) : std::nullopt;
         const auto probed = probe_run.finish();
         const auto key = pipeline::plugins_key(files, probed.digests);
         apply::MigrateOutcome outcome;
