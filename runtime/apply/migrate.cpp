@@ -91,6 +91,7 @@ public:
     struct Verdict {
         std::optional<std::vector<introspect::Rejection>> rejections;  // nullopt: the judgement failed
         std::string error;
+        double ms = 0;  // from start() to its end
     };
 
     ParallelJudge() = default;
@@ -109,6 +110,7 @@ public:
         std::promise<void> began;
         auto ready = began.get_future();
         thread_ = std::thread([this, connect, &plugins, timeout, began = std::move(began)]() mutable {
+            const auto started = Clock::now();
             bool told = false;
             try {
                 auto connection = connect();
@@ -122,6 +124,7 @@ public:
                 verdict_.error = e.what();
             }
             if (!told) began.set_value();
+            verdict_.ms = ms_since(started);
         });
         ready.wait();
     }
@@ -493,7 +496,10 @@ private:
     // connection), the next one judges here, first, as plan and status do.
     void settle(ParallelJudge& parallel, MigrateOutcome& outcome) {
         if (!parallel.running()) return;
+        const auto waiting = Clock::now();
         auto verdict = parallel.finish();
+        log_.info("the server judged the declared SQL on a second connection in {:.1f} ms ({:.1f} ms of it waited for)",
+                  verdict.ms, ms_since(waiting));
         if (!verdict.rejections) {
             log_.info("judging the declared SQL on a second connection failed ({}); judging it again first", verdict.error);
             judgement_ = Judgement::first;
