@@ -9,6 +9,8 @@
 #include <random>
 #include <thread>
 
+#include <sys/socket.h>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -68,7 +70,7 @@ std::string lock_holders_report(pg::Connection& connection, const plan::Operatio
     return out;
 }
 
-// What the journal records as the plugins key (see up_to_date_unloaded): the plugins' key, and what
+// What the journal records as the plugins key (see trusted_plugins_key): the plugins' key, and what
 // else decides the plan for the same declarations: this plinth's version, the planner's rules and
 // the operator's options (desired_hash of no plugins is a hash of those two alone).
 std::string memo_key(const std::string& plugins_key, const plan::PlanOptions& options) {
@@ -97,8 +99,17 @@ public:
     ParallelJudge() = default;
     ParallelJudge(const ParallelJudge&) = delete;
     ParallelJudge& operator=(const ParallelJudge&) = delete;
+    // Left unfinished (the attempt ended early: another instance did the work, a statement failed
+    // on a lock), the judgement is not waited for: its connection's socket is shut down, so its
+    // next read or write fails at once, and the server rolls its transaction back.
     ~ParallelJudge() {
-        if (thread_.joinable()) thread_.join();
+        if (!thread_.joinable()) return;
+        {
+            std::lock_guard lock(mu_);
+            abandoned_ = true;
+            if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
+        }
+        thread_.join();
     }
 
     // Returns once the judgement's transaction has begun (or failed to): called before the
@@ -114,6 +125,19 @@ public:
             bool told = false;
             try {
                 auto connection = connect();
+                // Forgets the socket before the connection closes it (its number may be reused).
+                struct Forget {
+                    ParallelJudge& judge;
+                    ~Forget() {
+                        std::lock_guard lock(judge.mu_);
+                        judge.socket_ = -1;
+                    }
+                } forget{*this};
+                {
+                    std::lock_guard lock(mu_);
+                    if (abandoned_) throw std::runtime_error("abandoned");
+                    socket_ = PQsocket(connection.native());
+                }
                 connection.exec("BEGIN; SET LOCAL lock_timeout = '" + std::to_string(timeout.count()) + "ms'");
                 began.set_value();
                 told = true;
@@ -137,6 +161,9 @@ public:
 private:
     std::thread thread_;
     Verdict verdict_;
+    std::mutex mu_;          // guards socket_ and abandoned_
+    int socket_ = -1;        // the judgement's connection, while open
+    bool abandoned_ = false;
 };
 
 class Migration {
@@ -287,6 +314,17 @@ private:
         }
     }
 
+    // Whether another session holds the migration's advisory lock now (one short query).
+    bool migration_under_way() {
+        const auto key = static_cast<std::uint64_t>(kAdvisoryLockKey);
+        return connection_
+                   .exec_params("SELECT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted "
+                                "AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "
+                                "pg_catalog.current_database()) AND classid = $1::oid AND objid = $2::oid AND objsubid = 1)",
+                                {std::to_string(key >> 32), std::to_string(key & 0xffffffffu)})
+                   .text(0, 0) == "t";
+    }
+
     // The transaction-scoped advisory lock, taken by polling so that should_stop can end a long wait
     // for another instance's migration.
     void lock() {
@@ -305,9 +343,11 @@ private:
         const auto started = Clock::now();
         waiting_.reset();
         recorded_id_ = 0;  // an earlier attempt's record was rolled back with it
-        // The server's judgement of the declared SQL, on a connection of its own (see below).
+        // The server's judgement of the declared SQL, on a connection of its own (see below); not
+        // while another instance migrates: this one would most likely find the work done, and a
+        // crowd of instances starting at once would each judge everything beside that migration.
         ParallelJudge parallel;
-        if (judgement_ == Judgement::parallel && options_.reconnect)
+        if (judgement_ == Judgement::parallel && options_.reconnect && !migration_under_way())
             parallel.start(options_.reconnect, plugins_, options_.lock_timeout);
         pg::Transaction tx(connection_);
         // The lock comes first, before any bookkeeping DDL, so instances never race each other.

@@ -117,7 +117,6 @@ std::string backfill_progress(apply::Journal& journal, bool has_journal, const p
            std::to_string(progress->rows_total) + " rows done";
 }
 
-
 // The documented exit codes of plan and status: 1 blocked, 2 work pending, 3 in sync as far as
 // plinth goes but the database differs in ways it leaves alone, 0 in sync.
 int plan_exit_code(const plan::Plan& p) {
@@ -190,6 +189,7 @@ int migrate(const DatabaseCommandOptions& o) {
                            ? apply::in_process_upgrades(lookup)
                            : apply::forked_upgrades(lookup, std::chrono::milliseconds(std::llround(o.upgrade_timeout_s * 1000)));
     options.journal_schema = o.database.journal_schema;
+    // Drawn once here, so that the plugins-key query and the migration agree on it.
     options.full_fingerprint_every = o.full_check_every;
     options.full_fingerprint_every = apply::full_fingerprint_due(options) ? 1 : 0;
     try {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -430,6 +431,40 @@ TEST_CASE("judged on a second connection while the statements run, or first when
         CHECK_FALSE(table_exists(db, "public.needy"));
         CHECK(db.scalar("SELECT count(*) FROM plinth.migrations") == "1");
     }
+}
+
+TEST_CASE("the judgement runs beside the statements, but not beside another instance's migration") {
+    plinth::test::TempDir plugins;
+    fs::copy_file(shipped("core.so"), plugins.path() / "core.so");
+    const auto migrate = [&](const std::string& conninfo) {
+        return run_plinth_with_errors("migrate --plugins " + plugins.path().string() + " --database-url " +
+                                      quoted_arg(conninfo));
+    };
+    constexpr const char* kBeside = "the server judged the declared SQL on a second connection";
+    Database alone;
+    const auto first = migrate(alone.conninfo);
+    CHECK(first.exit_code == 0);
+    CHECK_MESSAGE(first.out.find(kBeside) != std::string::npos, first.out);
+
+    Database crowded;
+    auto holder = plinth::pg::Connection::open(crowded.conninfo);
+    holder.exec("SELECT pg_advisory_lock(" + std::to_string(plinth::apply::kAdvisoryLockKey) + ")");
+    auto waiting = std::async(std::launch::async, [&] { return migrate(crowded.conninfo); });
+    // Released once plinth polls for it (its transaction has begun, the judgement decided).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (holder.exec("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                       "pid <> pg_backend_pid() AND query LIKE "
+                       "'SELECT pg_try_advisory_xact_lock%'")
+               .text(0, 0) == "0") {
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    holder.exec("SELECT pg_advisory_unlock(" + std::to_string(plinth::apply::kAdvisoryLockKey) + ")");
+    const auto after = waiting.get();
+    CHECK(after.exit_code == 0);
+    CHECK_MESSAGE(after.out.find("waiting for another plinth instance's migration") != std::string::npos, after.out);
+    CHECK_MESSAGE(after.out.find(kBeside) == std::string::npos, after.out);
+    CHECK(table_exists(crowded, "public.agents"));
 }
 
 TEST_CASE("the server judges what slips past validation: every breakout from its parentheses is refused") {
