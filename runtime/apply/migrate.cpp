@@ -234,8 +234,7 @@ private:
     // path then. Returns the detector that found the schema up to date, or nullopt.
     std::optional<std::string> up_to_date_fast() {
         Journal journal(connection_, options_.journal_schema);
-        const int every = options_.full_fingerprint_every;
-        const bool full = every == 1 || (every > 1 && std::uniform_int_distribution<int>(1, every)(random_) == 1);
+        const bool full = full_fingerprint_due(options_);
         try {
             auto r = connection_.exec_params(
                 "SELECT t.desired_hash, t.catalog_fingerprint, t.trusted, t.epoch, t.guard, t.ddl_guard, "
@@ -910,7 +909,6 @@ private:
     std::int64_t recorded_id_ = 0;  // the journal's id of the migration being committed; 0: none recorded
     std::optional<plan::Operation> waiting_;  // the statement of this attempt that failed on a lock
     std::shared_ptr<UpgradeRunner> upgrades_;  // made when the first step is due
-    std::minstd_rand random_{std::random_device{}()};  // which starts check the full fingerprint
     // The plugins key to record: only for a set loaded, validated and judged without a complaint,
     // whose next start would have nothing to report.
     std::optional<std::string> memo_;

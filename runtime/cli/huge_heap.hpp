@@ -7,7 +7,7 @@ namespace plinth::cli {
 // (madvise(MADV_HUGEPAGE)), and keeps free memory from being given back below that. Loading
 // thousands of tables touches tens of MiB of fresh heap: in 4 KiB pages that is ten thousand page
 // faults, each costing microseconds on a virtual machine; in 2 MiB pages a few dozen
-// (docs/BENCHMARKS.md, "Huge pages"). Where the kernel offers none (transparent_hugepage "never"),
+// (docs/BENCHMARKS.md, "Third round"). Where the kernel offers none (transparent_hugepage "never"),
 // it changes nothing but the heap's reserve. Not under AddressSanitizer, which has its own allocator.
 void prefer_huge_heap();
 

@@ -1,4 +1,4 @@
-// The no-op start that loads no plugin in plinth's own process (apply::up_to_date_unloaded): the
+// The no-op start that loads no plugin in plinth's own process (apply::trusted_plugins_key): the
 // journal records the plugins key of a clean migration, and a start whose load probe gives the same
 // key while the DDL epoch holds ends there. Run through the plinth executable, as a start is.
 // Helpers are named key_*: this file shares a unity build with the other migrate tests.
