@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS {j}.state (
 );
 ALTER TABLE {j}.state ADD COLUMN IF NOT EXISTS ddl_epoch bigint, ADD COLUMN IF NOT EXISTS ddl_guard text;
 ALTER TABLE {j}.state ADD COLUMN IF NOT EXISTS plugins_key text;
+ALTER TABLE {j}.state ADD COLUMN IF NOT EXISTS plan_clean boolean NOT NULL DEFAULT false;
 CREATE TABLE IF NOT EXISTS {j}.ddl_epoch (
   pid integer PRIMARY KEY,
   bumps bigint NOT NULL
@@ -139,7 +140,7 @@ bool Journal::exists() {
 bool Journal::complete() {
     return connection_
                .exec_params("SELECT to_regclass($1) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute "
-                            "WHERE attrelid = to_regclass($2) AND attname = 'plugins_key' AND NOT attisdropped) "
+                            "WHERE attrelid = to_regclass($2) AND attname = 'plan_clean' AND NOT attisdropped) "
                             "AND to_regprocedure($3) IS NOT NULL",
                             {quoted_ + ".ddl_epoch", quoted_ + ".state", fingerprint_function() + "(text[])"})
                .text(0, 0) == "t";
@@ -301,16 +302,17 @@ ORDER BY n.name, j.id)SQL"),
 }
 
 void Journal::save_state(const std::string& desired_hash, const CatalogMark& mark,
-                         const std::optional<std::string>& plugins_key) {
+                         const std::optional<std::string>& plugins_key, bool plan_clean) {
     const bool epoch = !mark.fingerprint.empty() && mark.epoch && mark.guard;
     connection_.exec_params(
-        in_schema("INSERT INTO {j}.state (singleton, desired_hash, catalog_fingerprint, ddl_epoch, ddl_guard, plugins_key) "
-                  "VALUES (true, $1, $2, $3, $4, $5) "
+        in_schema("INSERT INTO {j}.state (singleton, desired_hash, catalog_fingerprint, ddl_epoch, ddl_guard, plugins_key, "
+                  "plan_clean) VALUES (true, $1, $2, $3, $4, $5, $6) "
                   "ON CONFLICT (singleton) DO UPDATE SET desired_hash = EXCLUDED.desired_hash, "
                   "catalog_fingerprint = EXCLUDED.catalog_fingerprint, ddl_epoch = EXCLUDED.ddl_epoch, "
-                  "ddl_guard = EXCLUDED.ddl_guard, plugins_key = EXCLUDED.plugins_key, updated_at = now()"),
+                  "ddl_guard = EXCLUDED.ddl_guard, plugins_key = EXCLUDED.plugins_key, "
+                  "plan_clean = EXCLUDED.plan_clean, updated_at = now()"),
         {desired_hash, mark.fingerprint, epoch ? mark.epoch : std::nullopt, epoch ? mark.guard : std::nullopt,
-         plugins_key});
+         plugins_key, plan_clean ? "true" : "false"});
 }
 
 void Journal::save_plugins_key(const std::string& desired_hash, const std::string& plugins_key) {

@@ -128,9 +128,10 @@ public:
     // Records the state a later start compares against. The epoch is recorded only with its guard
     // and a fingerprint (no pending work); otherwise the fast path falls back to the fingerprint.
     // `plugins_key` (apply/migrate.cpp's memo key; nullopt: none) lets a later start with the same
-    // key skip loading the plugins while the epoch holds.
+    // key skip loading the plugins while the epoch holds. `plan_clean`: the plan that led here had
+    // nothing plinth leaves alone and no notes, so `plan` may print an empty one from the key alone.
     void save_state(const std::string& desired_hash, const CatalogMark& mark,
-                    const std::optional<std::string>& plugins_key = std::nullopt);
+                    const std::optional<std::string>& plugins_key = std::nullopt, bool plan_clean = false);
     // After a fast path that loaded the plugins: records their key, unless the state changed since.
     void save_plugins_key(const std::string& desired_hash, const std::string& plugins_key);
     // After a fast path that trusted the fingerprint: records the epoch and guard read in the same

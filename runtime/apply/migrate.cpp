@@ -138,6 +138,7 @@ public:
                     if (abandoned_) throw std::runtime_error("abandoned");
                     socket_ = PQsocket(connection.native());
                 }
+                backend_pid_ = PQbackendPID(connection.native());
                 connection.exec("BEGIN; SET LOCAL lock_timeout = '" + std::to_string(timeout.count()) + "ms'");
                 began.set_value();
                 told = true;
@@ -153,6 +154,8 @@ public:
         ready.wait();
     }
     bool running() const { return thread_.joinable(); }
+    // The server process of the judgement's connection (0: none), set before start() returns.
+    int backend_pid() const { return backend_pid_; }
     Verdict finish() {
         thread_.join();
         return std::move(verdict_);
@@ -163,6 +166,7 @@ private:
     Verdict verdict_;
     std::mutex mu_;          // guards socket_ and abandoned_
     int socket_ = -1;        // the judgement's connection, while open
+    int backend_pid_ = 0;
     bool abandoned_ = false;
 };
 
@@ -375,14 +379,22 @@ private:
             apply_refusals(judge_declared_sql(connection_, set_, log_, options_.strict), outcome);
 
         const auto plan = current_plan(connection_, set_, options_.plan, options_.journal_schema);
+        plan_clean_ = plan.not_done.empty() && plan.notes.empty();
         if (plan.blocked()) {
             settle(parallel, outcome);
             throw MigrationError(blocking_report(plan));
         }
         // Refused before the first statement, rather than failing midway with "out of shared memory".
         if (plan.has_operations()) {
-            if (auto refusal = plan::lock_budget_refusal(plan::lock_entries_needed(plan, plugins_),
-                                                         introspect::read_lock_table(connection_))) {
+            // The judgement running beside it holds entries too: counted at its most, not as read
+            // now (which depends on how far it got), so that the advice does not change run to run.
+            auto needed = plan::lock_entries_needed(plan, plugins_);
+            std::vector<int> ours;
+            if (parallel.running() && parallel.backend_pid() != 0) {
+                needed += plan::judgement_lock_entries(plugins_, introspect::kJudgeTablesPerChunk);
+                ours.push_back(parallel.backend_pid());
+            }
+            if (auto refusal = plan::lock_budget_refusal(needed, introspect::read_lock_table(connection_, ours))) {
                 settle(parallel, outcome);
                 throw MigrationError(*refusal);
             }
@@ -445,7 +457,7 @@ private:
         }
         // With work left for after the commit (an index not built yet, a constraint not validated),
         // the fingerprint is empty: until that work is done, every start takes the slow path.
-        journal.save_state(desired_, after_commit.empty() ? catalog_mark() : CatalogMark{}, memo_);
+        journal.save_state(desired_, after_commit.empty() ? catalog_mark() : CatalogMark{}, memo_, plan_clean_);
         tx.commit();
         outcome.statements_applied += statements;
         outcome.migration_id = id;
@@ -648,7 +660,7 @@ private:
         if (failures > 0) return;
         pg::Transaction tx(connection_);
         lock();
-        Journal(connection_, options_.journal_schema).save_state(desired_, catalog_mark());
+        Journal(connection_, options_.journal_schema).save_state(desired_, catalog_mark(), std::nullopt, plan_clean_);
         tx.commit();
     }
 
@@ -912,6 +924,7 @@ private:
     // The plugins key to record: only for a set loaded, validated and judged without a complaint,
     // whose next start would have nothing to report.
     std::optional<std::string> memo_;
+    bool plan_clean_ = false;  // the plan had nothing plinth leaves alone and no notes (Journal::save_state)
     // parallel: judge on a second connection while the statements run (the first attempt);
     // first: judge before planning (after the parallel judgement failed); done: judged, nothing to
     // do again in a later attempt.
@@ -1045,14 +1058,14 @@ bool full_fingerprint_due(const MigrateOptions& options) {
     return std::uniform_int_distribution<int>(1, every)(random) == 1;
 }
 
-std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const MigrateOptions& options, KeyUse use) {
+std::optional<RecordedKey> trusted_plugins_key(pg::Connection& connection, const MigrateOptions& options, KeyUse use) {
     if (options.full_fingerprint_every == 1) return std::nullopt;
     Journal journal(connection, options.journal_schema);
     try {
         const auto r = connection.exec_params(
             "SELECT s.plugins_key, coalesce(s.ddl_epoch::text = " + journal.ddl_epoch_sql() +
                 " AND s.ddl_guard = " + journal.ddl_guard_sql(1) + ", false), "
-                "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only') FROM " +
+                "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only'), s.plan_clean FROM " +
                 connection.quote_identifier(options.journal_schema) + ".state s",
             {introspect::text_array(journal.ddl_trigger_names())});
         if (r.rows() != 1) return std::nullopt;
@@ -1060,7 +1073,7 @@ std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const
             if (auto why = read_only_message(connection, r.text(0, 2) == "t", r.text(0, 3) == "on"))
                 throw MigrationError(*why);
         if (r.is_null(0, 0) || r.text(0, 1) != "t") return std::nullopt;
-        return r.text(0, 0);
+        return RecordedKey{r.text(0, 0), r.text(0, 4) == "t"};
     } catch (const pg::Error&) {
         // No journal, or one from before the plugins key: the loaded path completes it. Any other
         // failure (a privilege, say) is the loaded path's to report, with its context.
@@ -1068,8 +1081,8 @@ std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const
     }
 }
 
-bool same_plugins_key(const std::string& recorded, const std::string& plugins_key, const MigrateOptions& options) {
-    return recorded == memo_key(plugins_key, options.plan);
+bool same_plugins_key(const RecordedKey& recorded, const std::string& plugins_key, const MigrateOptions& options) {
+    return recorded.key == memo_key(plugins_key, options.plan);
 }
 
 }  // namespace plinth::apply

@@ -141,10 +141,16 @@ MigrateOutcome migrate(pg::Connection& connection, pipeline::PluginSet& set, con
 //   of the files, from the load probe's digests), plinth version and plan options. Then the
 //   database is what migrate would leave, and there is nothing to do.
 // KeyUse::read (plan and status) does not refuse a standby or a read-only session.
+// RecordedKey::plan_clean: that migration's plan had nothing plinth leaves alone and no notes, so the
+// plan of the database now is empty too (what `plan` prints without loading anything).
 enum class KeyUse { migrate, read };
-std::optional<std::string> trusted_plugins_key(pg::Connection& connection, const MigrateOptions& options,
+struct RecordedKey {
+    std::string key;
+    bool plan_clean = false;
+};
+std::optional<RecordedKey> trusted_plugins_key(pg::Connection& connection, const MigrateOptions& options,
                                                KeyUse use = KeyUse::migrate);
-bool same_plugins_key(const std::string& recorded, const std::string& plugins_key, const MigrateOptions& options);
+bool same_plugins_key(const RecordedKey& recorded, const std::string& plugins_key, const MigrateOptions& options);
 
 // Whether this start is the one in full_fingerprint_every (at random) that checks the full
 // fingerprint. Drawn once per start, so that trusted_plugins_key and migrate agree: give migrate

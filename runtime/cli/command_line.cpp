@@ -115,6 +115,13 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
         "plan", "Print what migrate would do (SQL, hazards, what it will not do); exit 0 in sync, 2 work pending, "
         "3 nothing to do but the database differs in ways plinth leaves alone, 1 error or blocked");
     add_database_command_options(*plan_cmd, *plan_options, {"text", "json", "sql"});
+    plan_cmd->add_option("--full-check-every", plan_options->full_check_every,
+                         "When the journal's plugins key and the DDL epoch say nothing changed since a migration "
+                         "that left nothing aside, the plan is empty without reading the catalog; about one plan in "
+                         "N (at random) reads it anyway; 1: every plan, 0: only after a server restart")
+        ->type_name("N")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     plan_cmd->callback([plan_options, &exit_code] { exit_code = plan(*plan_options); });
 
     auto migrate_options = std::make_shared<DatabaseCommandOptions>();

@@ -87,19 +87,25 @@ plan::PlanOptions plan_options(const DatabaseCommandOptions& o) {
     return {{o.allow_hazards.begin(), o.allow_hazards.end()}};
 }
 
+// What reading the journal's plugins key needs: the plan options and the journal's schema; no full
+// check (see plan for where one is drawn).
+apply::MigrateOptions key_options(const DatabaseCommandOptions& o) {
+    apply::MigrateOptions options;
+    options.plan = plan_options(o);
+    options.journal_schema = o.database.journal_schema;
+    options.full_fingerprint_every = 0;
+    return options;
+}
+
 // The server judges the declared SQL (logged as it is found); with --strict a refused plugin ends
-// the command. Not when the journal records these very plugins (their plugins key) for the last
-// clean migration and the DDL epoch holds since: the server accepted all their SQL then, and
-// nothing it judges by has changed.
-apply::Refusals judge(pg::Connection& connection, pipeline::PluginSet& set, const DatabaseCommandOptions& o) {
-    if (set.all_valid() && set.plugins_key) {
-        apply::MigrateOptions options;
-        options.plan = plan_options(o);
-        options.journal_schema = o.database.journal_schema;
-        options.full_fingerprint_every = 0;
-        const auto recorded = apply::trusted_plugins_key(connection, options, apply::KeyUse::read);
-        if (recorded && apply::same_plugins_key(*recorded, *set.plugins_key, options)) return {};
-    }
+// the command. Not when the journal records these very plugins (`recorded`, their plugins key) for
+// the last clean migration and the DDL epoch holds since: the server accepted all their SQL then,
+// and nothing it judges by has changed.
+apply::Refusals judge(pg::Connection& connection, pipeline::PluginSet& set, const DatabaseCommandOptions& o,
+                      const std::optional<apply::RecordedKey>& recorded) {
+    if (set.all_valid() && set.plugins_key && recorded &&
+        apply::same_plugins_key(*recorded, *set.plugins_key, key_options(o)))
+        return {};
     // Bounded like the catalog reads that follow: a type naming a locked table must not hang it.
     connection.exec("SET lock_timeout = '" + std::to_string(std::llround(o.lock_timeout_s * 1000)) + "ms'");
     auto refused = apply::judge_declared_sql(connection, set, *spdlog::default_logger(), o.plugins.strict);
@@ -128,12 +134,37 @@ int plan_exit_code(const plan::Plan& p) {
 }  // namespace
 
 int plan(const DatabaseCommandOptions& o) {
-    pipeline::PluginSet set = prepare(o);
+    // As in migrate, the load probe runs while plinth connects and reads the journal's plugins key.
+    // When the key is these plugins' and the migration that recorded it planned nothing to leave
+    // alone and no notes, the plan is empty (as migrate's no-op start has nothing to do), and
+    // nothing is loaded, judged or introspected: one query. About one plan in --full-check-every
+    // reads the whole catalog regardless.
+    const auto folders = plugin_folders(o.plugins);
+    const auto files = pipeline::plugin_files(folders);
+    pipeline::ProbeOptions probe;
+    probe.enabled = o.plugins.load_probe;
+    pipeline::ProbeRun probe_run(files, probe);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
-    const auto refused = judge(connection, set, o);
-    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
-                                       plan_options(o), o.database.journal_schema);
+    auto options = key_options(o);
+    options.full_fingerprint_every = o.full_check_every;
+    options.full_fingerprint_every = apply::full_fingerprint_due(options) ? 1 : 0;
+    const auto recorded = o.plugins.load_probe ? apply::trusted_plugins_key(connection, options, apply::KeyUse::read)
+                                               : std::nullopt;
+    const auto probed = probe_run.finish();
+    const auto key = pipeline::plugins_key(files, probed.digests);
+    plan::Plan p;
+    apply::Refusals refused;
+    if (recorded && recorded->plan_clean && key && apply::same_plugins_key(*recorded, *key, options)) {
+        // In text format the logs share stdout with the plan, which must not depend on the path taken.
+        spdlog::log(o.format == "text" ? spdlog::level::debug : spdlog::level::info,
+                    "schema up to date (plugins and DDL epoch unchanged); nothing loaded or introspected");
+    } else {
+        auto set = prepared(pipeline::load_plugin_set(folders, probed), o);
+        refused = judge(connection, set, o, recorded);
+        p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
+                                plan_options(o), o.database.journal_schema);
+    }
     if (o.format == "json") {
         auto out = plan_json(p);
         if (!refused.empty()) {
@@ -222,7 +253,7 @@ int status(const DatabaseCommandOptions& o) {
     pipeline::PluginSet set = prepare(o);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
-    judge(connection, set, o);
+    judge(connection, set, o, apply::trusted_plugins_key(connection, key_options(o), apply::KeyUse::read));
     apply::Journal journal(connection, o.database.journal_schema);
     const bool has_journal = journal.exists();
     const auto applied = has_journal ? journal.latest_per_plugin() : std::map<std::string, apply::PluginRecord>{};

@@ -156,8 +156,8 @@ private:
 
     // A chunk's probe tables are dropped (their savepoint rolled back, which frees their locks) before
     // the next chunk's are made: the judge holds a few hundred lock-table entries at most, whatever
-    // the schema's size, and so never needs more of them than the migration itself.
-    static constexpr std::size_t kTablesPerChunk = 32;
+    // the schema's size.
+    static constexpr std::size_t kTablesPerChunk = kJudgeTablesPerChunk;
 
     // A chunk judged a statement at a time, to name what failed.
     void judge_slowly(const Chunk& chunk) {

@@ -1,6 +1,9 @@
 #include "plan/lock_budget.hpp"
 
+#include <algorithm>
 #include <array>
+#include <functional>
+#include <numeric>
 #include <map>
 #include <set>
 #include <string_view>
@@ -79,6 +82,19 @@ std::int64_t lock_entries_needed(const Plan& plan, const std::vector<model::Plug
     // The bookkeeping: plinth's schema, its tables and their indexes, and the advisory lock.
     constexpr std::int64_t kJournal = 16;
     return needed + static_cast<std::int64_t>(schemas.size()) + kJournal;
+}
+
+std::int64_t judgement_lock_entries(const std::vector<model::Plugin>& plugins, std::size_t tables_per_chunk) {
+    std::vector<std::int64_t> entries;
+    for (const auto& p : plugins)
+        for (const auto& t : p.tables)
+            entries.push_back(entries_of_new_table(t) + static_cast<std::int64_t>(t.indexes.size()));
+    const auto count = std::min(tables_per_chunk, entries.size());
+    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(count), entries.end(),
+                      std::greater<>());
+    // Its transaction's own entries beside the probes: its virtual transaction id, the catalogs it reads.
+    constexpr std::int64_t kTransaction = 16;
+    return std::accumulate(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(count), kTransaction);
 }
 
 std::optional<std::string> lock_budget_refusal(std::int64_t needed, const model::LockTable& server) {
