@@ -149,8 +149,8 @@ int plan(const DatabaseCommandOptions& o) {
     auto options = key_options(o);
     options.full_fingerprint_every = o.full_check_every;
     options.full_fingerprint_every = apply::full_fingerprint_due(options) ? 1 : 0;
-    const auto recorded = o.plugins.load_probe ? apply::trusted_plugins_key(connection, options, apply::KeyUse::read)
-                                               : std::nullopt;
+    // Read without the load probe too: the judgement may be skipped with plugins loaded here.
+    const auto recorded = apply::trusted_plugins_key(connection, options, apply::KeyUse::read);
     const auto probed = probe_run.finish();
     const auto key = pipeline::plugins_key(files, probed.digests);
     plan::Plan p;
