@@ -13,7 +13,10 @@
 # A slow-path command sends a few statements per table, each a round trip at this commit: through
 # the proxy, 5000 tables take many minutes; lower COLD_RUNS or the sizes for a quick look.
 # Environment: RUNS (no-op, check, plan; default 7), COLD_RUNS (cold pairs; default 3),
-#   DELAY_MS (default 1), PLAN_TABLES (default 10000; 0 skips it).
+#   DELAY_MS (default 1), PLAN_TABLES (default 10000; 0 skips it), FSYNC (default on; off sets the
+#   server's fsync off for the whole run: a cold start's time is then the server's CPU and the
+#   round trips, without the disk's run-to-run spread, which on a shared VM hides a 100 ms
+#   difference; never for a server whose data matters).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}; shift || true
@@ -58,6 +61,11 @@ PSQL=$PG_BIN/psql
 [ -x "$PSQL" ] && [ -x "$PG_BIN/pg_dump" ] ||
     { echo "compare.sh: no psql and pg_dump in $PG_BIN; set PG_BIN to the server's client binaries" >&2; exit 1; }
 sql() { "$PSQL" -X -q -t -A -v ON_ERROR_STOP=1 "$URL" -c "$1"; }
+FSYNC=${FSYNC:-on}
+if [ "$FSYNC" = off ]; then
+    sql "ALTER SYSTEM SET fsync = off" && sql "SELECT pg_reload_conf()" >/dev/null
+    for _ in $(seq 100); do [ "$(sql 'SHOW fsync')" = off ] && break; sleep 0.05; done
+fi
 SOCKET_DIR=$(sql 'SHOW unix_socket_directories' | tr -d '"')  # plinth quotes it
 SOCKET_PORT=$(sql 'SHOW port')
 USER_NAME=$(sql 'SELECT current_user')
@@ -120,7 +128,7 @@ verdict() {
     TARGETS+=("$V  $2")
 }
 
-echo "compare.sh: sizes ${SIZES[*]}, plan alone at ${PLAN_TABLES}; RUNS=$RUNS COLD_RUNS=$COLD_RUNS DELAY_MS=$DELAY_MS; load average $LOAD_START" >&2
+echo "compare.sh: sizes ${SIZES[*]}, plan alone at ${PLAN_TABLES}; RUNS=$RUNS COLD_RUNS=$COLD_RUNS DELAY_MS=$DELAY_MS fsync $(sql 'SHOW fsync'); load average $LOAD_START" >&2
 row tables measurement plinth_ms base_ms ratio round_trips target result
 for n in "${SIZES[@]}"; do
     export PLINTH_BENCH_TABLES=$n
@@ -198,6 +206,7 @@ fi
 
 echo
 echo "baselines: cold = pg_dump of plinth's schema restored by psql -1 -f; no-op = psql -c 'select 1'."
+echo "server fsync: $(sql 'SHOW fsync')"
 echo "medians of $COLD_RUNS (cold) and $RUNS (no-op, check, plan) alternating runs; plan through the proxy: one run."
 echo "round trips: plinth / baseline, request bursts seen by the proxy (a connection's start-up and its Terminate count one each)."
 echo "targets:"
