@@ -336,6 +336,10 @@ std::string Journal::ddl_epoch_sql() const {
     return in_schema("(SELECT coalesce(sum(bumps), 0)::text FROM {j}.ddl_epoch)");
 }
 
+std::string Journal::epoch_holds_sql(const std::string& state, const std::string& epoch, const std::string& guard) {
+    return "coalesce(" + state + ".ddl_epoch::text = " + epoch + " AND " + state + ".ddl_guard = " + guard + ", false)";
+}
+
 std::string Journal::ddl_guard_sql(int names_param) const {
     // An ALTER EVENT TRIGGER (disable, enable, rename, owner) or a replaced function gives its row a
     // new xmin: DDL while a trigger was off cannot hide behind an epoch that did not move. A server

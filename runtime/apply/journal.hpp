@@ -150,6 +150,9 @@ public:
     // as a text array.
     std::string ddl_epoch_sql() const;
     std::string ddl_guard_sql(int names_param = 2) const;
+    // Whether the epoch holds: the state row `state` (an alias of {j}.state) records the epoch and
+    // guard that the SQL expressions `epoch` and `guard` give now; false when either is NULL.
+    static std::string epoch_holds_sql(const std::string& state, const std::string& epoch, const std::string& guard);
     std::vector<std::string> ddl_trigger_names() const;
     // The qualified name of a plpgsql function in the journal schema that runs
     // introspect::fingerprint_query() ($1: the owned schemas), named after a hash of that query so a

@@ -245,7 +245,7 @@ private:
                 "CASE WHEN t.trusted THEN NULL ELSE " + journal.fingerprint_function() + "($1::text[]) END, "
                 "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only'), t.plugins_key "
                 "FROM (SELECT s.desired_hash, s.catalog_fingerprint, s.ddl_guard, s.plugins_key, c.epoch, c.guard, "
-                "coalesce(NOT $3::boolean AND s.ddl_epoch::text = c.epoch AND s.ddl_guard = c.guard, false) AS trusted "
+                "(NOT $3::boolean AND " + Journal::epoch_holds_sql("s", "c.epoch", "c.guard") + ") AS trusted "
                 "FROM " + connection_.quote_identifier(options_.journal_schema) + ".state s, (SELECT " +
                     journal.ddl_epoch_sql() + " AS epoch, " + journal.ddl_guard_sql() + " AS guard) c) t",
                 {schemas_param_, introspect::text_array(journal.ddl_trigger_names()), full ? "true" : "false"});
@@ -1063,8 +1063,8 @@ std::optional<RecordedKey> trusted_plugins_key(pg::Connection& connection, const
     Journal journal(connection, options.journal_schema);
     try {
         const auto r = connection.exec_params(
-            "SELECT s.plugins_key, coalesce(s.ddl_epoch::text = " + journal.ddl_epoch_sql() +
-                " AND s.ddl_guard = " + journal.ddl_guard_sql(1) + ", false), "
+            "SELECT s.plugins_key, " + Journal::epoch_holds_sql("s", journal.ddl_epoch_sql(), journal.ddl_guard_sql(1)) +
+                ", "
                 "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only'), s.plan_clean FROM " +
                 connection.quote_identifier(options.journal_schema) + ".state s",
             {introspect::text_array(journal.ddl_trigger_names())});

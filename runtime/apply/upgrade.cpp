@@ -46,16 +46,6 @@ bool transaction_control(const std::string& keyword) {
 
 CallFailure failure_of(const pg::Error& e) { return {e.sqlstate(), e.message(), e.detail(), e.hint()}; }
 
-spdlog::level::level_enum to_spdlog(std::uint32_t level) {
-    switch (level) {
-        case PLINTH_LOG_TRACE: return spdlog::level::trace;
-        case PLINTH_LOG_DEBUG: return spdlog::level::debug;
-        case PLINTH_LOG_INFO: return spdlog::level::info;
-        case PLINTH_LOG_WARN: return spdlog::level::warn;
-        default: return spdlog::level::err;
-    }
-}
-
 std::string savepoint_name(std::uint64_t id) { return "plinth_upgrade_" + std::to_string(id); }
 
 class InProcess final : public UpgradeRunner {
@@ -73,6 +63,16 @@ private:
 };
 
 }  // namespace
+
+spdlog::level::level_enum plugin_log_level(std::uint32_t level) {
+    switch (level) {
+        case PLINTH_LOG_TRACE: return spdlog::level::trace;
+        case PLINTH_LOG_DEBUG: return spdlog::level::debug;
+        case PLINTH_LOG_INFO: return spdlog::level::info;
+        case PLINTH_LOG_WARN: return spdlog::level::warn;
+        default: return spdlog::level::err;
+    }
+}
 
 std::string describe(const UpgradeStep& step) {
     return "plugin \"" + step.plugin->name + "\" (" + step.plugin->file + "), phase upgrade (from version " +
@@ -173,7 +173,7 @@ std::optional<CallFailure> UpgradeSession::end(std::uint64_t tx, bool commit) {
 }
 
 void UpgradeSession::log(std::uint32_t level, const std::string& message) {
-    log_.log(to_spdlog(level), "plugin \"{}\" (upgrade): {}", plugin_.name, model::escape_text(message));
+    log_.log(plugin_log_level(level), "plugin \"{}\" (upgrade): {}", plugin_.name, model::escape_text(message));
 }
 
 std::optional<std::string> UpgradeSession::config(const std::string& key) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/common.h>
+
 #include "model/schema.hpp"
 #include "pg/connection.hpp"
 
@@ -127,5 +129,9 @@ std::unique_ptr<UpgradeRunner> forked_upgrades(ConfigLookup config = {},
 
 // "plugin \"notes\" (notes.so), upgrade from 1.0.0 to 2.0.0": how messages name a step.
 std::string describe(const UpgradeStep& step);
+
+// The spdlog level of a PLINTH_LOG_* level a plugin logs at through its plinth_host, in an upgrade
+// step or (host/host_context.cpp) while it runs; an unknown level logs as an error.
+spdlog::level::level_enum plugin_log_level(std::uint32_t level);
 
 }  // namespace plinth::apply

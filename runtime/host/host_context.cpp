@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "apply/upgrade.hpp"
 #include "pg/error.hpp"
 
 // An open transaction: one leased connection with BEGIN run on it. Shared between the context's
@@ -87,16 +88,6 @@ std::shared_ptr<PluginContext> enter(const plinth_host* host) {
     return context;
 }
 
-spdlog::level::level_enum to_spdlog(std::uint32_t level) {
-    switch (level) {
-        case PLINTH_LOG_TRACE: return spdlog::level::trace;
-        case PLINTH_LOG_DEBUG: return spdlog::level::debug;
-        case PLINTH_LOG_INFO: return spdlog::level::info;
-        case PLINTH_LOG_WARN: return spdlog::level::warn;
-        default: return spdlog::level::err;
-    }
-}
-
 // What libpq or the server said when the connection was lost, with its own SQLSTATE (57P01 when
 // the server was shut down, say), for the plugin's log.
 std::string lost_detail(const pg::Error& e) {
@@ -147,7 +138,7 @@ void clear(plinth_db_error** error) noexcept {
 struct HostAbi {
     static void log(const plinth_host* host, std::uint32_t level, const char* message) noexcept {
         try {
-            enter(host)->logger_->log(to_spdlog(level), spdlog::string_view_t(message ? message : ""));
+            enter(host)->logger_->log(apply::plugin_log_level(level), spdlog::string_view_t(message ? message : ""));
         } catch (...) {  // logging must never take the plugin down
         }
     }
