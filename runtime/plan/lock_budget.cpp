@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <functional>
-#include <numeric>
 #include <map>
+#include <numeric>
 #include <set>
 #include <string_view>
 

@@ -1099,6 +1099,47 @@ TEST_CASE("the lock budget's estimate bounds the lock-table entries the migratio
     CHECK(estimate <= held + held / 4);  // an estimate, not a guess: refusing too early costs a restart
 }
 
+TEST_CASE("the judgement holds at once no more lock-table entries than the lock budget counts for it") {
+    // It runs beside the migration's transaction on a second connection (apply/migrate.cpp's
+    // ParallelJudge); plan::judgement_lock_entries is what the lock budget adds for it.
+    ::setenv("PLINTH_BENCH_TABLES", "200", 1);
+    auto set = plugin_set({env_path("PLINTH_TEST_BENCH_PLUGINS_DIR") / "many_tables.so"});
+    Database db;
+    auto watcher = plinth::pg::Connection::open(db.conninfo);
+    const auto pid = db.scalar("SELECT pg_backend_pid()");
+    std::atomic<bool> judged{false};
+    long long most = 0;
+    std::string watch_error;
+    std::thread watch([&] {
+        try {
+            while (!judged) {
+                const auto held = std::stoll(
+                    watcher
+                        .exec_params("SELECT count(DISTINCT (locktype, database, relation, page, tuple, virtualxid, "
+                                     "transactionid::text, classid, objid, objsubid)) FROM pg_locks WHERE pid = $1::int "
+                                     "AND NOT fastpath",
+                                     {pid})
+                        .text(0, 0));
+                most = std::max(most, held);
+            }
+        } catch (const std::exception& e) {
+            watch_error = e.what();
+        }
+    });
+    db.connection.exec("BEGIN");
+    const auto rejections = plinth::introspect::judge_declared_sql(db.connection, set.validation.plugins);
+    db.connection.exec("ROLLBACK");
+    judged = true;
+    watch.join();
+    REQUIRE_MESSAGE(watch_error.empty(), watch_error);
+    CHECK(rejections.empty());
+    const auto bound =
+        plinth::plan::judgement_lock_entries(set.validation.plugins, plinth::introspect::kJudgeTablesPerChunk);
+    INFO("most held at once " << most << ", counted " << bound);
+    CHECK(most > plinth::introspect::kJudgeTablesPerChunk);  // the watch saw a chunk's probe tables
+    CHECK(most <= bound);
+}
+
 TEST_CASE("a plugin table named like a journal table is refused when the journal shares its schema, and only then") {
     const auto set = plugin_set({scenario("journal_names.so")});
     Database shared;
