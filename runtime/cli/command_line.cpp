@@ -109,19 +109,24 @@ void add_database_command_options(CLI::App& cmd, DatabaseCommandOptions& o, cons
     add_allow_hazard(cmd, o.allow_hazards);
 }
 
+// plan and status: when to read the catalog although the plugins key says there is nothing to show.
+void add_plan_full_check(CLI::App& cmd, int& every) {
+    cmd.add_option("--full-check-every", every,
+                   "When the journal's plugins key and the DDL epoch say nothing changed since a migration that "
+                   "left nothing aside, the plan is empty without reading the catalog; about one run in N (at "
+                   "random) reads it anyway; 1: every run, 0: only after a server restart")
+        ->type_name("N")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+}
+
 void add_migrate_commands(CLI::App& app, int& exit_code) {
     auto plan_options = std::make_shared<DatabaseCommandOptions>();
     auto* plan_cmd = app.add_subcommand(
         "plan", "Print what migrate would do (SQL, hazards, what it will not do); exit 0 in sync, 2 work pending, "
         "3 nothing to do but the database differs in ways plinth leaves alone, 1 error or blocked");
     add_database_command_options(*plan_cmd, *plan_options, {"text", "json", "sql"});
-    plan_cmd->add_option("--full-check-every", plan_options->full_check_every,
-                         "When the journal's plugins key and the DDL epoch say nothing changed since a migration "
-                         "that left nothing aside, the plan is empty without reading the catalog; about one plan in "
-                         "N (at random) reads it anyway; 1: every plan, 0: only after a server restart")
-        ->type_name("N")
-        ->check(CLI::NonNegativeNumber)
-        ->capture_default_str();
+    add_plan_full_check(*plan_cmd, plan_options->full_check_every);
     plan_cmd->callback([plan_options, &exit_code] { exit_code = plan(*plan_options); });
 
     auto migrate_options = std::make_shared<DatabaseCommandOptions>();
@@ -153,6 +158,7 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
     auto status_options = std::make_shared<DatabaseCommandOptions>();
     auto* status_cmd = app.add_subcommand("status", "Show per plugin its version, schema hash, last application and drift; exit codes as plan's");
     add_database_command_options(*status_cmd, *status_options, {"text", "json"});
+    add_plan_full_check(*status_cmd, status_options->full_check_every);
     status_cmd->callback([status_options, &exit_code] { exit_code = status(*status_options); });
 }
 

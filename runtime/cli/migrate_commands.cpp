@@ -97,6 +97,26 @@ apply::MigrateOptions key_options(const DatabaseCommandOptions& o) {
     return options;
 }
 
+// The same, with the full check of --full-check-every drawn (plan and status).
+apply::MigrateOptions drawn_key_options(const DatabaseCommandOptions& o) {
+    auto options = key_options(o);
+    options.full_fingerprint_every = o.full_check_every;
+    options.full_fingerprint_every = apply::full_fingerprint_due(options) ? 1 : 0;
+    return options;
+}
+
+// Whether the plan of the database is empty without reading the catalog: the journal's trusted key
+// is `key` (these plugins'), and the migration that recorded it left nothing aside
+// (docs/ARCHITECTURE.md, "The plugins key"). Logs it, at debug level in text format, where the
+// logs share stdout with the output, which must not depend on the path taken.
+bool nothing_to_show(const std::optional<apply::RecordedKey>& recorded, const std::optional<std::string>& key,
+                     const apply::MigrateOptions& options, const DatabaseCommandOptions& o, const char* what) {
+    if (!recorded || !recorded->plan_clean || !key || !apply::same_plugins_key(*recorded, *key, options)) return false;
+    spdlog::log(o.format == "text" ? spdlog::level::debug : spdlog::level::info,
+                "schema up to date (plugins and DDL epoch unchanged); {}", what);
+    return true;
+}
+
 // The server judges the declared SQL (logged as it is found); with --strict a refused plugin ends
 // the command. Not when the journal records these very plugins (`recorded`, their plugins key) for
 // the last clean migration and the DDL epoch holds since: the server accepted all their SQL then,
@@ -146,20 +166,14 @@ int plan(const DatabaseCommandOptions& o) {
     pipeline::ProbeRun probe_run(files, probe);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
-    auto options = key_options(o);
-    options.full_fingerprint_every = o.full_check_every;
-    options.full_fingerprint_every = apply::full_fingerprint_due(options) ? 1 : 0;
+    const auto options = drawn_key_options(o);
     // Read without the load probe too: the judgement may be skipped with plugins loaded here.
     const auto recorded = apply::trusted_plugins_key(connection, options, apply::KeyUse::read);
     const auto probed = probe_run.finish();
-    const auto key = pipeline::plugins_key(files, probed.digests);
     plan::Plan p;
     apply::Refusals refused;
-    if (recorded && recorded->plan_clean && key && apply::same_plugins_key(*recorded, *key, options)) {
-        // In text format the logs share stdout with the plan, which must not depend on the path taken.
-        spdlog::log(o.format == "text" ? spdlog::level::debug : spdlog::level::info,
-                    "schema up to date (plugins and DDL epoch unchanged); nothing loaded or introspected");
-    } else {
+    if (!nothing_to_show(recorded, pipeline::plugins_key(files, probed.digests), options, o,
+                         "nothing loaded or introspected")) {
         auto set = prepared(pipeline::load_plugin_set(folders, probed), o);
         refused = judge(connection, set, o, recorded);
         p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
@@ -250,15 +264,22 @@ int migrate(const DatabaseCommandOptions& o) {
 }
 
 int status(const DatabaseCommandOptions& o) {
+    // It prints each plugin's records, so it loads them; with the plugins key, as plan, it may know
+    // the drift is none without reading the catalog.
     pipeline::PluginSet set = prepare(o);
     auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
     auto connection = session.connect();
-    judge(connection, set, o, apply::trusted_plugins_key(connection, key_options(o), apply::KeyUse::read));
+    const auto options = drawn_key_options(o);
+    const auto recorded = apply::trusted_plugins_key(connection, options, apply::KeyUse::read);
+    const bool known_empty = set.all_valid() && nothing_to_show(recorded, set.plugins_key, options, o, "nothing introspected");
+    if (!known_empty) judge(connection, set, o, recorded);
     apply::Journal journal(connection, o.database.journal_schema);
     const bool has_journal = journal.exists();
     const auto applied = has_journal ? journal.latest_per_plugin() : std::map<std::string, apply::PluginRecord>{};
-    const auto p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
-                                       plan_options(o), o.database.journal_schema);
+    const auto p = known_empty ? plan::Plan{}
+                               : apply::current_plan(connection, set,
+                                                     std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
+                                                     plan_options(o), o.database.journal_schema);
 
     nlohmann::json out;
     out["plugins"] = nlohmann::json::array();

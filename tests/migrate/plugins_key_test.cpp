@@ -35,10 +35,12 @@ struct KeyDb {
         return plinth::test::run_command(key_env("PLINTH_EXE").string() + " migrate --plugins " + folder.string() +
                                          " --database-url '" + conninfo + "' --full-check-every 0 " + extra + " 2>&1");
     }
-    // plinth plan over `folder`: what it prints (`to` "stdout") or logs ("stderr"), and its exit status.
-    plinth::test::CommandResult plan(const kfs::path& folder, const std::string& extra, const std::string& to) {
-        return plinth::test::run_command(key_env("PLINTH_EXE").string() + " plan --plugins " + folder.string() +
-                                         " --database-url '" + conninfo + "' " + extra +
+    // plinth plan (or `command`) over `folder`: what it prints (`to` "stdout") or logs ("stderr"),
+    // and its exit status.
+    plinth::test::CommandResult plan(const kfs::path& folder, const std::string& extra, const std::string& to,
+                                     const std::string& command = "plan") {
+        return plinth::test::run_command(key_env("PLINTH_EXE").string() + " " + command + " --plugins " +
+                                         folder.string() + " --database-url '" + conninfo + "' " + extra +
                                          (to == "stdout" ? " 2>/dev/null" : " 2>&1 >/dev/null"));
     }
     void exec(const std::string& sql) { plinth::pg::Connection::open(conninfo).exec(sql); }
@@ -91,7 +93,7 @@ TEST_CASE("a no-op start with the plugins of the last clean migration loads none
     }
 }
 
-TEST_CASE("plan after a clean migration with the same plugins prints, without loading them, what the catalog gives") {
+TEST_CASE("plan and status after a clean migration with the same plugins print, without reading the catalog, what it gives") {
     KeyDb db;
     plinth::test::TempDir plugins;
     key_copy(key_env("PLINTH_TEST_PLUGINS_DIR") / "core.so", plugins.path() / "core.so");
@@ -110,6 +112,19 @@ TEST_CASE("plan after a clean migration with the same plugins prints, without lo
               std::string::npos);
     }
 
+    for (const std::string format : {"text", "json"}) {
+        CAPTURE(format);
+        const auto keyed = db.plan(plugins.path(), "--full-check-every 0 --format " + format, "stdout", "status");
+        const auto read = db.plan(plugins.path(), "--full-check-every 1 --format " + format, "stdout", "status");
+        CHECK(keyed.exit_code == 0);
+        CHECK(keyed.out == read.out);
+        if (format == "text") continue;
+        CHECK(db.plan(plugins.path(), "--full-check-every 0 --format json", "stderr", "status")
+                  .out.find("nothing introspected") != std::string::npos);
+        CHECK(db.plan(plugins.path(), "--full-check-every 1 --format json", "stderr", "status")
+                  .out.find("nothing introspected") == std::string::npos);
+    }
+
     SUBCASE("a migration that left a difference aside: migrate's no-op still loads nothing, plan reads the catalog") {
         db.exec("ALTER TABLE public.entities ADD COLUMN by_hand text");
         REQUIRE(db.migrate(plugins.path()).exit_code == 0);
@@ -119,6 +134,9 @@ TEST_CASE("plan after a clean migration with the same plugins prints, without lo
         const auto printed = db.plan(plugins.path(), "--full-check-every 0", "stdout");
         CHECK(printed.exit_code == 3);
         CHECK_MESSAGE(printed.out.find("by_hand") != std::string::npos, printed.out);
+        const auto status = db.plan(plugins.path(), "--full-check-every 0", "stdout", "status");
+        CHECK(status.exit_code == 3);
+        CHECK_MESSAGE(status.out.find("by_hand") != std::string::npos, status.out);
     }
     SUBCASE("DDL by hand since: plan reads the catalog and shows the drift") {
         db.exec("DROP INDEX public.entities_agent_id_idx");
