@@ -33,8 +33,8 @@ public:
             std::vector<Chunk> chunks;
             for (std::size_t plugin = 0; plugin < plugins_.size(); ++plugin) {
                 const auto tables = plugins_[plugin].tables.size();
-                for (std::size_t first = 0; first < tables; first += kTablesPerChunk)
-                    chunks.push_back({plugin, first, std::min(tables, first + kTablesPerChunk)});
+                for (std::size_t first = 0; first < tables; first += kJudgeTablesPerChunk)
+                    chunks.push_back({plugin, first, std::min(tables, first + kJudgeTablesPerChunk)});
             }
             for (std::size_t next = 0; next < chunks.size();) next = judge_at_once(chunks, next);
         } catch (...) {
@@ -153,11 +153,6 @@ private:
     struct Chunk {
         std::size_t plugin, first, last;
     };
-
-    // A chunk's probe tables are dropped (their savepoint rolled back, which frees their locks) before
-    // the next chunk's are made: the judge holds a few hundred lock-table entries at most, whatever
-    // the schema's size.
-    static constexpr std::size_t kTablesPerChunk = kJudgeTablesPerChunk;
 
     // A chunk judged a statement at a time, to name what failed.
     void judge_slowly(const Chunk& chunk) {

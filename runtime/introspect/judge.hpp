@@ -31,8 +31,8 @@ struct Rejection {
 std::vector<Rejection> judge_declared_sql(pg::Connection& connection, const std::vector<model::Plugin>& plugins);
 
 // The judgement's probe tables are made a chunk of this many (of one plugin) at a time, and the
-// chunk's savepoint rolled back (freeing their locks) before the next: what bounds the lock-table
-// entries it holds at once (plan::judgement_lock_entries).
+// chunk's savepoint rolled back (freeing their locks) before the next: it holds a few hundred
+// lock-table entries at most, whatever the schema's size (plan::judgement_lock_entries).
 inline constexpr std::size_t kJudgeTablesPerChunk = 32;
 
 }  // namespace plinth::introspect

@@ -35,10 +35,10 @@ struct KeyDb {
         return plinth::test::run_command(key_env("PLINTH_EXE").string() + " migrate --plugins " + folder.string() +
                                          " --database-url '" + conninfo + "' --full-check-every 0 " + extra + " 2>&1");
     }
-    // plinth plan (or `command`) over `folder`: what it prints (`to` "stdout") or logs ("stderr"),
-    // and its exit status.
-    plinth::test::CommandResult plan(const kfs::path& folder, const std::string& extra, const std::string& to,
-                                     const std::string& command = "plan") {
+    // plinth `command` (plan or status) over `folder`: what it prints (`to` "stdout") or logs
+    // ("stderr"), and its exit status.
+    plinth::test::CommandResult show(const std::string& command, const kfs::path& folder, const std::string& extra,
+                                     const std::string& to) {
         return plinth::test::run_command(key_env("PLINTH_EXE").string() + " " + command + " --plugins " +
                                          folder.string() + " --database-url '" + conninfo + "' " + extra +
                                          (to == "stdout" ? " 2>/dev/null" : " 2>&1 >/dev/null"));
@@ -100,28 +100,28 @@ TEST_CASE("plan and status after a clean migration with the same plugins print, 
     REQUIRE(db.migrate(plugins.path()).exit_code == 0);
     for (const std::string format : {"text", "json", "sql"}) {
         CAPTURE(format);
-        const auto keyed = db.plan(plugins.path(), "--full-check-every 0 --format " + format, "stdout");
-        const auto read = db.plan(plugins.path(), "--full-check-every 1 --format " + format, "stdout");
+        const auto keyed = db.show("plan", plugins.path(), "--full-check-every 0 --format " + format, "stdout");
+        const auto read = db.show("plan", plugins.path(), "--full-check-every 1 --format " + format, "stdout");
         CHECK(keyed.exit_code == 0);
         CHECK(read.exit_code == 0);
         CHECK(keyed.out == read.out);
         if (format == "text") continue;  // its logs share stdout with the plan: the path taken is not logged
-        CHECK(db.plan(plugins.path(), "--full-check-every 0 --format " + format, "stderr").out.find(kUnloaded) !=
-              std::string::npos);
-        CHECK(db.plan(plugins.path(), "--full-check-every 1 --format " + format, "stderr").out.find(kUnloaded) ==
-              std::string::npos);
+        CHECK(db.show("plan", plugins.path(), "--full-check-every 0 --format " + format, "stderr")
+                  .out.find(kUnloaded) != std::string::npos);
+        CHECK(db.show("plan", plugins.path(), "--full-check-every 1 --format " + format, "stderr")
+                  .out.find(kUnloaded) == std::string::npos);
     }
 
     for (const std::string format : {"text", "json"}) {
         CAPTURE(format);
-        const auto keyed = db.plan(plugins.path(), "--full-check-every 0 --format " + format, "stdout", "status");
-        const auto read = db.plan(plugins.path(), "--full-check-every 1 --format " + format, "stdout", "status");
+        const auto keyed = db.show("status", plugins.path(), "--full-check-every 0 --format " + format, "stdout");
+        const auto read = db.show("status", plugins.path(), "--full-check-every 1 --format " + format, "stdout");
         CHECK(keyed.exit_code == 0);
         CHECK(keyed.out == read.out);
         if (format == "text") continue;
-        CHECK(db.plan(plugins.path(), "--full-check-every 0 --format json", "stderr", "status")
+        CHECK(db.show("status", plugins.path(), "--full-check-every 0 --format json", "stderr")
                   .out.find("nothing introspected") != std::string::npos);
-        CHECK(db.plan(plugins.path(), "--full-check-every 1 --format json", "stderr", "status")
+        CHECK(db.show("status", plugins.path(), "--full-check-every 1 --format json", "stderr")
                   .out.find("nothing introspected") == std::string::npos);
     }
 
@@ -129,24 +129,24 @@ TEST_CASE("plan and status after a clean migration with the same plugins print, 
         db.exec("ALTER TABLE public.entities ADD COLUMN by_hand text");
         REQUIRE(db.migrate(plugins.path()).exit_code == 0);
         CHECK(db.migrate(plugins.path()).out.find(kUnloaded) != std::string::npos);
-        const auto logged = db.plan(plugins.path(), "--full-check-every 0 --format json", "stderr");
+        const auto logged = db.show("plan", plugins.path(), "--full-check-every 0 --format json", "stderr");
         CHECK_MESSAGE(logged.out.find(kUnloaded) == std::string::npos, logged.out);
-        const auto printed = db.plan(plugins.path(), "--full-check-every 0", "stdout");
+        const auto printed = db.show("plan", plugins.path(), "--full-check-every 0", "stdout");
         CHECK(printed.exit_code == 3);
         CHECK_MESSAGE(printed.out.find("by_hand") != std::string::npos, printed.out);
-        const auto status = db.plan(plugins.path(), "--full-check-every 0", "stdout", "status");
+        const auto status = db.show("status", plugins.path(), "--full-check-every 0", "stdout");
         CHECK(status.exit_code == 3);
         CHECK_MESSAGE(status.out.find("by_hand") != std::string::npos, status.out);
     }
     SUBCASE("DDL by hand since: plan reads the catalog and shows the drift") {
         db.exec("DROP INDEX public.entities_agent_id_idx");
-        const auto printed = db.plan(plugins.path(), "--full-check-every 0", "stdout");
+        const auto printed = db.show("plan", plugins.path(), "--full-check-every 0", "stdout");
         CHECK(printed.exit_code == 2);
         CHECK_MESSAGE(printed.out.find("entities_agent_id_idx") != std::string::npos, printed.out);
     }
     SUBCASE("another plugin in the folder: plan loads them and shows its tables") {
         key_copy(key_env("PLINTH_TEST_MIGRATE_PLUGINS_DIR") / "notes.so", plugins.path() / "notes.so");
-        const auto printed = db.plan(plugins.path(), "--full-check-every 0", "stdout");
+        const auto printed = db.show("plan", plugins.path(), "--full-check-every 0", "stdout");
         CHECK_MESSAGE(printed.exit_code == 2, printed.out);
     }
 }
