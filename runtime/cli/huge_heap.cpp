@@ -1,5 +1,7 @@
 #include "cli/huge_heap.hpp"
 
+#include "signals/sanitizer.hpp"
+
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -8,18 +10,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PLINTH_HEAP_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PLINTH_HEAP_ASAN 1
-#endif
-#endif
-
 namespace plinth::cli {
 
 void prefer_huge_heap() {
-#ifndef PLINTH_HEAP_ASAN
+#ifndef PLINTH_ASAN
     constexpr std::size_t kReserve = std::size_t(64) << 20;
     constexpr std::uintptr_t kHugePage = std::uintptr_t(2) << 20;
     // Each time malloc grows the heap it adds this much; a heap shrunk and grown again would lose

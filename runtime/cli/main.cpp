@@ -2,8 +2,9 @@
 // cli/command_line.cpp; each command lives in its own module.
 #include "cli/command_line.hpp"
 #include "cli/huge_heap.hpp"
+#include "cli/process_exit.hpp"
 
 int main(int argc, char** argv) {
     plinth::cli::prefer_huge_heap();
-    return plinth::cli::run_command_line(argc, argv);
+    plinth::cli::exit_process(plinth::cli::run_command_line(argc, argv));
 }

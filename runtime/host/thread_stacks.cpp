@@ -1,5 +1,7 @@
 #include "host/thread_stacks.hpp"
 
+#include "signals/sanitizer.hpp"
+
 #include <atomic>
 #include <csignal>
 #include <new>
@@ -14,13 +16,6 @@
 // standing in for pthread_create in plinth's executable (runtime/plinth.dynamic-list exports it, so
 // plugin libraries and libstdc++ bind to it ahead of libc's). Under AddressSanitizer the runtime's
 // own pthread_create does the same (use_sigaltstack), and a second definition would replace it.
-#if defined(__SANITIZE_ADDRESS__)
-#define PLINTH_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PLINTH_ASAN 1
-#endif
-#endif
 
 namespace plinth::host {
 namespace {

@@ -3,6 +3,7 @@
 #include "load/elf_check.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdlib>
 #include <cerrno>
@@ -323,6 +324,8 @@ LoadedLibraries& loaded_libraries() {
     return *libraries;
 }
 
+std::atomic<bool> g_library_opened{false};
+
 // The file whose code runs at this moment of a load (constructors, then the entry function); empty
 // otherwise. Read by an atexit handler: a library that calls exit() there would otherwise end
 // plinth silently, with whatever status it chose (exit(0) looks like success).
@@ -541,6 +544,7 @@ bool load_inspected(const std::filesystem::path& file, model::Plugin& plugin, Re
     auto& library = libraries.by_file[*id];
     if (!library) {
         auto fresh = std::make_shared<boost::dll::shared_library>();
+        g_library_opened.store(true);
         try {
             fresh->load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
         } catch (const std::exception& e) {
@@ -604,6 +608,8 @@ bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal
     std::optional<std::vector<ElfSymbol>> symbols;
     return load_inspected(file, plugin, refusal, symbols);
 }
+
+bool plugin_library_opened() { return g_library_opened.load(); }
 
 bool copy_plugin(const plinth_plugin_descriptor& descriptor, const std::string& file, model::Plugin& plugin,
                  Refusal& refusal) {

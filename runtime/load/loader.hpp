@@ -46,6 +46,10 @@ LoadResult load_folder(const std::filesystem::path& folder, const Screen& screen
 // life of the process, refused or not, and a file loaded before is not loaded again.
 bool load_file(const std::filesystem::path& file, model::Plugin& plugin, Refusal& refusal);
 
+// Whether this process has opened a plugin library (dlopen tried, whatever came of it): its
+// constructors may have registered exit handlers or left output buffered that only exit() runs.
+bool plugin_library_opened();
+
 // What load_file does once the entry symbol has returned: checks the descriptor's header and
 // deep-copies everything it points to into `plugin` (its file set to `file`, no library attached),
 // or says why not in `refusal`. The descriptor fuzzer (tests/fuzz/) calls it on descriptors built in
