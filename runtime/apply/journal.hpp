@@ -139,14 +139,15 @@ public:
     void arm_ddl_epoch(const std::string& desired_hash, const CatalogMark& mark);
 
     // The DDL epoch (docs/ARCHITECTURE.md, "The DDL epoch"): event triggers on ddl_command_end,
-    // sql_drop and ddl_command_start (CREATE INDEX only) that count DDL in {j}.ddl_epoch.
-    // Installs (superuser only: PostgreSQL 15 allows event triggers to no one else) or replaces an
-    // outdated trigger function, and creates the triggers that are missing; one left disabled by
-    // an operator stays disabled. Returns whether it installed anything. Idempotent.
+    // sql_drop and ddl_command_start (CREATE INDEX and CREATE FUNCTION only) that count DDL in
+    // {j}.ddl_epoch. Installs (superuser only: PostgreSQL 15 allows event triggers to no one else)
+    // or replaces an outdated trigger function, creates the triggers that are missing and remakes a
+    // start trigger with other tags (from an older plinth); one left disabled by an operator stays
+    // disabled. Returns whether it installed anything. Idempotent.
     bool install_ddl_epoch();
     // SQL expressions for the current epoch (the sum of {j}.ddl_epoch) and its guard: the postmaster's
-    // start time with the xmin of each event trigger and of its function, NULL unless all three
-    // triggers exist and fire ALWAYS. Parameter $names_param (the guard's) must be ddl_trigger_names()
+    // start time with the xmin of each event trigger, NULL unless all three exist, call the trigger
+    // function and fire ALWAYS. Parameter $names_param (the guard's) must be ddl_trigger_names()
     // as a text array.
     std::string ddl_epoch_sql() const;
     std::string ddl_guard_sql(int names_param = 2) const;

@@ -78,6 +78,8 @@ TEST_CASE("as a superuser plinth installs the DDL epoch, and a no-op start trust
                     "FROM pg_event_trigger") ==
           "plinth_ddl_epoch_drop sql_drop A, plinth_ddl_epoch_end ddl_command_end A, "
           "plinth_ddl_epoch_start ddl_command_start A");
+    CHECK(db.scalar("SELECT evttags::text FROM pg_event_trigger WHERE evtname = 'plinth_ddl_epoch_start'") ==
+          "{\"CREATE INDEX\",\"CREATE FUNCTION\"}");
     CHECK(db.scalar("SELECT ddl_epoch IS NOT NULL AND ddl_guard IS NOT NULL FROM plinth.state") == "t");
     const auto again = db.migrate();
     CHECK(again.up_to_date_fast);
@@ -161,6 +163,40 @@ TEST_CASE("event triggers disabled: the fingerprint finds drift; re-enabled, DDL
     CHECK_FALSE(db.migrate().up_to_date_fast);
     CHECK(db.has(kCheck));
     CHECK(db.has("pg_event_trigger WHERE evtname = 'plinth_ddl_epoch_end' AND evtenabled = 'A'"));
+}
+
+TEST_CASE("the trigger function replaced by hand moves the epoch: DDL after it is still found") {
+    EpochDb db;
+    db.migrate();
+    REQUIRE(db.migrate().fast_path_detector == "ddl epoch");
+    // A body that counts nothing: ddl_command_end would run it for its own replacement, but the
+    // start trigger runs the body being replaced, before the command.
+    const auto epoch = db.scalar("SELECT sum(bumps) FROM plinth.ddl_epoch");
+    db.connection.exec("CREATE OR REPLACE FUNCTION plinth.bump_ddl_epoch() RETURNS event_trigger LANGUAGE plpgsql "
+                       "AS 'BEGIN END'");
+    CHECK(db.scalar("SELECT sum(bumps) FROM plinth.ddl_epoch") != epoch);
+    db.connection.exec("ALTER TABLE entities DROP COLUMN agent_id");
+    const auto repaired = db.migrate();
+    CHECK_FALSE(repaired.up_to_date_fast);
+    CHECK(db.has(kColumn));
+    // The migration that repaired it put plinth's body back (a different body is replaced).
+    CHECK(db.scalar("SELECT prosrc LIKE '%plinth DDL epoch%' FROM pg_proc WHERE oid = 'plinth.bump_ddl_epoch()'::regprocedure") == "t");
+}
+
+TEST_CASE("a start trigger from an older plinth (CREATE INDEX only) is made again with CREATE FUNCTION, as it was left") {
+    EpochDb db;
+    db.migrate();
+    db.connection.exec("DROP EVENT TRIGGER plinth_ddl_epoch_start; "
+                       "CREATE EVENT TRIGGER plinth_ddl_epoch_start ON ddl_command_start WHEN TAG IN ('CREATE INDEX') "
+                       "EXECUTE FUNCTION plinth.bump_ddl_epoch(); ALTER EVENT TRIGGER plinth_ddl_epoch_start DISABLE");
+    db.connection.exec("ALTER TABLE entities DROP COLUMN agent_id");  // work for the next migration
+    CHECK(db.migrate().statements_applied > 0);
+    CHECK(db.scalar("SELECT evttags::text || ' ' || evtenabled::text FROM pg_event_trigger "
+                    "WHERE evtname = 'plinth_ddl_epoch_start'") == "{\"CREATE INDEX\",\"CREATE FUNCTION\"} D");
+    // Enabled by the operator again: trusted from the next start that fingerprints.
+    db.connection.exec("ALTER EVENT TRIGGER plinth_ddl_epoch_start ENABLE ALWAYS");
+    CHECK(db.migrate().fast_path_detector == "fingerprint");
+    CHECK(db.migrate().fast_path_detector == "ddl epoch");
 }
 
 TEST_CASE("a catalog edited by hand is not DDL: the epoch misses it, the full fingerprint finds it") {
