@@ -345,17 +345,18 @@ std::string Journal::epoch_holds_sql(const std::string& state, const std::string
     return "coalesce(" + state + ".ddl_epoch::text = " + epoch + " AND " + state + ".ddl_guard = " + guard + ", false)";
 }
 
-std::string Journal::ddl_guard_sql(int names_param) const {
+std::string Journal::ddl_guard_sql(int names_param, GuardUse use) const {
     // An ALTER EVENT TRIGGER (disable, enable, rename, owner) gives its row a new xmin: DDL while a
     // trigger was off cannot hide behind an epoch that did not move. Replacing the trigger function
     // fires the start trigger, with the body being replaced, which moves the epoch. A server restart
     // changes the start time (single-user mode runs no event triggers). Written for a new backend,
     // where a no-op start's one statement runs: FILTER rather than WHERE, no ORDER BY and no join of
     // pg_proc, so the server plans no index path nor sort (the scan order of the rows changes only
-    // with their xmin) and leaves pg_proc's statistics unread: 3 ms of that statement's 9.
-    const std::string ours = "e.evtname = ANY($" + std::to_string(names_param) +
-                             "::name[]) AND e.evtenabled = 'A' AND e.evtfoid = pg_catalog.to_regprocedure(" +
-                             connection_.quote_literal(quoted_ + ".bump_ddl_epoch()") + ")";
+    // with their xmin) and leaves pg_proc's statistics unread.
+    std::string ours = "e.evtname = ANY($" + std::to_string(names_param) + "::name[]) AND e.evtenabled = 'A'";
+    if (use == GuardUse::record)
+        ours += " AND e.evtfoid = pg_catalog.to_regprocedure(" +
+                connection_.quote_literal(quoted_ + ".bump_ddl_epoch()") + ")";
     return "(SELECT pg_catalog.pg_postmaster_start_time()::text || ' ' || "
            "string_agg(e.evtname || ':' || e.xmin::text, ' ') FILTER (WHERE " + ours + ") "
            "FROM pg_catalog.pg_event_trigger e HAVING count(*) FILTER (WHERE " + ours + ") = 3)";

@@ -146,11 +146,14 @@ public:
     // disabled. Returns whether it installed anything. Idempotent.
     bool install_ddl_epoch();
     // SQL expressions for the current epoch (the sum of {j}.ddl_epoch) and its guard: the postmaster's
-    // start time with the xmin of each event trigger, NULL unless all three exist, call the trigger
-    // function and fire ALWAYS. Parameter $names_param (the guard's) must be ddl_trigger_names()
-    // as a text array.
+    // start time with the xmin of each event trigger, NULL unless all three exist and fire ALWAYS
+    // and, for a guard to record, call the trigger function. A guard only compared with a recorded
+    // one needs not check the function (a trigger made again has a new xmin), which saves the
+    // no-op start's statement a lookup on a new backend. Parameter $names_param (the guard's) must
+    // be ddl_trigger_names() as a text array.
+    enum class GuardUse { record, compare };
     std::string ddl_epoch_sql() const;
-    std::string ddl_guard_sql(int names_param = 2) const;
+    std::string ddl_guard_sql(int names_param = 2, GuardUse use = GuardUse::record) const;
     // Whether the epoch holds: the state row `state` (an alias of {j}.state) records the epoch and
     // guard that the SQL expressions `epoch` and `guard` give now; false when either is NULL.
     static std::string epoch_holds_sql(const std::string& state, const std::string& epoch, const std::string& guard);

@@ -1063,7 +1063,8 @@ std::optional<RecordedKey> trusted_plugins_key(pg::Connection& connection, const
     Journal journal(connection, options.journal_schema);
     try {
         const auto r = connection.exec_params(
-            "SELECT s.plugins_key, " + Journal::epoch_holds_sql("s", journal.ddl_epoch_sql(), journal.ddl_guard_sql(1)) +
+            "SELECT s.plugins_key, " + Journal::epoch_holds_sql("s", journal.ddl_epoch_sql(),
+                                                  journal.ddl_guard_sql(1, Journal::GuardUse::compare)) +
                 ", "
                 "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only'), s.plan_clean FROM " +
                 connection.quote_identifier(options.journal_schema) + ".state s",

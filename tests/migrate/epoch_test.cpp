@@ -183,6 +183,23 @@ TEST_CASE("the trigger function replaced by hand moves the epoch: DDL after it i
     CHECK(db.scalar("SELECT prosrc LIKE '%plinth DDL epoch%' FROM pg_proc WHERE oid = 'plinth.bump_ddl_epoch()'::regprocedure") == "t");
 }
 
+TEST_CASE("a trigger of plinth's name that calls another function is never trusted, before or after DDL") {
+    EpochDb db;
+    db.migrate();
+    REQUIRE(db.migrate().fast_path_detector == "ddl epoch");
+    db.connection.exec("CREATE FUNCTION public.count_nothing() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END'; "
+                       "DROP EVENT TRIGGER plinth_ddl_epoch_end; "
+                       "CREATE EVENT TRIGGER plinth_ddl_epoch_end ON ddl_command_end EXECUTE FUNCTION public.count_nothing(); "
+                       "ALTER EVENT TRIGGER plinth_ddl_epoch_end ENABLE ALWAYS");
+    db.connection.exec("ALTER TABLE entities DROP COLUMN agent_id");
+    CHECK_FALSE(db.migrate().up_to_date_fast);
+    CHECK(db.has(kColumn));
+    // Left in place (a trigger that exists is not made again), it keeps the epoch from being recorded.
+    CHECK(db.scalar("SELECT ddl_epoch IS NULL FROM plinth.state") == "t");
+    CHECK(db.migrate().fast_path_detector == "fingerprint");
+    CHECK(db.migrate().fast_path_detector == "fingerprint");
+}
+
 TEST_CASE("a start trigger from an older plinth (CREATE INDEX only) is made again with CREATE FUNCTION, as it was left") {
     EpochDb db;
     db.migrate();
