@@ -151,6 +151,25 @@ int plan_exit_code(const plan::Plan& p) {
     return p.not_done.empty() ? 0 : 3;
 }
 
+// The opening plan and migrate share: the load probe forked first, so that it runs while plinth
+// connects, then the connection; the probe runs on until probe_run.finish(). (Begun the other way
+// round, with the start-up packet sent before the fork, the server's new backend and the probe
+// shared the two cores and a no-op start at 1,000 tables gained nothing.)
+struct ProbedStart {
+    explicit ProbedStart(const DatabaseCommandOptions& o)
+        : folders(plugin_folders(o.plugins)),
+          files(pipeline::plugin_files(folders)),
+          probe_run(files, pipeline::ProbeOptions{.enabled = o.plugins.load_probe}),
+          session(database::DatabaseSession::open(o.database, *spdlog::default_logger())),
+          connection(session.connect()) {}
+
+    std::vector<std::filesystem::path> folders;
+    std::vector<std::filesystem::path> files;
+    pipeline::ProbeRun probe_run;  // members are made in this order
+    database::DatabaseSession session;
+    pg::Connection connection;
+};
+
 }  // namespace
 
 int plan(const DatabaseCommandOptions& o) {
@@ -159,22 +178,17 @@ int plan(const DatabaseCommandOptions& o) {
     // alone and no notes, the plan is empty (as migrate's no-op start has nothing to do), and
     // nothing is loaded, judged or introspected: one query. About one plan in --full-check-every
     // reads the whole catalog regardless.
-    const auto folders = plugin_folders(o.plugins);
-    const auto files = pipeline::plugin_files(folders);
-    pipeline::ProbeOptions probe;
-    probe.enabled = o.plugins.load_probe;
-    pipeline::ProbeRun probe_run(files, probe);
-    auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
-    auto connection = session.connect();
+    ProbedStart start(o);
+    auto& connection = start.connection;
     const auto options = drawn_key_options(o);
     // Read without the load probe too: the judgement may be skipped with plugins loaded here.
     const auto recorded = apply::trusted_plugins_key(connection, options, apply::KeyUse::read);
-    const auto probed = probe_run.finish();
+    const auto probed = start.probe_run.finish();
     plan::Plan p;
     apply::Refusals refused;
-    if (!nothing_to_show(recorded, pipeline::plugins_key(files, probed.digests), options, o,
+    if (!nothing_to_show(recorded, pipeline::plugins_key(start.files, probed.digests), options, o,
                          "nothing loaded or introspected")) {
-        auto set = prepared(pipeline::load_plugin_set(folders, probed), o);
+        auto set = prepared(pipeline::load_plugin_set(start.folders, probed), o);
         refused = judge(connection, set, o, recorded);
         p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
                                 plan_options(o), o.database.journal_schema);
@@ -206,16 +220,12 @@ int plan(const DatabaseCommandOptions& o) {
 }
 
 int migrate(const DatabaseCommandOptions& o) {
-    // The load probe first; meanwhile plinth connects and reads the journal's plugins key. The
-    // probe's digests make this start's key: the same one lets a no-op start end before plinth
+    // The load probe runs while plinth connects and reads the journal's plugins key (ProbedStart).
+    // The probe's digests make this start's key: the same one lets a no-op start end before plinth
     // loads any plugin itself (apply::trusted_plugins_key).
-    const auto folders = plugin_folders(o.plugins);
-    const auto files = pipeline::plugin_files(folders);
-    pipeline::ProbeOptions probe;
-    probe.enabled = o.plugins.load_probe;
-    pipeline::ProbeRun probe_run(files, probe);
-    auto session = database::DatabaseSession::open(o.database, *spdlog::default_logger());
-    auto connection = session.connect();
+    ProbedStart start(o);
+    auto& connection = start.connection;
+    auto& session = start.session;
     apply::MigrateOptions options;
     options.lock_timeout = std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000));
     options.lock_budget = std::chrono::milliseconds(std::llround(o.lock_budget_s * 1000));
@@ -240,15 +250,15 @@ int migrate(const DatabaseCommandOptions& o) {
     try {
         const auto recorded =
             o.plugins.load_probe ? apply::trusted_plugins_key(connection, options, apply::KeyUse::migrate) : std::nullopt;
-        const auto probed = probe_run.finish();
-        const auto key = pipeline::plugins_key(files, probed.digests);
+        const auto probed = start.probe_run.finish();
+        const auto key = pipeline::plugins_key(start.files, probed.digests);
         apply::MigrateOutcome outcome;
         if (recorded && key && apply::same_plugins_key(*recorded, *key, options)) {
             spdlog::info("schema up to date (plugins and DDL epoch unchanged); nothing loaded or introspected");
             outcome.up_to_date_fast = true;
             outcome.fast_path_detector = "ddl epoch";
         } else {
-            auto set = prepared(pipeline::load_plugin_set(folders, probed), o);
+            auto set = prepared(pipeline::load_plugin_set(start.folders, probed), o);
             outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
         }
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0 && outcome.upgrades.empty())
