@@ -46,7 +46,7 @@ struct DatabaseCommandOptions {
     double backfill_pause_s = 0.02;          // migrate only: seconds between two backfill batches
     bool upgrade_in_process = false;  // migrate only: upgrade steps in plinth's own process (debugging)
     double upgrade_timeout_s = 600;   // migrate only: seconds an upgrade step may take
-    int full_check_every = 100;       // migrate and plan: apply::MigrateOptions::full_fingerprint_every
+    int full_check_every = 100;       // migrate, plan, status: apply::MigrateOptions::full_fingerprint_every
 };
 // 0: up to date; 2: changes pending; 1: blocked or an error.
 int plan(const DatabaseCommandOptions& options);

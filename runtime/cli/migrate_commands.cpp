@@ -97,7 +97,8 @@ apply::MigrateOptions key_options(const DatabaseCommandOptions& o) {
     return options;
 }
 
-// The same, with the full check of --full-check-every drawn (plan and status).
+// The same, with the full check of --full-check-every drawn (plan, status, and migrate, which adds
+// the rest of its options).
 apply::MigrateOptions drawn_key_options(const DatabaseCommandOptions& o) {
     auto options = key_options(o);
     options.full_fingerprint_every = o.full_check_every;
@@ -226,12 +227,12 @@ int migrate(const DatabaseCommandOptions& o) {
     ProbedStart start(o);
     auto& connection = start.connection;
     auto& session = start.session;
-    apply::MigrateOptions options;
+    // The full check drawn once here, so that the plugins-key query and the migration agree on it.
+    auto options = drawn_key_options(o);
     options.lock_timeout = std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000));
     options.lock_budget = std::chrono::milliseconds(std::llround(o.lock_budget_s * 1000));
     options.reconnect = [&session] { return session.connect(); };
     options.strict = o.plugins.strict;
-    options.plan = plan_options(o);
     options.backfill_batch_rows = o.backfill_batch_rows;
     options.backfill_pause = std::chrono::milliseconds(std::llround(o.backfill_pause_s * 1000));
     // No configuration file here: an upgrade step's config_get sees PLINTH_<PLUGIN>_<KEY> only.
@@ -243,10 +244,6 @@ int migrate(const DatabaseCommandOptions& o) {
     options.upgrades = o.upgrade_in_process
                            ? apply::in_process_upgrades(lookup)
                            : apply::forked_upgrades(lookup, std::chrono::milliseconds(std::llround(o.upgrade_timeout_s * 1000)));
-    options.journal_schema = o.database.journal_schema;
-    // Drawn once here, so that the plugins-key query and the migration agree on it.
-    options.full_fingerprint_every = o.full_check_every;
-    options.full_fingerprint_every = apply::full_fingerprint_due(options) ? 1 : 0;
     try {
         const auto recorded =
             o.plugins.load_probe ? apply::trusted_plugins_key(connection, options, apply::KeyUse::migrate) : std::nullopt;
