@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <plinth/plinth.hpp>
 
@@ -195,4 +197,45 @@ TEST_CASE("renamed_from and the upgrade step are written into the ABI 1.4 descri
     const plinth::built_plugin plain(plinth::plugin("y", "1").table(plinth::table("t", {uuid("id").primary_key()})));
     CHECK((plain.descriptor()->upgrade == nullptr));
     CHECK(plain.descriptor()->tables[0].renamed_from == nullptr);
+}
+
+TEST_CASE("a descriptor of thousands of tables keeps every array whole across the arena's blocks") {
+    // More tables, columns and names than one arena block holds (1,024 elements): every slice must
+    // still be contiguous and point at its own table's strings.
+    plinth::plugin p("many", "1");
+    constexpr int kTables = 1500;
+    for (int i = 0; i < kTables; ++i) {
+        const std::string name = "t" + std::to_string(i);
+        std::vector<plinth::column> columns{uuid("id").primary_key(), text(name + "_code").not_null().unique()};
+        if (i > 0) columns.push_back(uuid("parent_id").references("t" + std::to_string(i - 1)));
+        p.table(plinth::table(name, std::move(columns))
+                    .unique({"id", name + "_code"})
+                    .add(plinth::index({"id", name + "_code"}).with("fillfactor", 70))
+                    .check(name + "_check", "true"));
+    }
+    const plinth::built_plugin built(std::move(p));
+    const auto* d = built.descriptor();
+    REQUIRE(d->table_count == kTables);
+    for (int i = 0; i < kTables; ++i) {
+        const auto& t = d->tables[i];
+        const std::string name = "t" + std::to_string(i), code = name + "_code";
+        REQUIRE(t.name == name);
+        REQUIRE(t.column_count == (i > 0 ? 3u : 2u));
+        CHECK(t.columns[1].name == code);
+        REQUIRE(t.primary_key_count == 1);
+        CHECK(std::strcmp(t.primary_key[0], "id") == 0);
+        REQUIRE(t.unique_count == 2);
+        CHECK(t.uniques[0].columns[0] == code);
+        REQUIRE(t.uniques[1].column_count == 2);
+        CHECK(t.uniques[1].columns[1] == code);
+        REQUIRE(t.index_count == 1);
+        CHECK(t.indexes[0].keys[1] == code);
+        REQUIRE(t.indexes[0].option_count == 1);
+        CHECK(std::strcmp(t.indexes[0].option_names[0], "fillfactor") == 0);
+        CHECK(std::strcmp(t.indexes[0].option_values[0], "70") == 0);
+        REQUIRE(t.foreign_key_count == (i > 0 ? 1u : 0u));
+        if (i > 0) CHECK(t.foreign_keys[0].ref_table == "t" + std::to_string(i - 1));
+        REQUIRE(t.check_count == 1);
+        CHECK(t.checks[0].name == name + "_check");
+    }
 }

@@ -29,7 +29,6 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <source_location>
@@ -508,8 +507,36 @@ private:
     plinth_upgrade_fn upgrade_ = nullptr;
 };
 
-// Turns the builders into the C descriptor. Owns every string and array the descriptor points to;
-// containers are deques of finished vectors, so pointers handed out never move.
+namespace detail {
+// Hands out arrays of T that never move: slices of blocks of at least kBlock elements, kept until
+// the arena goes. A descriptor of thousands of tables is then built from a few dozen allocations,
+// not several per table, and its arrays lie together for whoever reads them.
+template <class T> class array_arena {
+public:
+    // `count` zeroed elements; nullptr for none.
+    T* take(std::size_t count) {
+        if (count == 0) return nullptr;
+        if (used_ + count > capacity_) {
+            capacity_ = count > kBlock ? count : kBlock;
+            blocks_.push_back(std::make_unique<T[]>(capacity_));
+            used_ = 0;
+        }
+        T* slice = blocks_.back().get() + used_;
+        used_ += count;
+        return slice;
+    }
+
+private:
+    static constexpr std::size_t kBlock = 1024;
+    std::vector<std::unique_ptr<T[]>> blocks_;
+    std::size_t capacity_ = 0;
+    std::size_t used_ = 0;
+};
+}  // namespace detail
+
+// Turns the builders into the C descriptor. Every string the descriptor points to is the
+// builders' own (kept in plugin_, which never changes after the build); every array is a slice of
+// an arena.
 class built_plugin {
 public:
     explicit built_plugin(plugin p) : plugin_(std::move(p)) { build(); }
@@ -528,10 +555,14 @@ private:
     }
 
     const char* const* names(const std::vector<std::string>& list) {
-        std::vector<const char*> pointers;
-        pointers.reserve(list.size());
-        for (const auto& s : list) pointers.push_back(s.c_str());
-        return name_arrays_.emplace_back(std::move(pointers)).data();
+        const char** out = names_.take(list.size());
+        for (std::size_t i = 0; i < list.size(); ++i) out[i] = list[i].c_str();
+        return out;
+    }
+    const char* const* one_name(const std::string& name) {
+        const char** out = names_.take(1);
+        out[0] = name.c_str();
+        return out;
     }
 
     plinth_foreign_key make_fk(const foreign_key& fk) {
@@ -549,26 +580,34 @@ private:
         return out;
     }
 
-    plinth_unique make_unique(const std::vector<std::string>& columns, const std::string& name,
+    plinth_unique make_unique(const char* const* columns, std::size_t count, const std::string& name,
                               const source_location& source) {
         plinth_unique out{};
         out.struct_size = sizeof(plinth_unique);
-        out.column_count = static_cast<std::uint32_t>(columns.size());
+        out.column_count = static_cast<std::uint32_t>(count);
         out.name = optional_c_str(name);
-        out.columns = names(columns);
+        out.columns = columns;
         locate(out, source);
         return out;
     }
 
     plinth_table make_table(const table& t) {
-        std::vector<plinth_column> cols;
-        std::vector<plinth_unique> uniques;
-        std::vector<plinth_index> indexes;
-        std::vector<plinth_foreign_key> fks;
-        std::vector<plinth_check> checks;
-        auto& pk = owned_strings_.emplace_back(t.primary_key_);
+        std::size_t unique_count = t.uniques_.size(), fk_count = t.foreign_keys_.size(), pk_count = t.primary_key_.size();
         for (const auto& c : t.columns_) {
-            plinth_column pc{};
+            unique_count += c.unique_ ? 1 : 0;
+            fk_count += c.references_.size();
+            if (t.primary_key_.empty() && c.primary_key_) ++pk_count;
+        }
+        plinth_column* cols = columns_.take(t.columns_.size());
+        plinth_unique* uniques = uniques_.take(unique_count);
+        plinth_index* indexes = indexes_.take(t.indexes_.size());
+        plinth_foreign_key* fks = fks_.take(fk_count);
+        plinth_check* checks = checks_.take(t.checks_.size());
+        const char** pk = t.primary_key_.empty() ? names_.take(pk_count) : nullptr;
+        std::size_t u = 0, f = 0, k = 0;
+        for (std::size_t i = 0; i < t.columns_.size(); ++i) {
+            const column& c = t.columns_[i];
+            plinth_column& pc = cols[i];
             pc.struct_size = sizeof(plinth_column);
             pc.flags = c.not_null_ ? PLINTH_COLUMN_NOT_NULL : 0u;
             pc.name = c.name_.c_str();
@@ -578,17 +617,15 @@ private:
             pc.using_expression = c.using_.empty() ? nullptr : c.using_.c_str();
             pc.renamed_from = optional_c_str(c.renamed_from_);
             locate(pc, c.source_);
-            cols.push_back(pc);
-            if (c.primary_key_ && t.primary_key_.empty()) pk.push_back(c.name_);
-            if (c.unique_) {
-                auto& one = owned_strings_.emplace_back(std::vector<std::string>{c.name_});
-                uniques.push_back(make_unique(one, {}, c.unique_source_));
-            }
-            for (const auto& fk : c.references_) fks.push_back(make_fk(fk));
+            if (c.primary_key_ && pk) pk[k++] = c.name_.c_str();
+            if (c.unique_) uniques[u++] = make_unique(one_name(c.name_), 1, {}, c.unique_source_);
+            for (const auto& fk : c.references_) fks[f++] = make_fk(fk);
         }
-        for (const auto& u : t.uniques_) uniques.push_back(make_unique(u.columns, u.name, u.source));
-        for (const auto& idx : t.indexes_) {
-            plinth_index pi{};
+        for (const auto& def : t.uniques_)
+            uniques[u++] = make_unique(names(def.columns), def.columns.size(), def.name, def.source);
+        for (std::size_t i = 0; i < t.indexes_.size(); ++i) {
+            const index& idx = t.indexes_[i];
+            plinth_index& pi = indexes[i];
             pi.struct_size = sizeof(plinth_index);
             pi.flags = idx.unique_ ? PLINTH_INDEX_UNIQUE : 0u;
             pi.name = optional_c_str(idx.name_);
@@ -599,57 +636,56 @@ private:
             locate(pi, idx.source_);
             if (!idx.opclasses_.empty()) {
                 // One entry per key, as the ABI wants; keys without one keep their default (NULL).
-                std::vector<const char*> opclasses(idx.keys_.size(), nullptr);
-                for (std::size_t k = 0; k < idx.opclasses_.size(); ++k)
-                    opclasses[k] = optional_c_str(idx.opclasses_[k]);
-                pi.opclasses = name_arrays_.emplace_back(std::move(opclasses)).data();
+                const char** opclasses = names_.take(idx.keys_.size());
+                for (std::size_t n = 0; n < idx.opclasses_.size(); ++n) opclasses[n] = optional_c_str(idx.opclasses_[n]);
+                pi.opclasses = opclasses;
             }
             if (!idx.options_.empty()) {
-                std::vector<std::string> option_names, option_values;
-                for (const auto& [n, v] : idx.options_) {
-                    option_names.push_back(n);
-                    option_values.push_back(v);
+                const char** option_names = names_.take(idx.options_.size());
+                const char** option_values = names_.take(idx.options_.size());
+                for (std::size_t n = 0; n < idx.options_.size(); ++n) {
+                    option_names[n] = idx.options_[n].first.c_str();
+                    option_values[n] = idx.options_[n].second.c_str();
                 }
-                pi.option_names = names(owned_strings_.emplace_back(std::move(option_names)));
-                pi.option_values = names(owned_strings_.emplace_back(std::move(option_values)));
+                pi.option_names = option_names;
+                pi.option_values = option_values;
                 pi.option_count = static_cast<std::uint32_t>(idx.options_.size());
             }
-            indexes.push_back(pi);
         }
-        for (const auto& fk : t.foreign_keys_) fks.push_back(make_fk(fk));
-        for (const auto& ch : t.checks_) {
-            plinth_check pc{};
+        for (const auto& fk : t.foreign_keys_) fks[f++] = make_fk(fk);
+        for (std::size_t i = 0; i < t.checks_.size(); ++i) {
+            const auto& ch = t.checks_[i];
+            plinth_check& pc = checks[i];
             pc.struct_size = sizeof(plinth_check);
             pc.name = ch.name.c_str();
             pc.expression = ch.expression.c_str();
             locate(pc, ch.source);
-            checks.push_back(pc);
         }
 
         plinth_table out{};
         out.struct_size = sizeof(plinth_table);
         out.name = t.name_.c_str();
-        out.column_count = static_cast<std::uint32_t>(cols.size());
-        out.columns = columns_.emplace_back(std::move(cols)).data();
-        out.primary_key_count = static_cast<std::uint32_t>(pk.size());
-        out.primary_key = names(pk);
+        out.column_count = static_cast<std::uint32_t>(t.columns_.size());
+        out.columns = cols;
+        out.primary_key_count = static_cast<std::uint32_t>(pk_count);
+        out.primary_key = pk ? pk : names(t.primary_key_);
         out.primary_key_name = optional_c_str(t.primary_key_name_);
-        out.unique_count = static_cast<std::uint32_t>(uniques.size());
-        out.uniques = uniques_.emplace_back(std::move(uniques)).data();
-        out.index_count = static_cast<std::uint32_t>(indexes.size());
-        out.indexes = indexes_.emplace_back(std::move(indexes)).data();
-        out.foreign_key_count = static_cast<std::uint32_t>(fks.size());
-        out.foreign_keys = fks_.emplace_back(std::move(fks)).data();
-        out.check_count = static_cast<std::uint32_t>(checks.size());
-        out.checks = checks_.emplace_back(std::move(checks)).data();
+        out.unique_count = static_cast<std::uint32_t>(unique_count);
+        out.uniques = uniques;
+        out.index_count = static_cast<std::uint32_t>(t.indexes_.size());
+        out.indexes = indexes;
+        out.foreign_key_count = static_cast<std::uint32_t>(fk_count);
+        out.foreign_keys = fks;
+        out.check_count = static_cast<std::uint32_t>(t.checks_.size());
+        out.checks = checks;
         out.renamed_from = optional_c_str(t.renamed_from_);
         locate(out, t.source_);
         return out;
     }
 
     void build() {
-        std::vector<plinth_table> tables;
-        for (const auto& t : plugin_.tables_) tables.push_back(make_table(t));
+        plinth_table* tables = tables_.take(plugin_.tables_.size());
+        for (std::size_t i = 0; i < plugin_.tables_.size(); ++i) tables[i] = make_table(plugin_.tables_[i]);
         descriptor_ = {};
         descriptor_.abi_major = PLINTH_ABI_MAJOR;
         descriptor_.abi_minor = PLINTH_ABI_MINOR;
@@ -659,8 +695,8 @@ private:
         descriptor_.schema = optional_c_str(plugin_.schema_);
         descriptor_.required_plugin_count = static_cast<std::uint32_t>(plugin_.requires_.size());
         descriptor_.required_plugins = names(plugin_.requires_);
-        descriptor_.table_count = static_cast<std::uint32_t>(tables.size());
-        descriptor_.tables = tables_.emplace_back(std::move(tables)).data();
+        descriptor_.table_count = static_cast<std::uint32_t>(plugin_.tables_.size());
+        descriptor_.tables = tables;
         descriptor_.init = plugin_.init_;
         descriptor_.start = plugin_.start_;
         descriptor_.stop = plugin_.stop_;
@@ -668,14 +704,13 @@ private:
     }
 
     plugin plugin_;
-    std::deque<std::vector<std::string>> owned_strings_;
-    std::deque<std::vector<const char*>> name_arrays_;
-    std::deque<std::vector<plinth_column>> columns_;
-    std::deque<std::vector<plinth_unique>> uniques_;
-    std::deque<std::vector<plinth_index>> indexes_;
-    std::deque<std::vector<plinth_foreign_key>> fks_;
-    std::deque<std::vector<plinth_check>> checks_;
-    std::deque<std::vector<plinth_table>> tables_;
+    detail::array_arena<const char*> names_;
+    detail::array_arena<plinth_column> columns_;
+    detail::array_arena<plinth_unique> uniques_;
+    detail::array_arena<plinth_index> indexes_;
+    detail::array_arena<plinth_foreign_key> fks_;
+    detail::array_arena<plinth_check> checks_;
+    detail::array_arena<plinth_table> tables_;
     plinth_plugin_descriptor descriptor_{};
 };
 
