@@ -177,7 +177,7 @@ ProbeResult ProbeRun::finish() {
         const int fd = fd_;
         std::optional<Record> last;
         std::vector<char> pending;
-        bool eof = false, hung = false, stopped = false;
+        bool eof = false, hung = false, stopped = false, all_done = false;
         int status = 0;
         // Counted from here: a child started before the caller's own work (a connection) is not
         // charged for it.
@@ -207,6 +207,13 @@ ProbeResult ProbeRun::finish() {
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));  // closed: the child is exiting
             else
                 read_records(20);
+            // The last file's record is the child's last act before _exit(0): every digest is in.
+            // Its exit (the address space torn down, a millisecond or more at thousands of tables)
+            // is reaped by a thread of its own, not waited for.
+            if (last && last->phase == Record::done && last->index + 1 == files_.size()) {
+                all_done = true;
+                break;
+            }
             const pid_t done = ::waitpid(pid, &status, WNOHANG);
             if (done == pid) break;
             const bool stop = options_.should_stop && options_.should_stop();
@@ -223,6 +230,14 @@ ProbeResult ProbeRun::finish() {
         ::close(fd);
         pid_ = -1;
         fd_ = -1;
+        if (all_done) {
+            if (::waitpid(pid, &status, WNOHANG) == pid) break;
+            std::thread([pid] {
+                while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+                }
+            }).detach();
+            break;
+        }
 
         const bool in_file = last && last->phase != Record::done;
         if (stopped) {
@@ -234,7 +249,7 @@ ProbeResult ProbeRun::finish() {
         }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !hung && last && !in_file &&
             last->index + 1 == files_.size())
-            break;  // every file loaded
+            break;  // every file loaded (its record read only as the child ended)
         if (!in_file) {
             // Ended between two files, or before the first: no file to name. The rest is loaded
             // unprobed rather than refused on a guess.
