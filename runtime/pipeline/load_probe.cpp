@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include <dlfcn.h>
@@ -231,11 +232,16 @@ ProbeResult ProbeRun::finish() {
         pid_ = -1;
         fd_ = -1;
         if (all_done) {
-            if (::waitpid(pid, &status, WNOHANG) == pid) break;
-            std::thread([pid] {
+            const auto reap = [pid] {
                 while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
                 }
-            }).detach();
+            };
+            if (::waitpid(pid, &status, WNOHANG) == pid) break;
+            try {
+                std::thread(reap).detach();
+            } catch (const std::system_error&) {
+                reap();  // no thread to be had: wait as before
+            }
             break;
         }
 
