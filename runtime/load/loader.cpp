@@ -389,7 +389,10 @@ public:
     DigestWalk(const DigestWalk&) = delete;
     DigestWalk& operator=(const DigestWalk&) = delete;
 
-    std::uint64_t digest() const { return XXH3_64bits_digest(state_); }
+    std::uint64_t digest() {
+        flush();
+        return XXH3_64bits_digest(state_);
+    }
 
     void descriptor(const plinth_plugin_descriptor& d) {
         if (!d.name) throw DescriptorError("descriptor has a NULL plugin name");
@@ -405,7 +408,23 @@ public:
     }
 
 private:
-    void bytes(const void* data, std::size_t size) { XXH3_64bits_update(state_, data, size); }
+    // A descriptor feeds hundreds of thousands of values of a few bytes each: gathered here, they go
+    // to XXH3 in large blocks (its streaming digest does not depend on how the input is split).
+    void bytes(const void* data, std::size_t size) {
+        if (size > sizeof buffer_ - used_) {
+            flush();
+            if (size >= sizeof buffer_) {
+                XXH3_64bits_update(state_, data, size);
+                return;
+            }
+        }
+        std::memcpy(buffer_ + used_, data, size);
+        used_ += size;
+    }
+    void flush() {
+        XXH3_64bits_update(state_, buffer_, used_);
+        used_ = 0;
+    }
     void number(std::uint64_t n) { bytes(&n, sizeof n); }
     void text(const char* s) {
         if (!s) return number(~std::uint64_t(0));
@@ -505,6 +524,8 @@ private:
     }
 
     XXH3_state_t* state_;
+    std::size_t used_ = 0;
+    unsigned char buffer_[16384];
 };
 
 }  // namespace

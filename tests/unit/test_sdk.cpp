@@ -200,8 +200,8 @@ TEST_CASE("renamed_from and the upgrade step are written into the ABI 1.4 descri
 }
 
 TEST_CASE("a descriptor of thousands of tables keeps every array whole across the arena's blocks") {
-    // More tables, columns and names than one arena block holds (1,024 elements): every slice must
-    // still be contiguous and point at its own table's strings.
+    // More tables, columns and names than one arena block holds (1,024 elements), and more text than
+    // one text block (64 KiB): every slice must still be contiguous and every string its own table's.
     plinth::plugin p("many", "1");
     constexpr int kTables = 1500;
     for (int i = 0; i < kTables; ++i) {

@@ -532,11 +532,35 @@ private:
     std::size_t capacity_ = 0;
     std::size_t used_ = 0;
 };
+
+// Copies of strings, end to end in blocks of at least 64 KiB that never move. Whoever reads the
+// descriptor (the host hashes all of it on every start) then reads its strings in a few
+// contiguous blocks instead of one scattered cache line per builder object.
+class text_arena {
+public:
+    const char* copy(const std::string& text) {
+        const std::size_t size = text.size() + 1;
+        if (used_ + size > capacity_) {
+            capacity_ = size > kBlock ? size : kBlock;
+            blocks_.push_back(std::unique_ptr<char[]>(new char[capacity_]));
+            used_ = 0;
+        }
+        char* out = blocks_.back().get() + used_;
+        std::char_traits<char>::copy(out, text.c_str(), size);  // not <cstring>: its index() would hide plinth::index
+        used_ += size;
+        return out;
+    }
+
+private:
+    static constexpr std::size_t kBlock = 64 * 1024;
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    std::size_t capacity_ = 0;
+    std::size_t used_ = 0;
+};
 }  // namespace detail
 
-// Turns the builders into the C descriptor. Every string the descriptor points to is the
-// builders' own (kept in plugin_, which never changes after the build); every array is a slice of
-// an arena.
+// Turns the builders into the C descriptor. Every string the descriptor points to is a copy in a
+// text arena; every array is a slice of an arena.
 class built_plugin {
 public:
     explicit built_plugin(plugin p) : plugin_(std::move(p)) { build(); }
@@ -546,7 +570,8 @@ public:
     const plinth_plugin_descriptor* descriptor() const { return &descriptor_; }
 
 private:
-    static const char* optional_c_str(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+    const char* text(const std::string& s) { return text_.copy(s); }
+    const char* optional_text(const std::string& s) { return s.empty() ? nullptr : text_.copy(s); }
 
     // file_name() points to a string literal, which lives as long as the library.
     template <class Abi> static void locate(Abi& out, const source_location& source) {
@@ -556,12 +581,12 @@ private:
 
     const char* const* names(const std::vector<std::string>& list) {
         const char** out = names_.take(list.size());
-        for (std::size_t i = 0; i < list.size(); ++i) out[i] = list[i].c_str();
+        for (std::size_t i = 0; i < list.size(); ++i) out[i] = text(list[i]);
         return out;
     }
     const char* const* one_name(const std::string& name) {
         const char** out = names_.take(1);
-        out[0] = name.c_str();
+        out[0] = text(name);
         return out;
     }
 
@@ -569,10 +594,10 @@ private:
         plinth_foreign_key out{};
         out.struct_size = sizeof(plinth_foreign_key);
         out.column_count = static_cast<std::uint32_t>(fk.columns_.size());
-        out.name = optional_c_str(fk.name_);
+        out.name = optional_text(fk.name_);
         out.columns = names(fk.columns_);
-        out.ref_schema = optional_c_str(fk.ref_schema_);
-        out.ref_table = fk.ref_table_.c_str();
+        out.ref_schema = optional_text(fk.ref_schema_);
+        out.ref_table = text(fk.ref_table_);
         out.ref_columns = fk.ref_columns_.empty() ? nullptr : names(fk.ref_columns_);
         out.on_delete = static_cast<std::uint32_t>(fk.on_delete_);
         out.on_update = static_cast<std::uint32_t>(fk.on_update_);
@@ -585,7 +610,7 @@ private:
         plinth_unique out{};
         out.struct_size = sizeof(plinth_unique);
         out.column_count = static_cast<std::uint32_t>(count);
-        out.name = optional_c_str(name);
+        out.name = optional_text(name);
         out.columns = columns;
         locate(out, source);
         return out;
@@ -610,14 +635,14 @@ private:
             plinth_column& pc = cols[i];
             pc.struct_size = sizeof(plinth_column);
             pc.flags = c.not_null_ ? PLINTH_COLUMN_NOT_NULL : 0u;
-            pc.name = c.name_.c_str();
-            pc.type = c.type_.c_str();
-            pc.default_sql = c.has_default() ? c.default_.c_str() : nullptr;
-            pc.backfill = c.backfill_.empty() ? nullptr : c.backfill_.c_str();
-            pc.using_expression = c.using_.empty() ? nullptr : c.using_.c_str();
-            pc.renamed_from = optional_c_str(c.renamed_from_);
+            pc.name = text(c.name_);
+            pc.type = text(c.type_);
+            pc.default_sql = c.has_default() ? text(c.default_) : nullptr;
+            pc.backfill = c.backfill_.empty() ? nullptr : text(c.backfill_);
+            pc.using_expression = c.using_.empty() ? nullptr : text(c.using_);
+            pc.renamed_from = optional_text(c.renamed_from_);
             locate(pc, c.source_);
-            if (c.primary_key_ && pk) pk[k++] = c.name_.c_str();
+            if (c.primary_key_ && pk) pk[k++] = pc.name;
             if (c.unique_) uniques[u++] = make_unique(one_name(c.name_), 1, {}, c.unique_source_);
             for (const auto& fk : c.references_) fks[f++] = make_fk(fk);
         }
@@ -628,24 +653,24 @@ private:
             plinth_index& pi = indexes[i];
             pi.struct_size = sizeof(plinth_index);
             pi.flags = idx.unique_ ? PLINTH_INDEX_UNIQUE : 0u;
-            pi.name = optional_c_str(idx.name_);
-            pi.method = optional_c_str(idx.method_);
+            pi.name = optional_text(idx.name_);
+            pi.method = optional_text(idx.method_);
             pi.keys = names(idx.keys_);
             pi.key_count = static_cast<std::uint32_t>(idx.keys_.size());
-            pi.predicate = optional_c_str(idx.predicate_);
+            pi.predicate = optional_text(idx.predicate_);
             locate(pi, idx.source_);
             if (!idx.opclasses_.empty()) {
                 // One entry per key, as the ABI wants; keys without one keep their default (NULL).
                 const char** opclasses = names_.take(idx.keys_.size());
-                for (std::size_t n = 0; n < idx.opclasses_.size(); ++n) opclasses[n] = optional_c_str(idx.opclasses_[n]);
+                for (std::size_t n = 0; n < idx.opclasses_.size(); ++n) opclasses[n] = optional_text(idx.opclasses_[n]);
                 pi.opclasses = opclasses;
             }
             if (!idx.options_.empty()) {
                 const char** option_names = names_.take(idx.options_.size());
                 const char** option_values = names_.take(idx.options_.size());
                 for (std::size_t n = 0; n < idx.options_.size(); ++n) {
-                    option_names[n] = idx.options_[n].first.c_str();
-                    option_values[n] = idx.options_[n].second.c_str();
+                    option_names[n] = text(idx.options_[n].first);
+                    option_values[n] = text(idx.options_[n].second);
                 }
                 pi.option_names = option_names;
                 pi.option_values = option_values;
@@ -657,19 +682,19 @@ private:
             const auto& ch = t.checks_[i];
             plinth_check& pc = checks[i];
             pc.struct_size = sizeof(plinth_check);
-            pc.name = ch.name.c_str();
-            pc.expression = ch.expression.c_str();
+            pc.name = text(ch.name);
+            pc.expression = text(ch.expression);
             locate(pc, ch.source);
         }
 
         plinth_table out{};
         out.struct_size = sizeof(plinth_table);
-        out.name = t.name_.c_str();
+        out.name = text(t.name_);
         out.column_count = static_cast<std::uint32_t>(t.columns_.size());
         out.columns = cols;
         out.primary_key_count = static_cast<std::uint32_t>(pk_count);
         out.primary_key = pk ? pk : names(t.primary_key_);
-        out.primary_key_name = optional_c_str(t.primary_key_name_);
+        out.primary_key_name = optional_text(t.primary_key_name_);
         out.unique_count = static_cast<std::uint32_t>(unique_count);
         out.uniques = uniques;
         out.index_count = static_cast<std::uint32_t>(t.indexes_.size());
@@ -678,7 +703,7 @@ private:
         out.foreign_keys = fks;
         out.check_count = static_cast<std::uint32_t>(t.checks_.size());
         out.checks = checks;
-        out.renamed_from = optional_c_str(t.renamed_from_);
+        out.renamed_from = optional_text(t.renamed_from_);
         locate(out, t.source_);
         return out;
     }
@@ -690,9 +715,9 @@ private:
         descriptor_.abi_major = PLINTH_ABI_MAJOR;
         descriptor_.abi_minor = PLINTH_ABI_MINOR;
         descriptor_.struct_size = sizeof(plinth_plugin_descriptor);
-        descriptor_.name = plugin_.name_.c_str();
-        descriptor_.version = plugin_.version_.c_str();
-        descriptor_.schema = optional_c_str(plugin_.schema_);
+        descriptor_.name = text(plugin_.name_);
+        descriptor_.version = text(plugin_.version_);
+        descriptor_.schema = optional_text(plugin_.schema_);
         descriptor_.required_plugin_count = static_cast<std::uint32_t>(plugin_.requires_.size());
         descriptor_.required_plugins = names(plugin_.requires_);
         descriptor_.table_count = static_cast<std::uint32_t>(plugin_.tables_.size());
@@ -704,6 +729,7 @@ private:
     }
 
     plugin plugin_;
+    detail::text_arena text_;
     detail::array_arena<const char*> names_;
     detail::array_arena<plinth_column> columns_;
     detail::array_arena<plinth_unique> uniques_;
