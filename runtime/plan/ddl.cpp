@@ -47,11 +47,14 @@ std::string foreign_key_sql(const model::ForeignKey& foreign_key) {
     return out;
 }
 
-std::string create_table_sql(const model::Table& table, const std::vector<model::ForeignKey>& foreign_keys) {
+std::string create_table_sql(const model::Table& table, const std::vector<model::ForeignKey>& foreign_keys,
+                             bool with_keys) {
     std::vector<std::string> parts;
     for (const auto& c : table.columns) parts.push_back(column_sql(c));
-    parts.push_back(primary_key_sql(table.primary_key_name, table.primary_key));
-    for (const auto& u : table.uniques) parts.push_back(unique_sql(u));
+    if (with_keys) {
+        parts.push_back(primary_key_sql(table.primary_key_name, table.primary_key));
+        for (const auto& u : table.uniques) parts.push_back(unique_sql(u));
+    }
     for (const auto& ch : table.checks) parts.push_back(check_sql(ch));
     for (const auto& fk : foreign_keys) parts.push_back(foreign_key_sql(fk));
     return "CREATE TABLE " + qualified(table.schema, table.name) + " (\n  " + join(parts, ",\n  ") + "\n)";

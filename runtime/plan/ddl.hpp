@@ -24,8 +24,10 @@ std::string unique_sql(const model::UniqueConstraint& unique);
 std::string check_sql(const model::Check& check);
 std::string foreign_key_sql(const model::ForeignKey& foreign_key);
 
-// CREATE TABLE with every column and constraint, and of the foreign keys only `foreign_keys`.
-std::string create_table_sql(const model::Table& table, const std::vector<model::ForeignKey>& foreign_keys);
+// CREATE TABLE with every column and check, of the foreign keys only `foreign_keys`, and the
+// primary key and unique constraints when `with_keys` (else they are statements of their own).
+std::string create_table_sql(const model::Table& table, const std::vector<model::ForeignKey>& foreign_keys,
+                             bool with_keys);
 
 // ALTER TABLE "schema"."table"
 std::string alter_table_sql(const model::Table& table);

@@ -73,6 +73,10 @@ std::int64_t lock_entries_needed(const Plan& plan, const std::vector<model::Plug
             created.insert(op.table);
             continue;
         }
+        // A new table's keys, statements of their own after it, were counted with it.
+        if (created.count(op.table) &&
+            (starts_with(op.summary, "add primary key ") || starts_with(op.summary, "add unique constraint ")))
+            continue;
         ++needed;
         altered.insert(op.table);
         for (const auto& lock : op.locks) altered.insert(lock.table);

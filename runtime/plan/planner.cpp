@@ -220,7 +220,22 @@ private:
         std::vector<model::ForeignKey> inline_keys;
         for (const auto& fk : t.foreign_keys)
             if (!deferred(t, fk) && !into_existing(fk)) inline_keys.push_back(fk);
-        add(p, t, "create table " + name, create_table_sql(t, inline_keys));
+        // Each statement of a transaction that takes more than 15 locks makes PostgreSQL walk every
+        // lock the transaction holds when the statement ends (LockReassignCurrentOwner): quadratic
+        // in a cold start of thousands of tables. A table's keys (an index and a constraint each)
+        // are therefore statements of their own, after the table; its foreign keys stay in it,
+        // where the server skips their check of existing rows. A key that references the table
+        // itself needs the table's keys in the same statement.
+        const bool keys_inline = std::any_of(inline_keys.begin(), inline_keys.end(), [&](const model::ForeignKey& fk) {
+            return fk.ref_schema == t.schema && fk.ref_table == t.name;
+        });
+        add(p, t, "create table " + name, create_table_sql(t, inline_keys, keys_inline));
+        if (!keys_inline) {
+            add(p, t, "add primary key " + t.primary_key_name + " on " + name,
+                alter_table_sql(t) + " ADD " + primary_key_sql(t.primary_key_name, t.primary_key));
+            for (const auto& u : t.uniques)
+                add(p, t, "add unique constraint " + u.name + " on " + name, alter_table_sql(t) + " ADD " + unique_sql(u));
+        }
         for (const auto& idx : t.indexes) add(p, t, "create index " + idx.name + " on " + name, index_sql(t, idx, false));
         for (const auto& fk : t.foreign_keys)
             if (deferred(t, fk) || into_existing(fk))

@@ -218,7 +218,8 @@ TEST_CASE("a new plugin referencing existing tables adds only its own") {
     db.migrate(core_and());
     const auto set = core_and({"notes.so"});
     CHECK(summaries(db.plan(set)) ==
-          std::vector<std::string>{"create table public.notes", "create index notes_agent_id_idx on public.notes",
+          std::vector<std::string>{"create table public.notes", "add primary key notes_pkey on public.notes",
+                                   "create index notes_agent_id_idx on public.notes",
                                    "add foreign key notes_agent_id_fkey on public.notes",
                                    "add foreign key notes_room_id_fkey on public.notes"});
     db.migrate(set);
@@ -249,7 +250,8 @@ TEST_CASE("a cycle across two plugins and two schemas") {
     const auto plan = db.plan(set);
     CHECK(summaries(plan) == std::vector<std::string>{
                                  "create schema alpha", "create schema beta", "create table alpha.authors",
-                                 "create table beta.books",
+                                 "add primary key authors_pkey on alpha.authors", "create table beta.books",
+                                 "add primary key books_pkey on beta.books",
                                  "add foreign key authors_favourite_book_id_fkey on alpha.authors (closes a cycle)",
                                  "add foreign key books_author_id_fkey on beta.books (closes a cycle)"});
     db.migrate(set);

@@ -254,7 +254,7 @@ bool changed_in_place(const std::string& from, const std::string& to) {
 
 }  // namespace
 
-TEST_CASE("on an empty database each table is created whole, in creation order, its indexes after it") {
+TEST_CASE("on an empty database each table is created, then its keys, in creation order, its indexes after it") {
     auto customers = table("customers", {column("email", "text", true)});
     customers.columns[0].default_sql = "gen_random_uuid()";
     customers.uniques.push_back({"customers_email_key", {"email"}});
@@ -264,37 +264,56 @@ TEST_CASE("on an empty database each table is created whole, in creation order, 
     orders.indexes.push_back({"orders_customer_id_idx", false, "btree", {"customer_id"}, std::nullopt});
     FakeDatabase db;
     const auto p = make({plugin("shop", {orders, customers})}, database(), db);
-    CHECK(summaries(p) == Strings{"create table public.customers", "create table public.orders",
+    CHECK(summaries(p) == Strings{"create table public.customers", "add primary key customers_pkey on public.customers",
+                                  "add unique constraint customers_email_key on public.customers",
+                                  "create table public.orders", "add primary key orders_pkey on public.orders",
                                   "create index orders_customer_id_idx on public.orders"});
     CHECK(statements(p) ==
           Strings{"CREATE TABLE \"public\".\"customers\" (\n"
                   "  \"id\" uuid DEFAULT (gen_random_uuid()) NOT NULL,\n"
                   "  \"email\" text NOT NULL,\n"
-                  "  CONSTRAINT \"customers_pkey\" PRIMARY KEY (\"id\"),\n"
-                  "  CONSTRAINT \"customers_email_key\" UNIQUE (\"email\"),\n"
                   "  CONSTRAINT \"customers_email_check\" CHECK (email <> '')\n"
                   ")",
+                  "ALTER TABLE \"public\".\"customers\" ADD CONSTRAINT \"customers_pkey\" PRIMARY KEY (\"id\")",
+                  "ALTER TABLE \"public\".\"customers\" ADD CONSTRAINT \"customers_email_key\" UNIQUE (\"email\")",
                   "CREATE TABLE \"public\".\"orders\" (\n"
                   "  \"id\" uuid NOT NULL,\n"
                   "  \"customer_id\" uuid NOT NULL,\n"
                   "  \"placed_at\" timestamp with time zone DEFAULT (now()),\n"
-                  "  CONSTRAINT \"orders_pkey\" PRIMARY KEY (\"id\"),\n"
                   "  CONSTRAINT \"orders_customer_id_fkey\" FOREIGN KEY (\"customer_id\") REFERENCES \"public\".\"customers\" "
                   "(\"id\") ON DELETE CASCADE\n"
                   ")",
+                  "ALTER TABLE \"public\".\"orders\" ADD CONSTRAINT \"orders_pkey\" PRIMARY KEY (\"id\")",
                   "CREATE INDEX \"orders_customer_id_idx\" ON \"public\".\"orders\" USING btree (\"customer_id\")"});
     for (const auto& op : p.operations) {
         CHECK(op.plugin == "shop");
         CHECK(op.phase == plan::Phase::transaction);
         CHECK(op.hazards.empty());
     }
-    CHECK(p.operations[1].table == "public.orders");
+    CHECK(p.operations[3].table == "public.orders");
     CHECK(p.not_done.empty());
     CHECK(p.notes.empty());
     // Nothing exists yet, so there is nothing to ask the database.
     CHECK(db.row_questions.empty());
     CHECK(db.default_questions.empty());
     CHECK(db.definition_questions.empty());
+}
+
+TEST_CASE("a table whose key references the table itself is created with its keys in one statement") {
+    auto tree = table("nodes", {column("parent_id", "uuid"), column("slug", "text", true)});
+    tree.uniques.push_back({"nodes_slug_key", {"slug"}});
+    tree.foreign_keys.push_back(foreign_key("nodes_parent_id_fkey", "parent_id", "nodes"));
+    const auto p = make({plugin("shop", {tree})}, database());
+    CHECK(summaries(p) == Strings{"create table public.nodes"});
+    CHECK(statements(p) == Strings{"CREATE TABLE \"public\".\"nodes\" (\n"
+                                   "  \"id\" uuid NOT NULL,\n"
+                                   "  \"parent_id\" uuid,\n"
+                                   "  \"slug\" text NOT NULL,\n"
+                                   "  CONSTRAINT \"nodes_pkey\" PRIMARY KEY (\"id\"),\n"
+                                   "  CONSTRAINT \"nodes_slug_key\" UNIQUE (\"slug\"),\n"
+                                   "  CONSTRAINT \"nodes_parent_id_fkey\" FOREIGN KEY (\"parent_id\") REFERENCES "
+                                   "\"public\".\"nodes\" (\"id\")\n"
+                                   ")"});
 }
 
 TEST_CASE("a missing schema is created first, once, on behalf of the first plugin that owns it") {
@@ -305,12 +324,13 @@ TEST_CASE("a missing schema is created first, once, on behalf of the first plugi
         p->tables[0].schema = "crm";
     }
     const auto p = make({a, b}, database());
-    REQUIRE(p.operations.size() == 3);
+    REQUIRE(p.operations.size() == 5);
     CHECK(p.operations[0].plugin == "a");
     CHECK(p.operations[0].table == "");
     CHECK(p.operations[0].summary == "create schema crm");
     CHECK(p.operations[0].sql == "CREATE SCHEMA IF NOT EXISTS \"crm\"");
-    CHECK(summaries(p) == Strings{"create schema crm", "create table crm.alpha", "create table crm.beta"});
+    CHECK(summaries(p) == Strings{"create schema crm", "create table crm.alpha", "add primary key alpha_pkey on crm.alpha",
+                                  "create table crm.beta", "add primary key beta_pkey on crm.beta"});
     CHECK(plan::owned_schemas({a, b, plugin("c", {})}) == Strings{"crm", "public"});
 }
 
@@ -904,16 +924,17 @@ TEST_CASE("foreign keys that close a cycle are added once both tables exist") {
     auto b = table("b", {column("a_id", "uuid")});
     b.foreign_keys.push_back(foreign_key("b_a_id_fkey", "a_id", "a", model::FkAction::cascade));
     const auto p = make({plugin("shop", {b, a})}, database());
-    REQUIRE(p.operations.size() == 5);
-    CHECK(summaries(p) == Strings{"create table public.a", "create index a_b_id_idx on public.a", "create table public.b",
+    REQUIRE(p.operations.size() == 7);
+    CHECK(summaries(p) == Strings{"create table public.a", "add primary key a_pkey on public.a",
+                                  "create index a_b_id_idx on public.a", "create table public.b",
+                                  "add primary key b_pkey on public.b",
                                   "add foreign key a_b_id_fkey on public.a (closes a cycle)",
                                   "add foreign key b_a_id_fkey on public.b (closes a cycle)"});
-    CHECK(statements(p)[0] ==
-          "CREATE TABLE \"public\".\"a\" (\n  \"id\" uuid NOT NULL,\n  \"b_id\" uuid,\n  CONSTRAINT \"a_pkey\" PRIMARY KEY "
-          "(\"id\")\n)");
-    CHECK(statements(p)[3] ==
+    CHECK(statements(p)[0] == "CREATE TABLE \"public\".\"a\" (\n  \"id\" uuid NOT NULL,\n  \"b_id\" uuid\n)");
+    CHECK(statements(p)[1] == "ALTER TABLE \"public\".\"a\" ADD CONSTRAINT \"a_pkey\" PRIMARY KEY (\"id\")");
+    CHECK(statements(p)[5] ==
           "ALTER TABLE \"public\".\"a\" ADD CONSTRAINT \"a_b_id_fkey\" FOREIGN KEY (\"b_id\") REFERENCES \"public\".\"b\" (\"id\")");
-    CHECK(statements(p)[4] ==
+    CHECK(statements(p)[6] ==
           "ALTER TABLE \"public\".\"b\" ADD CONSTRAINT \"b_a_id_fkey\" FOREIGN KEY (\"a_id\") REFERENCES \"public\".\"a\" (\"id\") "
           "ON DELETE CASCADE");
 }
@@ -966,10 +987,10 @@ TEST_CASE("without pgvector a vector column is real[] with a length check, and a
     CHECK(statements(p) == Strings{"CREATE TABLE \"public\".\"items\" (\n"
                                    "  \"id\" uuid NOT NULL,\n"
                                    "  \"embedding\" real[],\n"
-                                   "  CONSTRAINT \"items_pkey\" PRIMARY KEY (\"id\"),\n"
                                    "  CONSTRAINT \"items_embedding_dims_check\" CHECK (\"embedding\" IS NULL OR "
                                    "(array_ndims(\"embedding\") = 1 AND array_length(\"embedding\", 1) = 3))\n"
-                                   ")"});
+                                   ")",
+                                   "ALTER TABLE \"public\".\"items\" ADD CONSTRAINT \"items_pkey\" PRIMARY KEY (\"id\")"});
     CHECK(p.notes == Strings{"the server has no pgvector extension: public.items.embedding is real[] with a check of 3 "
                              "elements instead of vector(3)"});
 
@@ -991,13 +1012,16 @@ TEST_CASE("with pgvector a vector column stays vector(N), and the extension is c
     auto actual = database();
     actual.vector_installed = false;
     auto p = make({plugin("shop", {a, b})}, actual);
-    CHECK(summaries(p) == Strings{"create extension vector", "create table public.a", "create table public.b"});
+    CHECK(summaries(p) == Strings{"create extension vector", "create table public.a", "add primary key a_pkey on public.a",
+                                  "create table public.b", "add primary key b_pkey on public.b"});
     CHECK(p.operations[0].sql == "CREATE EXTENSION IF NOT EXISTS vector SCHEMA public");
     CHECK(p.operations[0].table == "");
     CHECK(p.operations[1].sql.find("\"e\" vector(3)") != std::string::npos);
     CHECK(p.notes.empty());
     actual.vector_installed = true;
-    CHECK(summaries(make({plugin("shop", {a, b})}, actual)) == Strings{"create table public.a", "create table public.b"});
+    CHECK(summaries(make({plugin("shop", {a, b})}, actual)) ==
+          Strings{"create table public.a", "add primary key a_pkey on public.a", "create table public.b",
+                  "add primary key b_pkey on public.b"});
 }
 
 TEST_CASE("the database is asked each kind of question once, for exactly what the plan needs") {
@@ -1063,17 +1087,19 @@ TEST_CASE("the plan as text: operations with their hazards, what will not be don
     db.rows["public.t"] = 2;
     const auto p = make({plugin("shop", {t, items})}, actual, db);
     CHECK(p.text() ==
-          "plan: 2 operations (1 in one transaction, 1 after the commit)\n"
+          "plan: 3 operations (2 in one transaction, 1 after the commit)\n"
           "\n"
           "1. [shop] create table public.items\n"
           "CREATE TABLE \"public\".\"items\" (\n"
           "  \"id\" uuid NOT NULL,\n"
           "  \"e\" real[],\n"
-          "  CONSTRAINT \"items_pkey\" PRIMARY KEY (\"id\"),\n"
           "  CONSTRAINT \"items_e_dims_check\" CHECK (\"e\" IS NULL OR (array_ndims(\"e\") = 1 AND array_length(\"e\", 1) = 2))\n"
           ");\n"
           "\n"
-          "2. [shop] create index t_id_idx on public.t (concurrently) -- after the commit\n"
+          "2. [shop] add primary key items_pkey on public.items\n"
+          "ALTER TABLE \"public\".\"items\" ADD CONSTRAINT \"items_pkey\" PRIMARY KEY (\"id\");\n"
+          "\n"
+          "3. [shop] create index t_id_idx on public.t (concurrently) -- after the commit\n"
           "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"t_id_idx\" ON \"public\".\"t\" USING btree (\"id\");\n"
           "-- hazard: built CONCURRENTLY after the commit: does not block writes; retried on the next start if interrupted\n"
           "\n"
@@ -1086,7 +1112,7 @@ TEST_CASE("the plan as text: operations with their hazards, what will not be don
           "\n"
           "notes:\n"
           "- the server has no pgvector extension: public.items.e is real[] with a check of 2 elements instead of vector(2)\n");
-    CHECK(p.operations[1].hazard_texts() ==
+    CHECK(p.operations[2].hazard_texts() ==
           Strings{"built CONCURRENTLY after the commit: does not block writes; retried on the next start if interrupted"});
 }
 
@@ -1116,19 +1142,21 @@ TEST_CASE("hazard locks_existing_table: statements locking tables that existed r
     const std::vector plugins{plugin("core", {agents}), plugin("notes", {notes, zebras})};
     const auto actual = database({as_created(table("agents"))});
     const auto p = make(plugins, actual);
-    CHECK(summaries(p) == Strings{"create table public.notes", "create table public.zebras", "add column public.agents.name",
-                                  "add foreign key notes_agent_id_fkey on public.notes"});
+    CHECK(summaries(p) == Strings{"create table public.notes", "add primary key notes_pkey on public.notes",
+                                  "create table public.zebras", "add primary key zebras_pkey on public.zebras",
+                                  "add column public.agents.name", "add foreign key notes_agent_id_fkey on public.notes"});
     CHECK(p.operations[0].sql.find("FOREIGN KEY") == std::string::npos);
-    CHECK(p.operations[1].sql.find("CONSTRAINT \"zebras_note_id_fkey\" FOREIGN KEY") != std::string::npos);
+    CHECK(p.operations[2].sql.find("CONSTRAINT \"zebras_note_id_fkey\" FOREIGN KEY") != std::string::npos);
     CHECK(p.operations[0].locks.empty());
-    CHECK(p.operations[1].hazards.empty());
-    CHECK(p.operations[2].locks == std::vector<plan::TableLock>{{"public.agents", "ACCESS EXCLUSIVE"}});
-    CHECK(p.operations[3].sql ==
+    CHECK(p.operations[1].locks.empty());
+    CHECK(p.operations[2].hazards.empty());
+    CHECK(p.operations[4].locks == std::vector<plan::TableLock>{{"public.agents", "ACCESS EXCLUSIVE"}});
+    CHECK(p.operations[5].sql ==
           "ALTER TABLE \"public\".\"notes\" ADD CONSTRAINT \"notes_agent_id_fkey\" FOREIGN KEY (\"agent_id\") REFERENCES "
           "\"public\".\"agents\" (\"id\")");
-    CHECK(p.operations[3].locks == std::vector<plan::TableLock>{{"public.agents", "SHARE ROW EXCLUSIVE"}});
+    CHECK(p.operations[5].locks == std::vector<plan::TableLock>{{"public.agents", "SHARE ROW EXCLUSIVE"}});
     const auto text = p.text();
-    CHECK(text.find("4. [notes] add foreign key notes_agent_id_fkey on public.notes\n"
+    CHECK(text.find("6. [notes] add foreign key notes_agent_id_fkey on public.notes\n"
                     "ALTER TABLE \"public\".\"notes\" ADD CONSTRAINT \"notes_agent_id_fkey\" FOREIGN KEY (\"agent_id\") "
                     "REFERENCES \"public\".\"agents\" (\"id\");\n"
                     "-- hazard: locks public.agents (SHARE ROW EXCLUSIVE) until the migration commits: its writers wait\n") !=
@@ -1203,8 +1231,8 @@ model::Table docs_with_hnsw() {
 
 TEST_CASE("a similarity index is created with its operator class and storage parameters") {
     const auto p = make({plugin("shop", {docs_with_hnsw()})}, database());
-    REQUIRE(p.operations.size() == 2);
-    CHECK(p.operations[1].sql ==
+    REQUIRE(p.operations.size() == 3);
+    CHECK(p.operations[2].sql ==
           "CREATE INDEX \"docs_e_idx\" ON \"public\".\"docs\" USING hnsw (\"e\" vector_cosine_ops) "
           "WITH (ef_construction = 64, m = 16)");
     CHECK(make(docs_with_hnsw(), as_created(docs_with_hnsw())).operations.empty());
@@ -1267,7 +1295,7 @@ TEST_CASE("without pgvector similarity indexes are left out with a note, and spa
     actual.vector_available = false;
     actual.vector_installed = false;
     auto p = make({plugin("shop", {docs_with_hnsw()})}, actual);
-    CHECK(summaries(p) == Strings{"create table public.docs"});
+    CHECK(summaries(p) == Strings{"create table public.docs", "add primary key docs_pkey on public.docs"});
     CHECK(p.notes == Strings{"the server has no pgvector extension: public.docs.e is real[] with a check of 3 elements "
                              "instead of vector(3)",
                              "the server has no pgvector extension: index docs_e_idx on public.docs (hnsw) is left out; "
