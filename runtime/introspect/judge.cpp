@@ -182,7 +182,7 @@ private:
         std::vector<pg::PipelineResult> results;
         std::optional<pg::PipelineError> failure;
         {
-            pg::Pipeline pipeline(connection_);
+            pg::Pipeline pipeline(connection_, pg::Pipeline::Timing::none);  // nothing here is timed
             for (const auto& batch : batches)
                 for (std::size_t k = 0; k < batch.statements.size(); ++k) {
                     if (k == batch.base_at || k == batch.after_at)

@@ -12,7 +12,7 @@ using Clock = std::chrono::steady_clock;
 
 PipelineError::PipelineError(ErrorFields fields, std::size_t index) : Error(std::move(fields)), index_(index) {}
 
-Pipeline::Pipeline(Connection& conn) : conn_(conn), raw_(conn.require()) {
+Pipeline::Pipeline(Connection& conn, Timing timing) : conn_(conn), raw_(conn.require()), timing_(timing) {
     if (PQpipelineStatus(raw_) != PQ_PIPELINE_OFF) throw std::logic_error("the connection is already in pipeline mode");
     // Non-blocking, so that sending never waits on a server that is itself waiting for us to read
     // its results (libpq's advice for pipelines): what cannot go out yet stays in libpq's buffer.
@@ -55,16 +55,26 @@ void Pipeline::send(std::string_view sql, const std::vector<std::optional<std::s
         throw detail::result_error(nullptr, raw_, text);
     // The server flushes its output only when its buffer fills or it is asked to: asking after each
     // statement lets each result arrive when it is done, which is what times it.
-    if (PQsendFlushRequest(raw_) != 1) throw detail::result_error(nullptr, raw_, text);
+    if (timing_ == Timing::per_statement && PQsendFlushRequest(raw_) != 1)
+        throw detail::result_error(nullptr, raw_, text);
+    unsent_ += text.size() + 64;  // the statement's text and its protocol messages, about
+    for (const auto& p : params) unsent_ += p ? p->size() : 0;
     sent_.push_back(std::move(text));
     sent_at_.push_back(Clock::now());
-    pump(false);
+    // One write per statement would cost a system call each here and a wake-up each on the way
+    // (a proxy, a pooler); gathered, thousands of statements are a few hundred writes.
+    constexpr std::size_t kWriteBytes = 8192;
+    if (unsent_ >= kWriteBytes) {
+        unsent_ = 0;
+        pump(false);
+    }
 }
 
 std::vector<PipelineResult> Pipeline::sync() {
     completed_.clear();
     if (PQpipelineSync(raw_) != 1) lost();
     sync_pending_ = true;
+    unsent_ = 0;
     ++conn_.round_trips_;
     while (sync_pending_) pump(true);
     std::vector<PipelineResult> out = std::move(results_);
@@ -132,9 +142,12 @@ void Pipeline::collect() {
             continue;
         }
         const auto index = results_.size();
-        const auto now = Clock::now();
-        const auto elapsed = now - std::max(last_arrival_, sent_at_[index]);
-        last_arrival_ = now;
+        Clock::duration elapsed{};
+        if (timing_ == Timing::per_statement) {
+            const auto now = Clock::now();
+            elapsed = now - std::max(last_arrival_, sent_at_[index]);
+            last_arrival_ = now;
+        }
         current_has_result_ = true;
         if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY &&
             status != PGRES_PIPELINE_ABORTED && !failure_) {

@@ -26,7 +26,8 @@ private:
 };
 
 // One statement's result, and the time between the arrival of the result before it (or of the
-// first send) and its own: the statement's time on the server, give or take the network.
+// first send) and its own: the statement's time on the server, give or take the network (zero
+// when the pipeline does not time its statements).
 struct PipelineResult {
     Result result;
     std::chrono::steady_clock::duration elapsed;
@@ -38,14 +39,19 @@ struct PipelineResult {
 // outlive the pipeline, and nothing else may use it while the pipeline exists.
 class Pipeline {
 public:
-    explicit Pipeline(Connection& conn);
+    // per_statement: the server is asked to send each result as soon as it is done, which times
+    // it. none: results come as the server's output buffer fills, a few writes for thousands of
+    // statements instead of one each (what a proxy or a network hop handles one by one).
+    enum class Timing { per_statement, none };
+
+    explicit Pipeline(Connection& conn, Timing timing = Timing::per_statement);
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
     ~Pipeline();
 
     // Queues one statement with $1..$n bound as text (nullopt: SQL NULL), like exec_params: the
-    // extended protocol runs exactly one statement. What the socket takes goes out at once, so the
-    // server starts on the first statements while later ones are queued.
+    // extended protocol runs exactly one statement. Statements go out in writes of about 8 KiB, so
+    // the server starts on the first ones while later ones are queued.
     void send(std::string_view sql, const std::vector<std::optional<std::string>>& params = {});
     // Sends a sync and reads every result up to it: one round trip. Returns one result per
     // statement sent since the last sync, in order. Throws PipelineError for the first statement
@@ -66,13 +72,15 @@ private:
 
     Connection& conn_;
     PGconn* raw_;
+    Timing timing_;
+    std::size_t unsent_ = 0;                 // about the bytes queued since the last write
     std::vector<std::string> sent_;          // the SQL of each statement since the last sync
     std::vector<std::chrono::steady_clock::time_point> sent_at_;
     std::vector<PipelineResult> results_;    // one per statement whose result came
     std::vector<PipelineResult> completed_;
     bool current_has_result_ = false;        // results_.back() belongs to the statement in progress
-    bool sync_pending_ = false;
-    bool copy_out_ = false;                  // reading (and dropping) the rows of a COPY TO STDOUT              // a sync was sent whose result has not come
+    bool sync_pending_ = false;              // a sync was sent whose result has not come
+    bool copy_out_ = false;                  // reading (and dropping) the rows of a COPY TO STDOUT
     std::optional<PipelineError> failure_;   // the first statement that failed
     std::chrono::steady_clock::time_point last_arrival_;
 };

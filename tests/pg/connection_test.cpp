@@ -477,3 +477,36 @@ TEST_CASE("a pipeline whose results outgrow the socket buffers neither deadlocks
         CHECK(results[i].result.text(0, 1) == "4000");
     }
 }
+
+TEST_CASE("an untimed pipeline gathers thousands of statements into few writes and still names a failure's index") {
+    auto conn = Connection::open(TestCluster::instance().fresh_database());
+    conn.exec("CREATE TABLE t (id int PRIMARY KEY)");
+    std::optional<plinth::pg::PipelineError> failure;
+    std::vector<plinth::pg::PipelineResult> completed;
+    {
+        Transaction tx(conn);
+        Pipeline pipeline(conn, Pipeline::Timing::none);
+        // 3,000 statements, well past one 8 KiB write; the 2,500th inserts a duplicate key.
+        for (int i = 0; i < 3000; ++i)
+            pipeline.send("INSERT INTO t VALUES ($1)", {std::to_string(i == 2499 ? 7 : i)});
+        try {
+            pipeline.sync();
+        } catch (const plinth::pg::PipelineError& e) {
+            failure = e;
+            completed = std::move(pipeline.completed());
+        }
+    }
+    REQUIRE(failure);
+    CHECK(failure->index() == 2499);
+    CHECK(failure->sqlstate() == "23505");
+    CHECK(failure->statement() == "INSERT INTO t VALUES ($1)");
+    REQUIRE(completed.size() == 2499);
+    for (const auto& r : completed) CHECK(r.elapsed.count() == 0);
+    CHECK(conn.exec("SELECT count(*) FROM t").text(0, 0) == "0");  // rolled back with its transaction
+
+    Pipeline untimed(conn, Pipeline::Timing::none);
+    for (int i = 0; i < 3000; ++i) untimed.send("SELECT $1::int", {std::to_string(i)});
+    const auto results = untimed.sync();
+    REQUIRE(results.size() == 3000);
+    CHECK(results[2999].result.text(0, 0) == "2999");
+}
