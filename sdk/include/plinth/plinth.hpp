@@ -728,7 +728,7 @@ private:
         descriptor_.upgrade = plugin_.upgrade_;
     }
 
-    plugin plugin_;
+    plugin plugin_;  // nothing points into it; kept, as freeing its thousands of objects would only cost time
     detail::text_arena text_;
     detail::array_arena<const char*> names_;
     detail::array_arena<plinth_column> columns_;
