@@ -17,6 +17,8 @@
 #   server's fsync off for the whole run: a cold start's time is then the server's CPU and the
 #   round trips, without the disk's run-to-run spread, which on a shared VM hides a 100 ms
 #   difference; never for a server whose data matters).
+# No database is dropped before the end (see cold_db): at 5000 tables with COLD_RUNS=3 the server's
+# folder grows to about 3 GB, removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}; shift || true
@@ -117,6 +119,12 @@ migrate() { "$PLINTH" migrate --plugins "$PLUGINS" --database-url "$1"; }
 restore() { "$PSQL" -X -q -1 -v ON_ERROR_STOP=1 -f "$DUMP" "$1"; }
 select1() { "$PSQL" -X -q -c 'select 1' "$1"; }
 fresh_db() { sql "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1; sql "CREATE DATABASE $1" >/dev/null; }
+# A database of its own for each cold run, none dropped until the end: dropping thousands of tables
+# frees thousands of files, and ext4 then skips their inodes for minutes whenever new files are
+# made (recently_deleted), which slowed the cold starts after each drop by up to four times
+# (docs/BENCHMARKS.md, seventh round). Sets COLD_DB.
+COLD_DBS=()
+cold_db() { COLD_DB=cold_${#COLD_DBS[@]}; COLD_DBS+=("$COLD_DB"); sql "CREATE DATABASE $COLD_DB" >/dev/null; }
 
 TARGETS=()
 # One line of the table, printed at once so a run cut short still shows what it measured.
@@ -145,12 +153,11 @@ for n in "${SIZES[@]}"; do
     declare -a cold_p=() cold_f=() pcold_p=() pcold_f=()
     cold_p_turns=; cold_f_turns=
     for i in $(seq "$COLD_RUNS"); do
-        fresh_db cmp_a; timed migrate "$(direct_url cmp_a)"; cold_p+=("$LAST_MS")
-        fresh_db cmp_b; timed restore "$(direct_url cmp_b)"; cold_f+=("$LAST_MS")
-        fresh_db cmp_a; timed_turns migrate "$(proxy_url cmp_a)"; pcold_p+=("$LAST_MS"); cold_p_turns=$LAST_TURNS
-        fresh_db cmp_b; timed_turns restore "$(proxy_url cmp_b)"; pcold_f+=("$LAST_MS"); cold_f_turns=$LAST_TURNS
+        cold_db; timed migrate "$(direct_url "$COLD_DB")"; cold_p+=("$LAST_MS")
+        cold_db; timed restore "$(direct_url "$COLD_DB")"; cold_f+=("$LAST_MS")
+        cold_db; timed_turns migrate "$(proxy_url "$COLD_DB")"; pcold_p+=("$LAST_MS"); cold_p_turns=$LAST_TURNS
+        cold_db; timed_turns restore "$(proxy_url "$COLD_DB")"; pcold_f+=("$LAST_MS"); cold_f_turns=$LAST_TURNS
     done
-    sql "DROP DATABASE cmp_a" >/dev/null; sql "DROP DATABASE cmp_b" >/dev/null
 
     # No-op, A B A B: plinth on the up-to-date database, psql's select 1, directly and through the proxy.
     declare -a noop_p=() noop_s=() pnoop_p=() pnoop_s=()
@@ -169,7 +176,6 @@ for n in "${SIZES[@]}"; do
     # Once through the proxy, for its round trips (a slow path's plan sends many statements).
     timed_turns "$PLINTH" plan --plugins "$PLUGINS" --database-url "$(proxy_url "$ref")"
     pplan=$LAST_MS; plan_turns=$LAST_TURNS
-    sql "DROP DATABASE $ref" >/dev/null
 
     a=$(median "${cold_p[@]}"); b=$(median "${cold_f[@]}"); r=$(ratio "$a" "$b")
     V=-; [ "$n" -lt 800 ] || verdict "$r <= 1.15" "cold <= 1.15x the floor at $n tables (${r}x)"
