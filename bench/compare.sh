@@ -123,8 +123,8 @@ fresh_db() { sql "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1; sql "CREATE DATAB
 # frees thousands of files, and ext4 then skips their inodes for minutes whenever new files are
 # made (recently_deleted), which slowed the cold starts after each drop by up to four times
 # (docs/BENCHMARKS.md, seventh round). Sets COLD_DB.
-COLD_DBS=()
-cold_db() { COLD_DB=cold_${#COLD_DBS[@]}; COLD_DBS+=("$COLD_DB"); sql "CREATE DATABASE $COLD_DB" >/dev/null; }
+COLD_COUNT=0
+cold_db() { COLD_DB=cold_$((COLD_COUNT++)); sql "CREATE DATABASE $COLD_DB" >/dev/null; }
 
 TARGETS=()
 # One line of the table, printed at once so a run cut short still shows what it measured.

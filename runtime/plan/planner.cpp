@@ -231,10 +231,8 @@ private:
         });
         add(p, t, "create table " + name, create_table_sql(t, inline_keys, keys_inline));
         if (!keys_inline) {
-            add(p, t, "add primary key " + t.primary_key_name + " on " + name,
-                alter_table_sql(t) + " ADD " + primary_key_sql(t.primary_key_name, t.primary_key));
-            for (const auto& u : t.uniques)
-                add(p, t, "add unique constraint " + u.name + " on " + name, alter_table_sql(t) + " ADD " + unique_sql(u));
+            add_primary_key(p, t, {});
+            for (const auto& u : t.uniques) add_unique(p, t, u, {});
         }
         for (const auto& idx : t.indexes) add(p, t, "create index " + idx.name + " on " + name, index_sql(t, idx, false));
         for (const auto& fk : t.foreign_keys)
@@ -447,10 +445,9 @@ private:
         for (const auto& [n, con] : have.constraints)
             if (con.kind == 'p') pk = &con;
         if (!pk)
-            add(p, t, "add primary key " + t.primary_key_name + " on " + name,
-                alter_table_sql(t) + " ADD " + primary_key_sql(t.primary_key_name, t.primary_key),
-                answers_.has_rows(name) ? std::vector{hazard(HazardKind::primary_key_blocks_writes, name)}
-                                        : std::vector<Hazard>{});
+            add_primary_key(p, t,
+                            answers_.has_rows(name) ? std::vector{hazard(HazardKind::primary_key_blocks_writes, name)}
+                                                    : std::vector<Hazard>{});
         else if (pk->columns != t.primary_key)
             not_done(p.name, name, "primary key \"" + pk->name + "\"",
                      "primary key differs: the database has (" + join(pk->columns, ", ") + "), the plugin declares (" +
@@ -471,8 +468,21 @@ private:
                      alter_table_sql(t) + " DROP CONSTRAINT " + quote_ident(u.name) + ", ADD " + unique_sql(u));
             return;
         }
-        add(p, t, "add unique constraint " + u.name + " on " + name, alter_table_sql(t) + " ADD " + unique_sql(u),
-            answers_.has_rows(name) ? std::vector{hazard(HazardKind::unique_blocks_writes, name)} : std::vector<Hazard>{});
+        add_unique(p, t, u,
+                   answers_.has_rows(name) ? std::vector{hazard(HazardKind::unique_blocks_writes, name)}
+                                           : std::vector<Hazard>{});
+    }
+
+    // The table's primary key, or one unique constraint, added to it by a statement of its own
+    // (plan::lock_entries_needed knows these summaries).
+    void add_primary_key(const model::Plugin& p, const model::Table& t, std::vector<Hazard> hazards) {
+        add(p, t, "add primary key " + t.primary_key_name + " on " + t.qualified_name(),
+            alter_table_sql(t) + " ADD " + primary_key_sql(t.primary_key_name, t.primary_key), std::move(hazards));
+    }
+    void add_unique(const model::Plugin& p, const model::Table& t, const model::UniqueConstraint& u,
+                    std::vector<Hazard> hazards) {
+        add(p, t, "add unique constraint " + u.name + " on " + t.qualified_name(),
+            alter_table_sql(t) + " ADD " + unique_sql(u), std::move(hazards));
     }
 
     void plan_check(const model::Plugin& p, const model::Table& t, const model::Check& ch, const model::ActualTable& have) {

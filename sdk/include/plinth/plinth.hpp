@@ -511,7 +511,7 @@ namespace detail {
 // Hands out arrays of T that never move: slices of blocks of at least kBlock elements, kept until
 // the arena goes. A descriptor of thousands of tables is then built from a few dozen allocations,
 // not several per table, and its arrays lie together for whoever reads them.
-template <class T> class array_arena {
+template <class T, std::size_t kBlock = 1024> class array_arena {
 public:
     // `count` zeroed elements; nullptr for none.
     T* take(std::size_t count) {
@@ -527,39 +527,13 @@ public:
     }
 
 private:
-    static constexpr std::size_t kBlock = 1024;
     std::vector<std::unique_ptr<T[]>> blocks_;
-    std::size_t capacity_ = 0;
-    std::size_t used_ = 0;
-};
-
-// Copies of strings, end to end in blocks of at least 64 KiB that never move. Whoever reads the
-// descriptor (the host hashes all of it on every start) then reads its strings in a few
-// contiguous blocks instead of one scattered cache line per builder object.
-class text_arena {
-public:
-    const char* copy(const std::string& text) {
-        const std::size_t size = text.size() + 1;
-        if (used_ + size > capacity_) {
-            capacity_ = size > kBlock ? size : kBlock;
-            blocks_.push_back(std::unique_ptr<char[]>(new char[capacity_]));
-            used_ = 0;
-        }
-        char* out = blocks_.back().get() + used_;
-        std::char_traits<char>::copy(out, text.c_str(), size);  // not <cstring>: its index() would hide plinth::index
-        used_ += size;
-        return out;
-    }
-
-private:
-    static constexpr std::size_t kBlock = 64 * 1024;
-    std::vector<std::unique_ptr<char[]>> blocks_;
     std::size_t capacity_ = 0;
     std::size_t used_ = 0;
 };
 }  // namespace detail
 
-// Turns the builders into the C descriptor. Every string the descriptor points to is a copy in a
+// Turns the builders into the C descriptor. Every string the descriptor points to is a copy in the
 // text arena; every array is a slice of an arena.
 class built_plugin {
 public:
@@ -570,8 +544,15 @@ public:
     const plinth_plugin_descriptor* descriptor() const { return &descriptor_; }
 
 private:
-    const char* text(const std::string& s) { return text_.copy(s); }
-    const char* optional_text(const std::string& s) { return s.empty() ? nullptr : text_.copy(s); }
+    // A copy of `s` in the text arena. Whoever reads the descriptor (the host hashes all of it on
+    // every start) then reads its strings from a few contiguous blocks, not from a scattered cache
+    // line in each builder object.
+    const char* text(const std::string& s) {
+        char* out = text_.take(s.size() + 1);
+        std::char_traits<char>::copy(out, s.c_str(), s.size() + 1);  // not <cstring>: its index() would hide plinth::index
+        return out;
+    }
+    const char* optional_text(const std::string& s) { return s.empty() ? nullptr : text(s); }
 
     // file_name() points to a string literal, which lives as long as the library.
     template <class Abi> static void locate(Abi& out, const source_location& source) {
@@ -729,7 +710,7 @@ private:
     }
 
     plugin plugin_;  // nothing points into it; kept, as freeing its thousands of objects would only cost time
-    detail::text_arena text_;
+    detail::array_arena<char, 64 * 1024> text_;
     detail::array_arena<const char*> names_;
     detail::array_arena<plinth_column> columns_;
     detail::array_arena<plinth_unique> uniques_;
