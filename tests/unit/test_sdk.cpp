@@ -239,3 +239,39 @@ TEST_CASE("a descriptor of thousands of tables keeps every array whole across th
         CHECK(t.checks[0].name == name + "_check");
     }
 }
+
+TEST_CASE("a plugin's tables are C structs as soon as declared; copies and builders stay independent") {
+    // The column and its out-of-line parts (references, backfill, rename) are copied whole.
+    plinth::column parent = uuid("parent_id").references("t0").backfill("gen_random_uuid()").renamed_from("up_id");
+    const plinth::column copy = parent;
+    parent.renamed_from("other");
+
+    plinth::plugin base("x", "1");
+    base.table(plinth::table("t0", {uuid("id").primary_key()}));
+    plinth::plugin copied = base;  // shares what t0 points to; each keeps its own list of tables
+    base.table(plinth::table("t1", {uuid("id").primary_key(), copy}));
+    copied.table(plinth::table("t2", {text("name"), parent}));
+    plinth::plugin moved = std::move(copied);
+    copied.table(plinth::table("again", {text("name")}));  // a moved-from plugin still takes tables
+
+    const plinth::built_plugin a(std::move(base)), b(std::move(moved)), c(std::move(copied));
+    const auto* da = a.descriptor();
+    const auto* db = b.descriptor();
+    REQUIRE(da->table_count == 2);
+    REQUIRE(db->table_count == 2);
+    CHECK(std::string(da->tables[0].name) == "t0");
+    CHECK(da->tables[0].name == db->tables[0].name);
+    CHECK(std::string(da->tables[1].name) == "t1");
+    CHECK(std::string(db->tables[1].name) == "t2");
+    const plinth_column& from_copy = da->tables[1].columns[1];
+    CHECK(std::string(from_copy.renamed_from) == "up_id");
+    CHECK(std::string(from_copy.backfill) == "gen_random_uuid()");
+    REQUIRE(da->tables[1].foreign_key_count == 1);
+    CHECK(std::string(da->tables[1].foreign_keys[0].ref_table) == "t0");
+    CHECK(std::string(db->tables[1].columns[1].renamed_from) == "other");
+    CHECK(db->tables[1].foreign_key_count == 1);
+    CHECK(db->tables[1].columns[0].renamed_from == nullptr);
+    CHECK(db->tables[1].columns[0].backfill == nullptr);
+    REQUIRE(c.descriptor()->table_count == 1);
+    CHECK(std::string(c.descriptor()->tables[0].name) == "again");
+}

@@ -106,6 +106,33 @@ template <class T> std::string sql_number(T value) {
 }
 }  // namespace detail
 
+namespace detail {
+class descriptor_storage;
+
+// An owned T, copied with its owner and made on first use: the rarely used parts of a builder,
+// kept out of line so that the builder every declaration makes stays small to copy and to move.
+template <class T> class boxed {
+public:
+    boxed() = default;
+    boxed(const boxed& other) : value_(other.value_ ? std::make_unique<T>(*other.value_) : nullptr) {}
+    boxed(boxed&&) noexcept = default;
+    boxed& operator=(const boxed& other) {
+        if (this != &other) value_ = other.value_ ? std::make_unique<T>(*other.value_) : nullptr;
+        return *this;
+    }
+    boxed& operator=(boxed&&) noexcept = default;
+    ~boxed() = default;
+    T& get() {
+        if (!value_) value_ = std::make_unique<T>();
+        return *value_;
+    }
+    const T* find() const { return value_.get(); }
+
+private:
+    std::unique_ptr<T> value_;
+};
+}  // namespace detail
+
 // Every builder call comes twice: on an lvalue it returns the object, on a temporary it returns it
 // as an rvalue, so that a chain like table(...).unique(...).check(...) moves into the container it
 // is given to instead of being copied.
@@ -131,7 +158,7 @@ public:
     foreign_key&& on_update(fk_action action) && { return std::move(on_update(action)); }
 
 private:
-    friend class built_plugin;
+    friend class detail::descriptor_storage;
     std::string name_;
     std::vector<std::string> columns_;
     std::string ref_schema_;
@@ -191,15 +218,15 @@ public:
     // How rows already in the table get their value (ABI 1.4): one SQL expression over the row,
     // e.g. "coalesce(legacy_priority, 0)". plinth adds the column nullable, fills it after the
     // commit in batches by primary key, then sets NOT NULL online. Only on a not_null() column.
-    column& backfill(std::string expression) & { backfill_ = std::move(expression); return *this; }
+    column& backfill(std::string expression) & { extras_.get().backfill = std::move(expression); return *this; }
     column&& backfill(std::string expression) && { return std::move(backfill(std::move(expression))); }
     // The USING expression of a type change that rewrites the table (ABI 1.4), e.g.
     // "legacy_id::bigint"; applied only when the operator allows the table-rewrite hazard.
-    column& using_expr(std::string expression) & { using_ = std::move(expression); return *this; }
+    column& using_expr(std::string expression) & { extras_.get().using_expression = std::move(expression); return *this; }
     column&& using_expr(std::string expression) && { return std::move(using_expr(std::move(expression))); }
     // ABI 1.4: this column was called `old_name` before: plinth renames it in place (catalog only,
     // the data stays) while the table has the old name and not this one.
-    column& renamed_from(std::string old_name) & { renamed_from_ = std::move(old_name); return *this; }
+    column& renamed_from(std::string old_name) & { extras_.get().renamed_from = std::move(old_name); return *this; }
     column&& renamed_from(std::string old_name) && { return std::move(renamed_from(std::move(old_name))); }
 
     // A foreign key from this column; `table` may be "schema.table" for another schema's table.
@@ -207,9 +234,10 @@ public:
                        fk_action on_delete = fk_action::no_action,
                        fk_action on_update = fk_action::no_action,
                        source_location source = source_location::current()) & {
-        references_.emplace_back(std::vector<std::string>{name_}, std::move(table),
+        auto& references = extras_.get().references;
+        references.emplace_back(std::vector<std::string>{name_}, std::move(table),
                                  std::vector<std::string>{std::move(ref_column)}, source);
-        references_.back().on_delete(on_delete).on_update(on_update);
+        references.back().on_delete(on_delete).on_update(on_update);
         return *this;
     }
     column&& references(std::string table, std::string ref_column = "id",
@@ -220,20 +248,23 @@ public:
     }
 
 private:
-    friend class built_plugin;
+    friend class detail::descriptor_storage;
     std::string name_;
     std::string type_;
     std::string default_;
     bool has_default() const { return !default_.empty(); }
-    std::string backfill_;
-    std::string using_;
     bool not_null_ = false;
     bool primary_key_ = false;
     bool unique_ = false;
     source_location source_;
     source_location unique_source_;
-    std::vector<foreign_key> references_;
-    std::string renamed_from_;
+    struct extras {
+        std::string backfill;
+        std::string using_expression;
+        std::string renamed_from;
+        std::vector<foreign_key> references;
+    };
+    detail::boxed<extras> extras_;
 };
 
 namespace columns {
@@ -346,7 +377,7 @@ public:
     index&& ivfflat(std::string opclass, std::int64_t lists) && { return std::move(ivfflat(std::move(opclass), lists)); }
 
 private:
-    friend class built_plugin;
+    friend class detail::descriptor_storage;
     std::string name_;
     std::string method_;
     std::vector<std::string> keys_;
@@ -398,7 +429,7 @@ public:
     table&& renamed_from(std::string old_name) && { return std::move(renamed_from(std::move(old_name))); }
 
 private:
-    friend class built_plugin;
+    friend class detail::descriptor_storage;
     struct unique_def { std::string name; std::vector<std::string> columns; source_location source; };
     struct check_def { std::string name; std::string expression; source_location source; };
     std::string name_;
@@ -465,48 +496,6 @@ template <auto Step> std::uint32_t upgrade_thunk(const plinth_host* raw, const c
 }
 }  // namespace detail
 
-class plugin {
-public:
-    plugin(std::string name, std::string version) : name_(std::move(name)), version_(std::move(version)) {}
-    // The PostgreSQL schema this plugin owns; "public" when not called.
-    plugin& schema(std::string schema) & { schema_ = std::move(schema); return *this; }
-    plugin&& schema(std::string name) && { return std::move(schema(std::move(name))); }
-    plugin& requires_plugin(std::string name) & { requires_.push_back(std::move(name)); return *this; }
-    plugin&& requires_plugin(std::string name) && { return std::move(requires_plugin(std::move(name))); }
-    plugin& table(plinth::table t) & { tables_.push_back(std::move(t)); return *this; }
-    plugin&& table(plinth::table t) && { return std::move(table(std::move(t))); }
-    // T is default-constructed at init and destroyed after stop; it may define any of
-    // init(plinth::host), start(plinth::host), stop(plinth::host). Exceptions become errors.
-    template <class T> plugin& runs() & {
-        init_ = &detail::init_thunk<T>;
-        start_ = &detail::start_thunk<T>;
-        stop_ = &detail::stop_thunk<T>;
-        return *this;
-    }
-    template <class T> plugin&& runs() && { return std::move(runs<T>()); }
-    // ABI 1.4: `Step` is a function void(plinth::host, std::string_view previous_version), run once
-    // each time this plugin's version changes, inside the migration's transaction after the schema
-    // changes (see plinth_upgrade_fn). Its queries run in that transaction; an exception rolls
-    // everything back. Use: .upgrade<&move_priorities>()
-    template <auto Step> plugin& upgrade() & {
-        upgrade_ = &detail::upgrade_thunk<Step>;
-        return *this;
-    }
-    template <auto Step> plugin&& upgrade() && { return std::move(upgrade<Step>()); }
-
-private:
-    friend class built_plugin;
-    std::string name_;
-    std::string version_;
-    std::string schema_;
-    std::vector<std::string> requires_;
-    std::vector<plinth::table> tables_;
-    plinth_init_fn init_ = nullptr;
-    plinth_start_fn start_ = nullptr;
-    plinth_stop_fn stop_ = nullptr;
-    plinth_upgrade_fn upgrade_ = nullptr;
-};
-
 namespace detail {
 // Hands out arrays of T that never move: slices of blocks of at least kBlock elements, kept until
 // the arena goes. A descriptor of thousands of tables is then built from a few dozen allocations,
@@ -531,19 +520,15 @@ private:
     std::size_t capacity_ = 0;
     std::size_t used_ = 0;
 };
-}  // namespace detail
 
-// Turns the builders into the C descriptor. Every string the descriptor points to is a copy in the
-// text arena; every array is a slice of an arena.
-class built_plugin {
+// What the C descriptor's tables point to: every string a copy in the text arena, every array a
+// slice of an arena; nothing here ever moves. A table is turned into its C struct as soon as the
+// plugin declares it and its builders are freed, so a plugin of thousands of tables never holds
+// every builder and the descriptor together (the next table's builders reuse the same memory) and
+// the memory it touches is the descriptor's alone. Copies of a plugin share one storage: it only
+// grows, and each copy keeps its own list of tables.
+class descriptor_storage {
 public:
-    explicit built_plugin(plugin p) : plugin_(std::move(p)) { build(); }
-    // The descriptor points into this object's own strings and arrays: it must never move.
-    built_plugin(const built_plugin&) = delete;
-    built_plugin& operator=(const built_plugin&) = delete;
-    const plinth_plugin_descriptor* descriptor() const { return &descriptor_; }
-
-private:
     // A copy of `s` in the text arena. Whoever reads the descriptor (the host hashes all of it on
     // every start) then reads its strings from a few contiguous blocks, not from a scattered cache
     // line in each builder object.
@@ -554,17 +539,19 @@ private:
     }
     const char* optional_text(const std::string& s) { return s.empty() ? nullptr : text(s); }
 
+    const char* const* names(const std::vector<std::string>& list) {
+        const char** out = names_.take(list.size());
+        for (std::size_t i = 0; i < list.size(); ++i) out[i] = text(list[i]);
+        return out;
+    }
+
+private:
     // file_name() points to a string literal, which lives as long as the library.
     template <class Abi> static void locate(Abi& out, const source_location& source) {
         out.source_file = source.file_name();
         out.source_line = source.line();
     }
 
-    const char* const* names(const std::vector<std::string>& list) {
-        const char** out = names_.take(list.size());
-        for (std::size_t i = 0; i < list.size(); ++i) out[i] = text(list[i]);
-        return out;
-    }
     const char* const* one_name(const std::string& name) {
         const char** out = names_.take(1);
         out[0] = text(name);
@@ -597,11 +584,13 @@ private:
         return out;
     }
 
+public:
+    // The C struct of `t`, pointing into this storage.
     plinth_table make_table(const table& t) {
         std::size_t unique_count = t.uniques_.size(), fk_count = t.foreign_keys_.size(), pk_count = t.primary_key_.size();
         for (const auto& c : t.columns_) {
             unique_count += c.unique_ ? 1 : 0;
-            fk_count += c.references_.size();
+            if (const auto* extras = c.extras_.find()) fk_count += extras->references.size();
             if (t.primary_key_.empty() && c.primary_key_) ++pk_count;
         }
         plinth_column* cols = columns_.take(t.columns_.size());
@@ -619,13 +608,16 @@ private:
             pc.name = text(c.name_);
             pc.type = text(c.type_);
             pc.default_sql = c.has_default() ? text(c.default_) : nullptr;
-            pc.backfill = c.backfill_.empty() ? nullptr : text(c.backfill_);
-            pc.using_expression = c.using_.empty() ? nullptr : text(c.using_);
-            pc.renamed_from = optional_text(c.renamed_from_);
+            if (const auto* extras = c.extras_.find()) {
+                pc.backfill = optional_text(extras->backfill);
+                pc.using_expression = optional_text(extras->using_expression);
+                pc.renamed_from = optional_text(extras->renamed_from);
+            }
             locate(pc, c.source_);
             if (c.primary_key_ && pk) pk[k++] = pc.name;
             if (c.unique_) uniques[u++] = make_unique(one_name(c.name_), 1, {}, c.unique_source_);
-            for (const auto& fk : c.references_) fks[f++] = make_fk(fk);
+            if (const auto* extras = c.extras_.find())
+                for (const auto& fk : extras->references) fks[f++] = make_fk(fk);
         }
         for (const auto& def : t.uniques_)
             uniques[u++] = make_unique(names(def.columns), def.columns.size(), def.name, def.source);
@@ -689,35 +681,97 @@ private:
         return out;
     }
 
+private:
+    array_arena<char, 64 * 1024> text_;
+    array_arena<const char*> names_;
+    array_arena<plinth_column> columns_;
+    array_arena<plinth_unique> uniques_;
+    array_arena<plinth_index> indexes_;
+    array_arena<plinth_foreign_key> fks_;
+    array_arena<plinth_check> checks_;
+};
+}  // namespace detail
+
+// A plugin's declaration. Each table given to table() is turned into the C descriptor's form at once
+// (detail::descriptor_storage).
+class plugin {
+public:
+    plugin(std::string name, std::string version) : name_(std::move(name)), version_(std::move(version)) {}
+    // The PostgreSQL schema this plugin owns; "public" when not called.
+    plugin& schema(std::string schema) & { schema_ = std::move(schema); return *this; }
+    plugin&& schema(std::string name) && { return std::move(schema(std::move(name))); }
+    plugin& requires_plugin(std::string name) & { requires_.push_back(std::move(name)); return *this; }
+    plugin&& requires_plugin(std::string name) && { return std::move(requires_plugin(std::move(name))); }
+    plugin& table(const plinth::table& t) & {
+        if (!storage_) storage_ = std::make_shared<detail::descriptor_storage>();
+        tables_.push_back(storage_->make_table(t));
+        return *this;
+    }
+    plugin&& table(const plinth::table& t) && { return std::move(table(t)); }
+    // T is default-constructed at init and destroyed after stop; it may define any of
+    // init(plinth::host), start(plinth::host), stop(plinth::host). Exceptions become errors.
+    template <class T> plugin& runs() & {
+        init_ = &detail::init_thunk<T>;
+        start_ = &detail::start_thunk<T>;
+        stop_ = &detail::stop_thunk<T>;
+        return *this;
+    }
+    template <class T> plugin&& runs() && { return std::move(runs<T>()); }
+    // ABI 1.4: `Step` is a function void(plinth::host, std::string_view previous_version), run once
+    // each time this plugin's version changes, inside the migration's transaction after the schema
+    // changes (see plinth_upgrade_fn). Its queries run in that transaction; an exception rolls
+    // everything back. Use: .upgrade<&move_priorities>()
+    template <auto Step> plugin& upgrade() & {
+        upgrade_ = &detail::upgrade_thunk<Step>;
+        return *this;
+    }
+    template <auto Step> plugin&& upgrade() && { return std::move(upgrade<Step>()); }
+
+private:
+    friend class built_plugin;
+    std::string name_;
+    std::string version_;
+    std::string schema_;
+    std::vector<std::string> requires_;
+    std::vector<plinth_table> tables_;  // what the descriptor's tables array will be
+    std::shared_ptr<detail::descriptor_storage> storage_;  // what tables_ points to
+    plinth_init_fn init_ = nullptr;
+    plinth_start_fn start_ = nullptr;
+    plinth_stop_fn stop_ = nullptr;
+    plinth_upgrade_fn upgrade_ = nullptr;
+};
+
+// The C descriptor of a plugin: its tables as the plugin made them, and the plugin's own fields.
+class built_plugin {
+public:
+    explicit built_plugin(plugin p) : plugin_(std::move(p)) { build(); }
+    // The descriptor points into this object's storage: it must never move.
+    built_plugin(const built_plugin&) = delete;
+    built_plugin& operator=(const built_plugin&) = delete;
+    const plinth_plugin_descriptor* descriptor() const { return &descriptor_; }
+
+private:
     void build() {
-        plinth_table* tables = tables_.take(plugin_.tables_.size());
-        for (std::size_t i = 0; i < plugin_.tables_.size(); ++i) tables[i] = make_table(plugin_.tables_[i]);
+        if (!plugin_.storage_) plugin_.storage_ = std::make_shared<detail::descriptor_storage>();
+        detail::descriptor_storage& storage = *plugin_.storage_;
         descriptor_ = {};
         descriptor_.abi_major = PLINTH_ABI_MAJOR;
         descriptor_.abi_minor = PLINTH_ABI_MINOR;
         descriptor_.struct_size = sizeof(plinth_plugin_descriptor);
-        descriptor_.name = text(plugin_.name_);
-        descriptor_.version = text(plugin_.version_);
-        descriptor_.schema = optional_text(plugin_.schema_);
+        descriptor_.name = storage.text(plugin_.name_);
+        descriptor_.version = storage.text(plugin_.version_);
+        descriptor_.schema = storage.optional_text(plugin_.schema_);
         descriptor_.required_plugin_count = static_cast<std::uint32_t>(plugin_.requires_.size());
-        descriptor_.required_plugins = names(plugin_.requires_);
+        descriptor_.required_plugins = storage.names(plugin_.requires_);
         descriptor_.table_count = static_cast<std::uint32_t>(plugin_.tables_.size());
-        descriptor_.tables = tables;
+        descriptor_.tables = plugin_.tables_.empty() ? nullptr : plugin_.tables_.data();
         descriptor_.init = plugin_.init_;
         descriptor_.start = plugin_.start_;
         descriptor_.stop = plugin_.stop_;
         descriptor_.upgrade = plugin_.upgrade_;
     }
 
-    plugin plugin_;  // nothing points into it; kept, as freeing its thousands of objects would only cost time
-    detail::array_arena<char, 64 * 1024> text_;
-    detail::array_arena<const char*> names_;
-    detail::array_arena<plinth_column> columns_;
-    detail::array_arena<plinth_unique> uniques_;
-    detail::array_arena<plinth_index> indexes_;
-    detail::array_arena<plinth_foreign_key> fks_;
-    detail::array_arena<plinth_check> checks_;
-    detail::array_arena<plinth_table> tables_;
+    plugin plugin_;
     plinth_plugin_descriptor descriptor_{};
 };
 
