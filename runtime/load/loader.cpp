@@ -425,7 +425,12 @@ private:
         XXH3_64bits_update(state_, buffer_, used_);
         used_ = 0;
     }
-    void number(std::uint64_t n) { bytes(&n, sizeof n); }
+    // Most of what a descriptor feeds: a fixed-size copy the compiler makes a single store.
+    void number(std::uint64_t n) {
+        if (sizeof n > sizeof buffer_ - used_) flush();
+        std::memcpy(buffer_ + used_, &n, sizeof n);
+        used_ += sizeof n;
+    }
     void text(const char* s) {
         if (!s) return number(~std::uint64_t(0));
         const std::size_t n = ::strnlen(s, kMaxString + 1);
@@ -441,9 +446,18 @@ private:
             text(list[i]);
         }
     }
+    // A declaration's file name is a string literal of the plugin, the same pointer for each
+    // declaration of one source file: after the first, that pointer feeds "the file just before"
+    // (a value no text can feed, a length over 1 MiB). The same descriptor still gives the same
+    // digest and different texts different ones; equal texts at different addresses merely differ.
     template <class T> void source(const T& e) {
         if (e.struct_size < kSourceEnd<T> || !e.source_file) return number(0);
-        text(e.source_file);
+        if (e.source_file == last_source_file_) {
+            number(kSameSourceFile);
+        } else {
+            text(e.source_file);
+            last_source_file_ = e.source_file;
+        }
         number(e.source_line);
     }
     template <class T> void renamed_from(const T& e) {
@@ -526,6 +540,8 @@ private:
     XXH3_state_t* state_;
     std::size_t used_ = 0;
     unsigned char buffer_[16384];
+    static constexpr std::uint64_t kSameSourceFile = ~std::uint64_t(1);
+    const char* last_source_file_ = nullptr;
 };
 
 }  // namespace
