@@ -125,7 +125,7 @@ std::optional<std::string> check_header(ElfFile& elf, Elf64_Ehdr& header) {
 ElfFacts inspect_elf_file(const std::filesystem::path& file) {
     ElfFile elf(file);
     if (!elf.is_open()) return {"cannot open the file: " + std::string(std::strerror(errno)), std::nullopt};
-    Elf64_Ehdr header;
+    Elf64_Ehdr header{};  // zeroed: GCC cannot see that read_header fills it whenever it is read
     if (auto bad = check_header(elf, header)) return {std::move(bad), std::nullopt};
     return {std::nullopt, defined_symbols(elf, header)};
 }

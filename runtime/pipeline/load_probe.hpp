@@ -28,7 +28,7 @@ namespace plinth::pipeline {
 struct ProbeOptions {
     bool enabled = true;  // false: load in plinth's own process at once (to debug a constructor in gdb)
     std::chrono::milliseconds timeout{30000};  // one file's load, constructors and entry function
-    std::function<bool()> should_stop;         // asked while waiting; true: stop probing
+    std::function<bool()> should_stop{};       // asked while waiting; true: stop probing
 };
 
 struct ProbeResult {
