@@ -410,7 +410,7 @@ public:
 private:
     // A descriptor feeds hundreds of thousands of values of a few bytes each: gathered here, they go
     // to XXH3 in large blocks (its streaming digest does not depend on how the input is split).
-    void bytes(const void* data, std::size_t size) {
+    [[gnu::always_inline]] void bytes(const void* data, std::size_t size) {
         if (size > sizeof buffer_ - used_) {
             flush();
             if (size >= sizeof buffer_) {
@@ -426,7 +426,7 @@ private:
         used_ = 0;
     }
     // Most of what a descriptor feeds: a fixed-size copy the compiler makes a single store.
-    void number(std::uint64_t n) {
+    [[gnu::always_inline]] void number(std::uint64_t n) {
         if (sizeof n > sizeof buffer_ - used_) flush();
         std::memcpy(buffer_ + used_, &n, sizeof n);
         used_ += sizeof n;

@@ -690,6 +690,28 @@ private:
     array_arena<plinth_foreign_key> fks_;
     array_arena<plinth_check> checks_;
 };
+
+// The C structs of the tables declared so far, in blocks that stay where they are as more come
+// (one vector of thousands would be copied whole, into fresh memory, at each doubling);
+// built_plugin copies them once into the one array the descriptor points to.
+class table_list {
+public:
+    void push_back(const plinth_table& t) {
+        if (blocks_.empty() || blocks_.back().size() == kBlock) blocks_.emplace_back().reserve(kBlock);
+        blocks_.back().push_back(t);
+    }
+    std::size_t size() const { return blocks_.empty() ? 0 : (blocks_.size() - 1) * kBlock + blocks_.back().size(); }
+    std::vector<plinth_table> joined() const {
+        std::vector<plinth_table> out;
+        out.reserve(size());
+        for (const auto& block : blocks_) out.insert(out.end(), block.begin(), block.end());
+        return out;
+    }
+
+private:
+    static constexpr std::size_t kBlock = 512;
+    std::vector<std::vector<plinth_table>> blocks_;
+};
 }  // namespace detail
 
 // A plugin's declaration. Each table given to table() is turned into the C descriptor's form at once
@@ -733,7 +755,7 @@ private:
     std::string version_;
     std::string schema_;
     std::vector<std::string> requires_;
-    std::vector<plinth_table> tables_;  // what the descriptor's tables array will be
+    detail::table_list tables_;
     std::shared_ptr<detail::descriptor_storage> storage_;  // what tables_ points to
     plinth_init_fn init_ = nullptr;
     plinth_start_fn start_ = nullptr;
@@ -763,8 +785,9 @@ private:
         descriptor_.schema = storage.optional_text(plugin_.schema_);
         descriptor_.required_plugin_count = static_cast<std::uint32_t>(plugin_.requires_.size());
         descriptor_.required_plugins = storage.names(plugin_.requires_);
-        descriptor_.table_count = static_cast<std::uint32_t>(plugin_.tables_.size());
-        descriptor_.tables = plugin_.tables_.empty() ? nullptr : plugin_.tables_.data();
+        tables_ = plugin_.tables_.joined();
+        descriptor_.table_count = static_cast<std::uint32_t>(tables_.size());
+        descriptor_.tables = tables_.empty() ? nullptr : tables_.data();
         descriptor_.init = plugin_.init_;
         descriptor_.start = plugin_.start_;
         descriptor_.stop = plugin_.stop_;
@@ -772,6 +795,7 @@ private:
     }
 
     plugin plugin_;
+    std::vector<plinth_table> tables_;
     plinth_plugin_descriptor descriptor_{};
 };
 
