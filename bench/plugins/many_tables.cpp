@@ -34,9 +34,12 @@ plinth::plugin describe() {
     if (agent_key) p.requires_plugin("core");
     for (int i = 0; i < count; ++i) {
         const std::string name = "t" + std::to_string(i);
-        std::vector<plinth::column> columns{uuid("id").primary_key().default_random(), text("code").not_null(),
-                                            integer("amount").not_null().default_value(0),
-                                            timestamptz("created_at").not_null().default_now()};
+        std::vector<plinth::column> columns;
+        columns.reserve(5);
+        columns.push_back(uuid("id").primary_key().default_random());
+        columns.push_back(text("code").not_null());
+        columns.push_back(integer("amount").not_null().default_value(0));
+        columns.push_back(timestamptz("created_at").not_null().default_now());
         if (i > 0) columns.push_back(uuid("parent_id").references("t" + std::to_string(i - 1)));
         if (i == 0 && agent_key) columns.push_back(uuid("agent_id").references("public.agents"));
         p.table(plinth::table(name, std::move(columns))

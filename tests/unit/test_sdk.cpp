@@ -275,3 +275,22 @@ TEST_CASE("a plugin's tables are C structs as soon as declared; copies and build
     REQUIRE(c.descriptor()->table_count == 1);
     CHECK(std::string(c.descriptor()->tables[0].name) == "again");
 }
+
+TEST_CASE("a table's braced list moves the columns made in it and copies the ones named in it") {
+    const plinth::column kept = text("note").default_value("n/a");
+    std::vector<plinth::column> listed{uuid("id").primary_key()};
+    const plinth::built_plugin built(plinth::plugin("x", "1")
+                                         .table(plinth::table("braced", {uuid("id").primary_key(), kept}))
+                                         .table(plinth::table("listed", std::move(listed)))
+                                         .table(plinth::table("empty", {})));
+    const auto* d = built.descriptor();
+    REQUIRE(d->table_count == 3);
+    REQUIRE(d->tables[0].column_count == 2);
+    CHECK(std::string(d->tables[0].columns[1].name) == "note");
+    CHECK(std::string(d->tables[0].columns[1].default_sql) == "'n/a'");
+    CHECK(d->tables[1].column_count == 1);
+    CHECK(d->tables[2].column_count == 0);
+    // The named column was copied, not moved from: it still makes the same table.
+    const plinth::built_plugin again(plinth::plugin("y", "1").table(plinth::table("t", {kept})));
+    CHECK(std::string(again.descriptor()->tables[0].columns[0].default_sql) == "'n/a'");
+}

@@ -30,6 +30,7 @@
 #include <concepts>
 #include <cstdint>
 #include <exception>
+#include <initializer_list>
 #include <memory>
 #include <source_location>
 #include <stdexcept>
@@ -388,8 +389,28 @@ private:
     std::vector<std::pair<std::string, std::string>> options_;
 };
 
+// A column written in a table's braced list. The elements of a braced list can only be copied
+// from; a column made in the list is moved into this wrapper and from it into the table instead.
+class column_arg {
+public:
+    // Implicit: the list is written with columns.
+    column_arg(column&& c) : column_(std::move(c)) {}
+    column_arg(const column& c) : column_(c) {}
+
+private:
+    friend class table;
+    mutable column column_;
+};
+
 class table {
 public:
+    // plinth::table("projects", {uuid("id").primary_key(), text("name").not_null()})
+    table(std::string name, std::initializer_list<column_arg> columns,
+          source_location source = source_location::current())
+        : name_(std::move(name)), source_(source) {
+        columns_.reserve(columns.size());
+        for (const auto& arg : columns) columns_.push_back(std::move(arg.column_));
+    }
     table(std::string name, std::vector<column> columns,
           source_location source = source_location::current())
         : name_(std::move(name)), columns_(std::move(columns)), source_(source) {}
