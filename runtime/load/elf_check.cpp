@@ -130,18 +130,12 @@ ElfFacts inspect_elf_file(const std::filesystem::path& file) {
     return {std::nullopt, defined_symbols(elf, header)};
 }
 
-std::optional<std::string> check_elf_file(const std::filesystem::path& file) { return inspect_elf_file(file).problem; }
-
 std::optional<std::vector<std::string>> exported_symbols(const std::filesystem::path& file) {
     const auto symbols = inspect_elf_file(file).symbols;
     if (!symbols) return std::nullopt;
     std::vector<std::string> names;
     for (const auto& symbol : *symbols) names.push_back(symbol.name);
     return names;
-}
-
-std::optional<std::string> check_function_symbol(const std::filesystem::path& file, const std::string& name) {
-    return check_function_symbol(inspect_elf_file(file).symbols, name);
 }
 
 std::optional<std::string> check_function_symbol(const std::optional<std::vector<ElfSymbol>>& symbols,

@@ -17,29 +17,23 @@ struct ElfSymbol {
     unsigned char type;  // STT_*
 };
 
-// All the loader asks of a file, from one opening of it: `problem` is check_elf_file's verdict,
-// and for a file it accepts, `symbols` are those it defines and exports, as exported_symbols says
-// (nullopt when the file does not say).
+// All the loader asks of a file, from one opening of it: `problem` is nullopt when the file is a
+// complete ELF shared object for this machine, else why not; for a file it accepts, `symbols` are
+// those it defines and exports, as exported_symbols says (nullopt when the file does not say).
 struct ElfFacts {
     std::optional<std::string> problem;
     std::optional<std::vector<ElfSymbol>> symbols;
 };
 ElfFacts inspect_elf_file(const std::filesystem::path& file);
 
-// nullopt when the file is a complete ELF shared object for this machine; else why not.
-std::optional<std::string> check_elf_file(const std::filesystem::path& file);
-
 // The names of the symbols the file defines and exports (its .dynsym entries that are defined and
 // not local), in table order; nullopt when it cannot tell (no section headers, or a malformed
-// table). Call it on a file check_elf_file accepted.
+// table). Call it on a file inspect_elf_file accepted.
 std::optional<std::vector<std::string>> exported_symbols(const std::filesystem::path& file);
 
-// nullopt when `name` is a function in the file's dynamic symbol table (STT_FUNC or STT_GNU_IFUNC),
-// or when the file does not say (no section headers, or no such symbol there); else what the
-// symbol is instead, e.g. "symbol plinth_plugin_entry_v1 is a data object, not a function". Call
-// it on a file check_elf_file accepted.
-std::optional<std::string> check_function_symbol(const std::filesystem::path& file, const std::string& name);
-// The same, on symbols inspect_elf_file read.
+// nullopt when `name` is a function among the symbols inspect_elf_file read (STT_FUNC or
+// STT_GNU_IFUNC), or when they do not say (no section headers, or no such symbol there); else what
+// the symbol is instead, e.g. "symbol plinth_plugin_entry_v1 is a data object, not a function".
 std::optional<std::string> check_function_symbol(const std::optional<std::vector<ElfSymbol>>& symbols,
                                                  const std::string& name);
 

@@ -70,12 +70,14 @@ extern "C" void leave_at_once(int status, void*) { ::_exit(status); }
 // load::descriptor_digest. Whatever the loader would refuse with a message is left to it. Returns
 // that digest.
 std::optional<std::uint64_t> load_once(const std::filesystem::path& file, std::uint32_t index) {
-    if (load::check_elf_file(file)) return std::nullopt;
+    // One reading of the file serves the check before dlopen and the entry symbol's kind, as in load_file.
+    const auto facts = load::inspect_elf_file(file);
+    if (facts.problem) return std::nullopt;
     void* library = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed: the child ends soon
     if (!library) return std::nullopt;
     send(index, Record::entry);
     void* symbol = ::dlsym(library, PLINTH_ENTRY_SYMBOL);
-    if (!symbol || load::check_function_symbol(file, PLINTH_ENTRY_SYMBOL)) return std::nullopt;
+    if (!symbol || load::check_function_symbol(facts.symbols, PLINTH_ENTRY_SYMBOL)) return std::nullopt;
     const plinth_plugin_descriptor* descriptor = nullptr;
     try {
         descriptor = reinterpret_cast<const plinth_plugin_descriptor* (*)()>(symbol)();
