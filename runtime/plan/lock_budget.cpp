@@ -25,8 +25,6 @@ bool fixed_length(const std::string& canonical) {
     return false;
 }
 
-bool starts_with(const std::string& text, std::string_view prefix) { return text.rfind(prefix, 0) == 0; }
-
 // What creating a table locks until the commit: the table and its row type; its TOAST table and
 // TOAST index; each key's index and constraint; each foreign key's constraint; each serial column's
 // sequence (and its row type). Its other indexes are operations of their own.
@@ -57,7 +55,7 @@ std::int64_t lock_entries_needed(const Plan& plan, const std::vector<model::Plug
     for (const auto& op : plan.operations) {
         if (op.phase != Phase::transaction) continue;
         // pgvector's script creates and locks about 190 objects (functions, operators, classes).
-        if (starts_with(op.summary, "create extension ")) {
+        if (op.kind == OperationKind::create_extension) {
             needed += kExtensionObjects;
             continue;
         }
@@ -68,15 +66,13 @@ std::int64_t lock_entries_needed(const Plan& plan, const std::vector<model::Plug
         }
         schemas.insert(op.table.substr(0, op.table.find('.')));
         const auto table = tables.find(op.table);
-        if (starts_with(op.summary, "create table ") && table != tables.end()) {
+        if (op.kind == OperationKind::create_table && table != tables.end()) {
             needed += entries_of_new_table(*table->second);
             created.insert(op.table);
             continue;
         }
         // A new table's keys, statements of their own after it, were counted with it.
-        if (created.count(op.table) &&
-            (starts_with(op.summary, "add primary key ") || starts_with(op.summary, "add unique constraint ")))
-            continue;
+        if (created.count(op.table) && op.kind == OperationKind::add_key) continue;
         ++needed;
         altered.insert(op.table);
         for (const auto& lock : op.locks) altered.insert(lock.table);

@@ -76,6 +76,14 @@ struct Backfill {
     bool operator==(const Backfill&) const = default;
 };
 
+// What an operation is, where plinth must tell without reading its summary, which is for people.
+enum class OperationKind {
+    other,
+    create_extension,  // pgvector's script, about 190 objects
+    create_table,
+    add_key,  // a primary key or a unique constraint, by a statement of its own
+};
+
 struct Operation {
     std::string plugin;   // who asked for it
     std::string table;    // "schema.table", empty for schema and extension operations
@@ -89,6 +97,7 @@ struct Operation {
     // After the commit: a backfill step, run in batches by apply instead of `sql` (which shows the
     // same work as one statement, as a person would run it).
     std::optional<Backfill> backfill{};
+    OperationKind kind = OperationKind::other;
 
     std::vector<std::string> hazard_texts() const;
 };

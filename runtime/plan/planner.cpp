@@ -109,8 +109,10 @@ private:
     // In the transaction, in table creation order; on a table that existed, `mode` is the lock it
     // takes, and it waits for the end (see run).
     void add(const model::Plugin& p, const model::Table& t, std::string summary, std::string sql,
-             std::vector<Hazard> hazards = {}, const std::string& mode = "ACCESS EXCLUSIVE") {
+             std::vector<Hazard> hazards = {}, const std::string& mode = "ACCESS EXCLUSIVE",
+             OperationKind kind = OperationKind::other) {
         Operation op{p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards), Phase::transaction, {}};
+        op.kind = kind;
         lock_if_existing(op, op.table, mode);
         (op.locks.empty() ? plan_.operations : locking_).push_back(std::move(op));
     }
@@ -167,9 +169,10 @@ private:
                     // In public, on every role's default search_path, where the DDL finds its types.
                     // Left to the server, it would go to the first schema of search_path, "$user":
                     // plinth's journal schema when the role is named plinth.
-                    plan_.operations.push_back({p.name, "", "create extension vector",
-                                                "CREATE EXTENSION IF NOT EXISTS vector SCHEMA public", {},
-                                                Phase::transaction, {}});
+                    Operation op{p.name, "", "create extension vector",
+                                 "CREATE EXTENSION IF NOT EXISTS vector SCHEMA public", {}, Phase::transaction, {}};
+                    op.kind = OperationKind::create_extension;
+                    plan_.operations.push_back(std::move(op));
                     return;
                 }
     }
@@ -229,7 +232,8 @@ private:
         const bool keys_inline = std::any_of(inline_keys.begin(), inline_keys.end(), [&](const model::ForeignKey& fk) {
             return fk.ref_schema == t.schema && fk.ref_table == t.name;
         });
-        add(p, t, "create table " + name, create_table_sql(t, inline_keys, keys_inline));
+        add(p, t, "create table " + name, create_table_sql(t, inline_keys, keys_inline), {}, "ACCESS EXCLUSIVE",
+            OperationKind::create_table);
         if (!keys_inline) {
             add_primary_key(p, t, {});
             for (const auto& u : t.uniques) add_unique(p, t, u, {});
@@ -473,16 +477,16 @@ private:
                                            : std::vector<Hazard>{});
     }
 
-    // The table's primary key, or one unique constraint, added to it by a statement of its own
-    // (plan::lock_entries_needed knows these summaries).
+    // The table's primary key, or one unique constraint, added to it by a statement of its own.
     void add_primary_key(const model::Plugin& p, const model::Table& t, std::vector<Hazard> hazards) {
         add(p, t, "add primary key " + t.primary_key_name + " on " + t.qualified_name(),
-            alter_table_sql(t) + " ADD " + primary_key_sql(t.primary_key_name, t.primary_key), std::move(hazards));
+            alter_table_sql(t) + " ADD " + primary_key_sql(t.primary_key_name, t.primary_key), std::move(hazards),
+            "ACCESS EXCLUSIVE", OperationKind::add_key);
     }
     void add_unique(const model::Plugin& p, const model::Table& t, const model::UniqueConstraint& u,
                     std::vector<Hazard> hazards) {
         add(p, t, "add unique constraint " + u.name + " on " + t.qualified_name(),
-            alter_table_sql(t) + " ADD " + unique_sql(u), std::move(hazards));
+            alter_table_sql(t) + " ADD " + unique_sql(u), std::move(hazards), "ACCESS EXCLUSIVE", OperationKind::add_key);
     }
 
     void plan_check(const model::Plugin& p, const model::Table& t, const model::Check& ch, const model::ActualTable& have) {
