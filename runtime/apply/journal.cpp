@@ -341,22 +341,52 @@ std::string Journal::ddl_epoch_sql() const {
     return in_schema("(SELECT coalesce(sum(bumps), 0)::text FROM {j}.ddl_epoch)");
 }
 
+std::optional<RecordedKeyRow> Journal::recorded_key() {
+    const auto r = connection_.exec_params(
+        in_schema("SELECT s.plugins_key, s.plan_clean, s.ddl_epoch, s.ddl_guard, (SELECT sum(bumps) FROM {j}.ddl_epoch), "
+                  "pg_catalog.pg_postmaster_start_time(), pg_catalog.pg_is_in_recovery(), "
+                  "pg_catalog.current_setting('transaction_read_only'), e.evtname, e.xmin, e.evtenabled "
+                  "FROM {j}.state s LEFT JOIN pg_catalog.pg_event_trigger e ON true"),
+        {});
+    if (r.rows() == 0) return std::nullopt;
+    RecordedKeyRow row;
+    if (!r.is_null(0, 0)) row.plugins_key = r.text(0, 0);
+    row.plan_clean = r.text(0, 1) == "t";
+    row.in_recovery = r.text(0, 6) == "t";
+    row.read_only = r.text(0, 7) == "on";
+    // ddl_epoch_sql's text: the sum of no rows is 0.
+    const std::string epoch = r.is_null(0, 4) ? "0" : r.text(0, 4);
+    // ddl_guard_sql's text: the start time, then "name:xmin" of each of the three triggers that
+    // fires always, in the catalog's order (the rows' order here: a nested loop over one state row);
+    // NULL unless there are three.
+    const auto names = ddl_trigger_names();
+    std::string guard = r.text(0, 5);
+    int ours = 0;
+    for (int i = 0; i < r.rows(); ++i) {
+        if (r.is_null(i, 8) || r.text(i, 10) != "A") continue;
+        if (std::find(names.begin(), names.end(), r.text(i, 8)) == names.end()) continue;
+        guard += " " + r.text(i, 8) + ":" + r.text(i, 9);
+        ++ours;
+    }
+    row.epoch_holds = ours == 3 && !r.is_null(0, 2) && !r.is_null(0, 3) && r.text(0, 2) == epoch &&
+                      r.text(0, 3) == guard;
+    return row;
+}
+
 std::string Journal::epoch_holds_sql(const std::string& state, const std::string& epoch, const std::string& guard) {
     return "coalesce(" + state + ".ddl_epoch::text = " + epoch + " AND " + state + ".ddl_guard = " + guard + ", false)";
 }
 
-std::string Journal::ddl_guard_sql(int names_param, GuardUse use) const {
+std::string Journal::ddl_guard_sql(int names_param) const {
     // An ALTER EVENT TRIGGER (disable, enable, rename, owner) gives its row a new xmin: DDL while a
     // trigger was off cannot hide behind an epoch that did not move. Replacing the trigger function
     // fires the start trigger, with the body being replaced, which moves the epoch. A server restart
-    // changes the start time (single-user mode runs no event triggers). Written for a new backend,
-    // where a no-op start's one statement runs: FILTER rather than WHERE, no ORDER BY and no join of
-    // pg_proc, so the server plans no index path nor sort (the scan order of the rows changes only
-    // with their xmin) and leaves pg_proc's statistics unread.
-    std::string ours = "e.evtname = ANY($" + std::to_string(names_param) + "::name[]) AND e.evtenabled = 'A'";
-    if (use == GuardUse::record)
-        ours += " AND e.evtfoid = pg_catalog.to_regprocedure(" +
-                connection_.quote_literal(quoted_ + ".bump_ddl_epoch()") + ")";
+    // changes the start time (single-user mode runs no event triggers). No ORDER BY: the rows come in
+    // the catalog's scan order, which changes only with their xmin, and recorded_key reads them in
+    // the same order.
+    const std::string ours = "e.evtname = ANY($" + std::to_string(names_param) +
+                             "::name[]) AND e.evtenabled = 'A' AND e.evtfoid = pg_catalog.to_regprocedure(" +
+                             connection_.quote_literal(quoted_ + ".bump_ddl_epoch()") + ")";
     return "(SELECT pg_catalog.pg_postmaster_start_time()::text || ' ' || "
            "string_agg(e.evtname || ':' || e.xmin::text, ' ') FILTER (WHERE " + ours + ") "
            "FROM pg_catalog.pg_event_trigger e HAVING count(*) FILTER (WHERE " + ours + ") = 3)";

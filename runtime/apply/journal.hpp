@@ -84,6 +84,15 @@ struct BackfillProgress {
     std::int64_t batches = 0;
 };
 
+// What a no-op start reads of the journal (Journal::recorded_key), in one statement.
+struct RecordedKeyRow {
+    std::optional<std::string> plugins_key;  // none recorded
+    bool plan_clean = false;
+    bool epoch_holds = false;  // the recorded epoch and guard are the current ones
+    bool in_recovery = false;  // the server is a standby
+    bool read_only = false;    // transaction_read_only is on
+};
+
 struct PluginRecord {
     std::string version;
     std::string schema_hash;
@@ -146,18 +155,22 @@ public:
     // disabled. Returns whether it installed anything. Idempotent.
     bool install_ddl_epoch();
     // SQL expressions for the current epoch (the sum of {j}.ddl_epoch) and its guard: the postmaster's
-    // start time with the xmin of each event trigger, NULL unless all three exist and fire ALWAYS
-    // and, for a guard to record, call the trigger function. A guard only compared with a recorded
-    // one needs not check the function (a trigger made again has a new xmin), which saves the
-    // no-op start's statement a lookup on a new backend. Parameter $names_param (the guard's) must
-    // be ddl_trigger_names() as a text array.
-    enum class GuardUse { record, compare };
+    // start time with the xmin of each event trigger, NULL unless all three exist, fire ALWAYS and
+    // call the trigger function. Parameter $names_param must be ddl_trigger_names() as a text array.
     std::string ddl_epoch_sql() const;
-    std::string ddl_guard_sql(int names_param = 2, GuardUse use = GuardUse::record) const;
+    std::string ddl_guard_sql(int names_param = 2) const;
     // Whether the epoch holds: the state row `state` (an alias of {j}.state) records the epoch and
     // guard that the SQL expressions `epoch` and `guard` give now; false when either is NULL.
     static std::string epoch_holds_sql(const std::string& state, const std::string& epoch, const std::string& guard);
     std::vector<std::string> ddl_trigger_names() const;
+    // The no-op start's one statement: the recorded plugins key, whether the epoch holds (the
+    // recorded epoch and guard are those ddl_epoch_sql and ddl_guard_sql give now) and whether the
+    // session may write. Written for the new backend where it runs: it asks for raw values, one row
+    // per event trigger, and compares them here, so the server resolves no cast, concatenation or
+    // filtered aggregate (docs/BENCHMARKS.md, eighth round). It does not check the trigger
+    // function: a trigger made again has a new xmin. nullopt without a state row; throws pg::Error
+    // when the journal lacks what it reads.
+    std::optional<RecordedKeyRow> recorded_key();
     // The qualified name of a plpgsql function in the journal schema that runs
     // introspect::fingerprint_query() ($1: the owned schemas), named after a hash of that query so a
     // plinth with another fingerprint never calls an older one. The fast path calls it rather than

@@ -1062,19 +1062,12 @@ std::optional<RecordedKey> trusted_plugins_key(pg::Connection& connection, const
     if (options.full_fingerprint_every == 1) return std::nullopt;
     Journal journal(connection, options.journal_schema);
     try {
-        const auto r = connection.exec_params(
-            "SELECT s.plugins_key, " + Journal::epoch_holds_sql("s", journal.ddl_epoch_sql(),
-                                                  journal.ddl_guard_sql(1, Journal::GuardUse::compare)) +
-                ", "
-                "pg_catalog.pg_is_in_recovery(), current_setting('transaction_read_only'), s.plan_clean FROM " +
-                connection.quote_identifier(options.journal_schema) + ".state s",
-            {introspect::text_array(journal.ddl_trigger_names())});
-        if (r.rows() != 1) return std::nullopt;
+        const auto row = journal.recorded_key();
+        if (!row) return std::nullopt;
         if (use == KeyUse::migrate)
-            if (auto why = read_only_message(connection, r.text(0, 2) == "t", r.text(0, 3) == "on"))
-                throw MigrationError(*why);
-        if (r.is_null(0, 0) || r.text(0, 1) != "t") return std::nullopt;
-        return RecordedKey{r.text(0, 0), r.text(0, 4) == "t"};
+            if (auto why = read_only_message(connection, row->in_recovery, row->read_only)) throw MigrationError(*why);
+        if (!row->plugins_key || !row->epoch_holds) return std::nullopt;
+        return RecordedKey{*row->plugins_key, row->plan_clean};
     } catch (const pg::Error&) {
         // No journal, or one from before the plugins key: the loaded path completes it. Any other
         // failure (a privilege, say) is the loaded path's to report, with its context.
