@@ -164,6 +164,16 @@ struct ProbedStart {
           session(database::DatabaseSession::open(o.database, *spdlog::default_logger())),
           connection(session.connect()) {}
 
+    // Once the recorded key is read and this start may well end on it: hang up at once, so that
+    // the server's backend ends while the probe's child still runs, on the core plinth leaves idle,
+    // not beside plinth's own exit (docs/BENCHMARKS.md, eighth round). connected() connects again
+    // if the plugins turn out to differ.
+    void hang_up() { pg::Connection closing = std::move(connection); }
+    pg::Connection& connected() {
+        if (!connection.native()) connection = session.connect();
+        return connection;
+    }
+
     std::vector<std::filesystem::path> folders;
     std::vector<std::filesystem::path> files;
     pipeline::ProbeRun probe_run;  // members are made in this order
@@ -180,15 +190,16 @@ int plan(const DatabaseCommandOptions& o) {
     // nothing is loaded, judged or introspected: one query. About one plan in --full-check-every
     // reads the whole catalog regardless.
     ProbedStart start(o);
-    auto& connection = start.connection;
     const auto options = drawn_key_options(o);
     // Read without the load probe too: the judgement may be skipped with plugins loaded here.
-    const auto recorded = apply::trusted_plugins_key(connection, options, apply::KeyUse::read);
+    const auto recorded = apply::trusted_plugins_key(start.connection, options, apply::KeyUse::read);
+    if (recorded && recorded->plan_clean) start.hang_up();
     const auto probed = start.probe_run.finish();
     plan::Plan p;
     apply::Refusals refused;
     if (!nothing_to_show(recorded, pipeline::plugins_key(start.files, probed.digests), options, o,
                          "nothing loaded or introspected")) {
+        auto& connection = start.connected();
         auto set = prepared(pipeline::load_plugin_set(start.folders, probed), o);
         refused = judge(connection, set, o, recorded);
         p = apply::current_plan(connection, set, std::chrono::milliseconds(std::llround(o.lock_timeout_s * 1000)),
@@ -225,7 +236,6 @@ int migrate(const DatabaseCommandOptions& o) {
     // The probe's digests make this start's key: the same one lets a no-op start end before plinth
     // loads any plugin itself (apply::trusted_plugins_key).
     ProbedStart start(o);
-    auto& connection = start.connection;
     auto& session = start.session;
     // The full check drawn once here, so that the plugins-key query and the migration agree on it.
     auto options = drawn_key_options(o);
@@ -245,8 +255,10 @@ int migrate(const DatabaseCommandOptions& o) {
                            ? apply::in_process_upgrades(lookup)
                            : apply::forked_upgrades(lookup, std::chrono::milliseconds(std::llround(o.upgrade_timeout_s * 1000)));
     try {
-        const auto recorded =
-            o.plugins.load_probe ? apply::trusted_plugins_key(connection, options, apply::KeyUse::migrate) : std::nullopt;
+        const auto recorded = o.plugins.load_probe
+                                  ? apply::trusted_plugins_key(start.connection, options, apply::KeyUse::migrate)
+                                  : std::nullopt;
+        if (recorded) start.hang_up();
         const auto probed = start.probe_run.finish();
         const auto key = pipeline::plugins_key(start.files, probed.digests);
         apply::MigrateOutcome outcome;
@@ -256,7 +268,7 @@ int migrate(const DatabaseCommandOptions& o) {
             outcome.fast_path_detector = "ddl epoch";
         } else {
             auto set = prepared(pipeline::load_plugin_set(start.folders, probed), o);
-            outcome = apply::migrate(connection, set, options, *spdlog::default_logger());
+            outcome = apply::migrate(start.connected(), set, options, *spdlog::default_logger());
         }
         if (!outcome.up_to_date_fast && outcome.statements_applied == 0 && outcome.upgrades.empty())
             spdlog::info("schema up to date; nothing applied");
