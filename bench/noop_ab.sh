@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# No-op starts of several plinth binaries against `psql -X -c 'select 1'`, alternating in one run
+# (A B ... psql, A B ... psql, ...), so that a change of a millisecond or two shows on a noisy
+# machine: each binary's median over RUNS rounds and its ratio to psql's. One database of N bench
+# tables (bench/plugins/many_tables.cpp), migrated first by the first binary, on a server of the
+# run's own (fsync off); every start is a new process with a new backend.
+# Usage: bench/noop_ab.sh BUILD_DIR TABLES RUNS PLINTH_BINARY...
+#   e.g. bench/noop_ab.sh build 5000 41 /tmp/plinth-before build/runtime/plinth
+# The plugins are BUILD_DIR/bench/plugins for every binary; the server is BUILD_DIR's plinth's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 4 ] || { echo "usage: bench/noop_ab.sh BUILD_DIR TABLES RUNS PLINTH_BINARY..." >&2; exit 2; }
+BUILD=$1 TABLES=$2 RUNS=$3; shift 3
+BINARIES=("$@")
+PLINTH=$PWD/$BUILD/runtime/plinth
+PLUGINS=$PWD/$BUILD/bench/plugins
+for f in "$PLINTH" "$PLUGINS/many_tables.so" "${BINARIES[@]}"; do
+    [ -e "$f" ] || { echo "noop_ab.sh: $f is missing" >&2; exit 1; }
+done
+DATA=$(mktemp -d /tmp/plinth-noop-ab.XXXXXX)
+chmod 755 "$DATA"  # the server runs as an unprivileged user that must reach its data folder
+trap '"$PLINTH" db stop --data-dir "$DATA/db" >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
+"$PLINTH" db start --data-dir "$DATA/db" >/dev/null 2>&1
+URL=$("$PLINTH" db url --data-dir "$DATA/db")
+PSQL=/usr/lib/postgresql/$(( $(psql -X -q -t -A "$URL" -c 'SHOW server_version_num') / 10000 ))/bin/psql
+"$PSQL" -X -q "$URL" -c "ALTER SYSTEM SET fsync = off" -c "SELECT pg_reload_conf()" >/dev/null
+"$PSQL" -X -q "$URL" -c "CREATE DATABASE noop_ab" >/dev/null
+DB_URL=${URL/\/plinth\?//noop_ab?}
+export PLINTH_BENCH_TABLES=$TABLES
+"${BINARIES[0]}" migrate --plugins "$PLUGINS" --database-url "$DB_URL" >/dev/null 2>&1
+for b in "${BINARIES[@]}"; do  # each records its own plugins key once
+    "$b" migrate --plugins "$PLUGINS" --database-url "$DB_URL" >/dev/null 2>&1
+done
+
+ms() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b-a)*1000}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+declare -A times
+for _ in $(seq "$RUNS"); do
+    for i in "${!BINARIES[@]}"; do
+        t0=$EPOCHREALTIME
+        "${BINARIES[$i]}" migrate --plugins "$PLUGINS" --database-url "$DB_URL" >/dev/null 2>&1 ||
+            { echo "noop_ab.sh: ${BINARIES[$i]} failed" >&2; exit 1; }
+        times[$i]+="$(ms "$t0" "$EPOCHREALTIME") "
+    done
+    t0=$EPOCHREALTIME
+    "$PSQL" -X -q -c 'select 1' "$DB_URL" >/dev/null
+    times[psql]+="$(ms "$t0" "$EPOCHREALTIME") "
+done
+# shellcheck disable=SC2086
+base=$(median ${times[psql]})
+echo "$TABLES tables, medians of $RUNS alternating rounds; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-50s %9s %7s\n' binary ms ratio
+printf '%-50s %9s %7s\n' "psql -c 'select 1'" "$base" ""
+for i in "${!BINARIES[@]}"; do
+    # shellcheck disable=SC2086
+    m=$(median ${times[$i]})
+    printf '%-50s %9s %7s\n' "${BINARIES[$i]}" "$m" "$(awk -v a="$m" -v b="$base" 'BEGIN{printf "%.2fx", a/b}')"
+done
