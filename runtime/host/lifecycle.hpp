@@ -35,7 +35,7 @@ struct LifecycleObserver {
 struct LifecycleOptions {
     bool strict = false;                        // the first failure stops plinth
     std::chrono::milliseconds stop_timeout{10000};  // per plugin; then its stop is abandoned
-    LifecycleObserver observer;                 // may be empty
+    LifecycleObserver observer{};               // may be empty
 };
 
 enum class StartOutcome {
