@@ -17,18 +17,13 @@ PLUGINS=$PWD/$BUILD/bench/plugins
 for f in "$PLINTH" "$PLUGINS/many_tables.so" "${BINARIES[@]}"; do
     [ -e "$f" ] || { echo "noop_ab.sh: $f is missing" >&2; exit 1; }
 done
-DATA=$(mktemp -d /tmp/plinth-noop-ab.XXXXXX)
-chmod 755 "$DATA"  # the server runs as an unprivileged user that must reach its data folder
-trap '"$PLINTH" db stop --data-dir "$DATA/db" >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
-"$PLINTH" db start --data-dir "$DATA/db" >/dev/null 2>&1
-URL=$("$PLINTH" db url --data-dir "$DATA/db")
-PSQL=/usr/lib/postgresql/$(( $(psql -X -q -t -A "$URL" -c 'SHOW server_version_num') / 10000 ))/bin/psql
-"$PSQL" -X -q "$URL" -c "ALTER SYSTEM SET fsync = off" -c "SELECT pg_reload_conf()" >/dev/null
-"$PSQL" -X -q "$URL" -c "CREATE DATABASE noop_ab" >/dev/null
-DB_URL=${URL/\/plinth\?//noop_ab?}
+source bench/server.sh
+PSQL=/usr/lib/postgresql/$(( $(sql 'SHOW server_version_num') / 10000 ))/bin/psql  # not Debian's wrapper
+sql "ALTER SYSTEM SET fsync = off" && sql "SELECT pg_reload_conf()" >/dev/null
+sql "CREATE DATABASE noop_ab"
+DB_URL=$(db_url noop_ab)
 export PLINTH_BENCH_TABLES=$TABLES
-"${BINARIES[0]}" migrate --plugins "$PLUGINS" --database-url "$DB_URL" >/dev/null 2>&1
-for b in "${BINARIES[@]}"; do  # each records its own plugins key once
+for b in "${BINARIES[@]}"; do  # the first migrates; each then records its own plugins key
     "$b" migrate --plugins "$PLUGINS" --database-url "$DB_URL" >/dev/null 2>&1
 done
 

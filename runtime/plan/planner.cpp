@@ -108,13 +108,14 @@ private:
 
     // In the transaction, in table creation order; on a table that existed, `mode` is the lock it
     // takes, and it waits for the end (see run).
-    void add(const model::Plugin& p, const model::Table& t, std::string summary, std::string sql,
-             std::vector<Hazard> hazards = {}, const std::string& mode = "ACCESS EXCLUSIVE",
-             OperationKind kind = OperationKind::other) {
+    // Returns the operation, for its kind to be set.
+    Operation& add(const model::Plugin& p, const model::Table& t, std::string summary, std::string sql,
+                   std::vector<Hazard> hazards = {}, const std::string& mode = "ACCESS EXCLUSIVE") {
         Operation op{p.name, t.qualified_name(), std::move(summary), std::move(sql), std::move(hazards), Phase::transaction, {}};
-        op.kind = kind;
         lock_if_existing(op, op.table, mode);
-        (op.locks.empty() ? plan_.operations : locking_).push_back(std::move(op));
+        auto& list = op.locks.empty() ? plan_.operations : locking_;
+        list.push_back(std::move(op));
+        return list.back();
     }
 
     // In the transaction once every table exists, so a key may reference a table created later.
@@ -232,8 +233,7 @@ private:
         const bool keys_inline = std::any_of(inline_keys.begin(), inline_keys.end(), [&](const model::ForeignKey& fk) {
             return fk.ref_schema == t.schema && fk.ref_table == t.name;
         });
-        add(p, t, "create table " + name, create_table_sql(t, inline_keys, keys_inline), {}, "ACCESS EXCLUSIVE",
-            OperationKind::create_table);
+        add(p, t, "create table " + name, create_table_sql(t, inline_keys, keys_inline)).kind = OperationKind::create_table;
         if (!keys_inline) {
             add_primary_key(p, t, {});
             for (const auto& u : t.uniques) add_unique(p, t, u, {});
@@ -480,13 +480,14 @@ private:
     // The table's primary key, or one unique constraint, added to it by a statement of its own.
     void add_primary_key(const model::Plugin& p, const model::Table& t, std::vector<Hazard> hazards) {
         add(p, t, "add primary key " + t.primary_key_name + " on " + t.qualified_name(),
-            alter_table_sql(t) + " ADD " + primary_key_sql(t.primary_key_name, t.primary_key), std::move(hazards),
-            "ACCESS EXCLUSIVE", OperationKind::add_key);
+            alter_table_sql(t) + " ADD " + primary_key_sql(t.primary_key_name, t.primary_key), std::move(hazards))
+            .kind = OperationKind::add_key;
     }
     void add_unique(const model::Plugin& p, const model::Table& t, const model::UniqueConstraint& u,
                     std::vector<Hazard> hazards) {
         add(p, t, "add unique constraint " + u.name + " on " + t.qualified_name(),
-            alter_table_sql(t) + " ADD " + unique_sql(u), std::move(hazards), "ACCESS EXCLUSIVE", OperationKind::add_key);
+            alter_table_sql(t) + " ADD " + unique_sql(u), std::move(hazards))
+            .kind = OperationKind::add_key;
     }
 
     void plan_check(const model::Plugin& p, const model::Table& t, const model::Check& ch, const model::ActualTable& have) {

@@ -746,8 +746,7 @@ public:
     plugin& requires_plugin(std::string name) & { requires_.push_back(std::move(name)); return *this; }
     plugin&& requires_plugin(std::string name) && { return std::move(requires_plugin(std::move(name))); }
     plugin& table(const plinth::table& t) & {
-        if (!storage_) storage_ = std::make_shared<detail::descriptor_storage>();
-        tables_.push_back(storage_->make_table(t));
+        tables_.push_back(storage().make_table(t));
         return *this;
     }
     plugin&& table(const plinth::table& t) && { return std::move(table(t)); }
@@ -778,6 +777,11 @@ private:
     std::vector<std::string> requires_;
     detail::table_list tables_;
     std::shared_ptr<detail::descriptor_storage> storage_;  // what tables_ points to
+    // Made on first use: a moved-from plugin has none.
+    detail::descriptor_storage& storage() {
+        if (!storage_) storage_ = std::make_shared<detail::descriptor_storage>();
+        return *storage_;
+    }
     plinth_init_fn init_ = nullptr;
     plinth_start_fn start_ = nullptr;
     plinth_stop_fn stop_ = nullptr;
@@ -795,8 +799,7 @@ public:
 
 private:
     void build() {
-        if (!plugin_.storage_) plugin_.storage_ = std::make_shared<detail::descriptor_storage>();
-        detail::descriptor_storage& storage = *plugin_.storage_;
+        detail::descriptor_storage& storage = plugin_.storage();
         descriptor_ = {};
         descriptor_.abi_major = PLINTH_ABI_MAJOR;
         descriptor_.abi_minor = PLINTH_ABI_MINOR;
