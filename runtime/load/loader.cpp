@@ -1,6 +1,7 @@
 #include "load/loader.hpp"
 
 #include "load/elf_check.hpp"
+#include "signals/sanitizer.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -21,6 +22,9 @@
 
 #include <boost/dll/shared_library.hpp>
 #include <xxhash.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace plinth::load {
 namespace {
@@ -106,12 +110,18 @@ std::optional<std::string> copy_optional(const char* s, const Context& what) {
     return copy_string(s, what);
 }
 
-void check_array(const void* base, std::uint32_t count, std::uint32_t limit, const Context& what) {
+[[noreturn, gnu::noinline, gnu::cold]] void refuse_array(std::uint32_t count, std::uint32_t limit, const Context& what) {
     if (count > limit)
         throw DescriptorError(what.str() + " count " + std::to_string(count) + " exceeds the limit of " +
                               std::to_string(limit));
-    if (count > 0 && !base)
-        throw DescriptorError(what.str() + " is NULL but its count is " + std::to_string(count));
+    throw DescriptorError(what.str() + " is NULL but its count is " + std::to_string(count));
+}
+
+// Inlined: the digest checks every array of a descriptor.
+[[gnu::always_inline]] inline void check_array(const void* base, std::uint32_t count, std::uint32_t limit,
+                                               const Context& what) {
+    if (count > limit || (count > 0 && !base)) [[unlikely]]
+        refuse_array(count, limit, what);
 }
 
 std::vector<std::string> copy_names(const char* const* names, std::uint32_t count, const Context& what) {
@@ -126,32 +136,54 @@ std::vector<std::string> copy_names(const char* const* names, std::uint32_t coun
     return out;
 }
 
-// Visits an array of ABI structs with the stride of its first element's struct_size, checking
-// that every element has that same size and that it is at least the 1.0 size.
+// An array of ABI structs with the stride of its first element's struct_size, which must be at
+// least the 1.0 size; each element is checked, as it is taken, to have that same size.
+template <class T> class StructArray {
+public:
+    StructArray(const T* base, std::uint32_t count, std::uint32_t limit, std::uint32_t min_size, const Context& what)
+        : what_(what), bytes_(reinterpret_cast<const unsigned char*>(base)), count_(count) {
+        check_array(base, count, limit, what);
+        if (count == 0) return;
+        stride_ = base->struct_size;
+        if (stride_ < min_size)
+            throw DescriptorError(what.str() + " struct_size " + std::to_string(stride_) + " is smaller than " +
+                                  std::to_string(min_size) + ", the size in plinth ABI 1.0");
+        if (stride_ > kMaxStrideFactor * sizeof(T))
+            throw DescriptorError(what.str() + " struct_size " + std::to_string(stride_) + " is larger than " +
+                                  std::to_string(kMaxStrideFactor * sizeof(T)) + ", " +
+                                  std::to_string(kMaxStrideFactor) + " times the size in this plinth (corrupt descriptor?)");
+        if (stride_ % alignof(T) != 0)
+            throw DescriptorError(what.str() + " struct_size " + std::to_string(stride_) + " is not a multiple of " +
+                                  std::to_string(alignof(T)));
+    }
+    std::uint32_t size() const { return count_; }
+    [[gnu::always_inline]] const T& operator[](std::uint32_t i) const {
+        const T& element = *reinterpret_cast<const T*>(bytes_ + std::size_t(i) * stride_);
+        if (element.struct_size != stride_) [[unlikely]]
+            refuse_element(i, element.struct_size);
+        return element;
+    }
+
+private:
+    [[noreturn, gnu::noinline, gnu::cold]] void refuse_element(std::uint32_t i, std::uint32_t size) const {
+        throw DescriptorError(Context(what_, i).str() + " struct_size " + std::to_string(size) +
+                              " differs from the first element's " + std::to_string(stride_));
+    }
+
+    const Context& what_;
+    const unsigned char* bytes_;
+    std::uint32_t count_;
+    std::uint32_t stride_ = 0;
+};
+
+// Visits each element of a StructArray with its context, e.g. `columns[3]`.
 template <class T, class Visit>
 void each_struct(const T* base, std::uint32_t count, std::uint32_t limit, std::uint32_t min_size,
                  const Context& what, Visit visit) {
-    check_array(base, count, limit, what);
-    if (count == 0) return;
-    const std::uint32_t stride = base->struct_size;
-    if (stride < min_size)
-        throw DescriptorError(what.str() + " struct_size " + std::to_string(stride) + " is smaller than " +
-                              std::to_string(min_size) + ", the size in plinth ABI 1.0");
-    if (stride > kMaxStrideFactor * sizeof(T))
-        throw DescriptorError(what.str() + " struct_size " + std::to_string(stride) + " is larger than " +
-                              std::to_string(kMaxStrideFactor * sizeof(T)) + ", " + std::to_string(kMaxStrideFactor) +
-                              " times the size in this plinth (corrupt descriptor?)");
-    if (stride % alignof(T) != 0)
-        throw DescriptorError(what.str() + " struct_size " + std::to_string(stride) + " is not a multiple of " +
-                              std::to_string(alignof(T)));
-    const auto* bytes = reinterpret_cast<const unsigned char*>(base);
-    for (std::uint32_t i = 0; i < count; ++i) {
-        const T& element = *reinterpret_cast<const T*>(bytes + std::size_t(i) * stride);
-        const Context item(what, i);
-        if (element.struct_size != stride)
-            throw DescriptorError(item.str() + " struct_size " + std::to_string(element.struct_size) +
-                                  " differs from the first element's " + std::to_string(stride));
-        visit(element, item);
+    const StructArray<T> array(base, count, limit, min_size, what);
+    for (std::uint32_t i = 0; i < array.size(); ++i) {
+        const T& element = array[i];
+        visit(element, Context(what, i));
     }
 }
 
@@ -389,159 +421,198 @@ public:
     DigestWalk(const DigestWalk&) = delete;
     DigestWalk& operator=(const DigestWalk&) = delete;
 
-    std::uint64_t digest() {
-        flush();
+    std::uint64_t digest(const plinth_plugin_descriptor& d) {
+        if (!d.name) throw DescriptorError("descriptor has a NULL plugin name");
+        Out p = buffer_;
+        p = text(p, d.name);
+        p = text(p, d.version);
+        p = text(p, d.schema);
+        p = names(p, d.required_plugins, d.required_plugin_count);
+        p = number(p, (d.init ? 1u : 0u) | (d.start ? 2u : 0u) | (d.stop ? 4u : 0u) |
+                          (d.struct_size >= kDescriptorUpgradeEnd && d.upgrade ? 8u : 0u));
+        p = number(p, d.table_count);
+        const Context what("tables");
+        const StructArray<plinth_table> tables(d.tables, d.table_count, kMaxTables, kTableMin, what);
+        for (std::uint32_t i = 0; i < tables.size(); ++i) p = table(p, tables[i]);
+        flush(p);
         return XXH3_64bits_digest(state_);
     }
 
-    void descriptor(const plinth_plugin_descriptor& d) {
-        if (!d.name) throw DescriptorError("descriptor has a NULL plugin name");
-        text(d.name);
-        text(d.version);
-        text(d.schema);
-        names(d.required_plugins, d.required_plugin_count);
-        number((d.init ? 1u : 0u) | (d.start ? 2u : 0u) | (d.stop ? 4u : 0u) |
-               (d.struct_size >= kDescriptorUpgradeEnd && d.upgrade ? 8u : 0u));
-        number(d.table_count);
-        each_struct(d.tables, d.table_count, kMaxTables, kTableMin, Context("tables"),
-                    [&](const plinth_table& t, const Context&) { table(t); });
-    }
-
 private:
-    // A descriptor feeds hundreds of thousands of values of a few bytes each: gathered here, they go
-    // to XXH3 in large blocks (its streaming digest does not depend on how the input is split).
-    [[gnu::always_inline]] void bytes(const void* data, std::size_t size) {
-        if (size > sizeof buffer_ - used_) {
-            flush();
+    // A descriptor feeds hundreds of thousands of values of a few bytes each: gathered in buffer_,
+    // they go to XXH3 in large blocks (its streaming digest does not depend on how the input is
+    // split). The position in buffer_ is passed from call to call rather than kept in a member:
+    // a member would be reloaded after every byte stored, a chain through memory of each value.
+    using Out = unsigned char*;
+
+    [[gnu::noinline]] Out flush(Out p) {
+        XXH3_64bits_update(state_, buffer_, static_cast<std::size_t>(p - buffer_));
+        return buffer_;
+    }
+    std::size_t room(Out p) const { return static_cast<std::size_t>(buffer_ + sizeof buffer_ - p); }
+    [[gnu::always_inline]] Out bytes(Out p, const void* data, std::size_t size) {
+        if (size > room(p)) {
+            p = flush(p);
             if (size >= sizeof buffer_) {
                 XXH3_64bits_update(state_, data, size);
-                return;
+                return p;
             }
         }
-        std::memcpy(buffer_ + used_, data, size);
-        used_ += size;
-    }
-    void flush() {
-        XXH3_64bits_update(state_, buffer_, used_);
-        used_ = 0;
+        std::memcpy(p, data, size);
+        return p + size;
     }
     // Most of what a descriptor feeds: a fixed-size copy the compiler makes a single store.
-    [[gnu::always_inline]] void number(std::uint64_t n) {
-        if (sizeof n > sizeof buffer_ - used_) flush();
-        std::memcpy(buffer_ + used_, &n, sizeof n);
-        used_ += sizeof n;
+    [[gnu::always_inline]] Out number(Out p, std::uint64_t n) {
+        if (sizeof n > room(p)) p = flush(p);
+        std::memcpy(p, &n, sizeof n);
+        return p + sizeof n;
     }
-    void text(const char* s) {
-        if (!s) return number(~std::uint64_t(0));
+    [[gnu::always_inline]] Out text(Out p, const char* s) {
+        if (!s) return number(p, ~std::uint64_t(0));
+#if defined(__SSE2__) && !defined(PLINTH_ASAN)
+        // A string shorter than 32 bytes, most of a descriptor's, without a call to strnlen and one
+        // to memcpy: 32 bytes read at once (never across a page boundary, so never from a page the
+        // string does not reach), its end found among them, and all 32 stored; only its length
+        // and its bytes count, the same bytes as long_text's. Not under AddressSanitizer, which
+        // would report the bytes read past the string's end.
+        constexpr std::size_t kPage = 4096, kWidth = 32;
+        if ((reinterpret_cast<std::uintptr_t>(s) & (kPage - 1)) <= kPage - kWidth &&
+            room(p) >= sizeof(std::uint64_t) + kWidth) {
+            const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+            const __m128i high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16));
+            const __m128i zero = _mm_setzero_si128();
+            const auto ends = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(low, zero))) |
+                              static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(high, zero))) << 16;
+            if (ends != 0) {
+                const auto n = static_cast<std::uint64_t>(__builtin_ctz(ends));
+                std::memcpy(p, &n, sizeof n);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(p + sizeof n), low);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(p + sizeof n + 16), high);
+                return p + sizeof n + n;
+            }
+        }
+#endif
+        return long_text(p, s);
+    }
+    [[gnu::noinline]] Out long_text(Out p, const char* s) {
         const std::size_t n = ::strnlen(s, kMaxString + 1);
         if (n > kMaxString) throw DescriptorError("a string is longer than 1 MiB");
-        number(n);
-        bytes(s, n);
+        p = number(p, n);
+        return bytes(p, s, n);
     }
-    void names(const char* const* list, std::uint32_t count) {
+    [[gnu::always_inline]] Out names(Out p, const char* const* list, std::uint32_t count) {
         check_array(list, count, kMaxItems, Context("names"));
-        number(count);
+        p = number(p, count);
         for (std::uint32_t i = 0; i < count; ++i) {
             if (!list[i]) throw DescriptorError("a name is NULL");
-            text(list[i]);
+            p = text(p, list[i]);
         }
+        return p;
     }
     // A declaration's file name is a string literal of the plugin, the same pointer for each
     // declaration of one source file: after the first, that pointer feeds "the file just before"
     // (a value no text can feed, a length over 1 MiB). The same descriptor still gives the same
     // digest and different texts different ones; equal texts at different addresses merely differ.
-    template <class T> void source(const T& e) {
-        if (e.struct_size < kSourceEnd<T> || !e.source_file) return number(0);
+    template <class T> [[gnu::always_inline]] Out source(Out p, const T& e) {
+        if (e.struct_size < kSourceEnd<T> || !e.source_file) return number(p, 0);
         if (e.source_file == last_source_file_) {
-            number(kSameSourceFile);
+            p = number(p, kSameSourceFile);
         } else {
-            text(e.source_file);
+            p = text(p, e.source_file);
             last_source_file_ = e.source_file;
         }
-        number(e.source_line);
+        return number(p, e.source_line);
     }
-    template <class T> void renamed_from(const T& e) {
-        if (e.struct_size < kRenamedFromEnd<T>) return number(1);
-        text(e.renamed_from);
+    template <class T> [[gnu::always_inline]] Out renamed_from(Out p, const T& e) {
+        if (e.struct_size < kRenamedFromEnd<T>) return number(p, 1);
+        return text(p, e.renamed_from);
     }
 
-    void table(const plinth_table& t) {
-        text(t.name);
-        source(t);
-        renamed_from(t);
-        number(t.column_count);
-        each_struct(t.columns, t.column_count, kMaxItems, kColumnMin, Context("columns"),
-                    [&](const plinth_column& c, const Context&) {
-                        text(c.name);
-                        text(c.type);
-                        text(c.default_sql);
-                        number(c.flags);
-                        source(c);
-                        if (c.struct_size >= kColumnDataEnd) {
-                            text(c.backfill);
-                            text(c.using_expression);
-                        } else {
-                            number(2);
-                        }
-                        renamed_from(c);
-                    });
-        names(t.primary_key, t.primary_key_count);
-        text(t.primary_key_name);
-        number(t.unique_count);
-        each_struct(t.uniques, t.unique_count, kMaxItems, kUniqueMin, Context("uniques"),
-                    [&](const plinth_unique& u, const Context&) {
-                        text(u.name);
-                        names(u.columns, u.column_count);
-                        source(u);
-                    });
-        number(t.index_count);
-        each_struct(t.indexes, t.index_count, kMaxItems, kIndexMin, Context("indexes"),
-                    [&](const plinth_index& x, const Context&) {
-                        text(x.name);
-                        number(x.flags);
-                        text(x.method);
-                        names(x.keys, x.key_count);
-                        text(x.predicate);
-                        source(x);
-                        if (x.struct_size < kIndexOptionsEnd) return number(3);
-                        if (x.opclasses) {
-                            check_array(x.opclasses, x.key_count, kMaxItems, Context("opclasses"));
-                            for (std::uint32_t i = 0; i < x.key_count; ++i) text(x.opclasses[i]);
-                        } else {
-                            number(4);
-                        }
-                        names(x.option_names, x.option_count);
-                        names(x.option_values, x.option_count);
-                    });
-        number(t.foreign_key_count);
-        each_struct(t.foreign_keys, t.foreign_key_count, kMaxItems, kForeignKeyMin, Context("foreign_keys"),
-                    [&](const plinth_foreign_key& f, const Context&) {
-                        text(f.name);
-                        names(f.columns, f.column_count);
-                        text(f.ref_schema);
-                        text(f.ref_table);
-                        if (f.ref_columns)
-                            names(f.ref_columns, f.column_count);
-                        else
-                            number(5);
-                        number(f.on_delete);
-                        number(f.on_update);
-                        source(f);
-                    });
-        number(t.check_count);
-        each_struct(t.checks, t.check_count, kMaxItems, kCheckMin, Context("checks"),
-                    [&](const plinth_check& c, const Context&) {
-                        text(c.name);
-                        text(c.expression);
-                        source(c);
-                    });
+    Out table(Out p, const plinth_table& t) {
+        p = text(p, t.name);
+        p = source(p, t);
+        p = renamed_from(p, t);
+        p = number(p, t.column_count);
+        const Context columns_what("columns");
+        const StructArray<plinth_column> columns(t.columns, t.column_count, kMaxItems, kColumnMin, columns_what);
+        for (std::uint32_t i = 0; i < columns.size(); ++i) {
+            const plinth_column& c = columns[i];
+            p = text(p, c.name);
+            p = text(p, c.type);
+            p = text(p, c.default_sql);
+            p = number(p, c.flags);
+            p = source(p, c);
+            if (c.struct_size >= kColumnDataEnd) {
+                p = text(p, c.backfill);
+                p = text(p, c.using_expression);
+            } else {
+                p = number(p, 2);
+            }
+            p = renamed_from(p, c);
+        }
+        p = names(p, t.primary_key, t.primary_key_count);
+        p = text(p, t.primary_key_name);
+        p = number(p, t.unique_count);
+        const Context uniques_what("uniques");
+        const StructArray<plinth_unique> uniques(t.uniques, t.unique_count, kMaxItems, kUniqueMin, uniques_what);
+        for (std::uint32_t i = 0; i < uniques.size(); ++i) {
+            const plinth_unique& u = uniques[i];
+            p = text(p, u.name);
+            p = names(p, u.columns, u.column_count);
+            p = source(p, u);
+        }
+        p = number(p, t.index_count);
+        const Context indexes_what("indexes");
+        const StructArray<plinth_index> indexes(t.indexes, t.index_count, kMaxItems, kIndexMin, indexes_what);
+        for (std::uint32_t i = 0; i < indexes.size(); ++i) p = index(p, indexes[i]);
+        p = number(p, t.foreign_key_count);
+        const Context foreign_keys_what("foreign_keys");
+        const StructArray<plinth_foreign_key> foreign_keys(t.foreign_keys, t.foreign_key_count, kMaxItems,
+                                                           kForeignKeyMin, foreign_keys_what);
+        for (std::uint32_t i = 0; i < foreign_keys.size(); ++i) {
+            const plinth_foreign_key& f = foreign_keys[i];
+            p = text(p, f.name);
+            p = names(p, f.columns, f.column_count);
+            p = text(p, f.ref_schema);
+            p = text(p, f.ref_table);
+            p = f.ref_columns ? names(p, f.ref_columns, f.column_count) : number(p, 5);
+            p = number(p, f.on_delete);
+            p = number(p, f.on_update);
+            p = source(p, f);
+        }
+        p = number(p, t.check_count);
+        const Context checks_what("checks");
+        const StructArray<plinth_check> checks(t.checks, t.check_count, kMaxItems, kCheckMin, checks_what);
+        for (std::uint32_t i = 0; i < checks.size(); ++i) {
+            const plinth_check& c = checks[i];
+            p = text(p, c.name);
+            p = text(p, c.expression);
+            p = source(p, c);
+        }
+        return p;
+    }
+    Out index(Out p, const plinth_index& x) {
+        p = text(p, x.name);
+        p = number(p, x.flags);
+        p = text(p, x.method);
+        p = names(p, x.keys, x.key_count);
+        p = text(p, x.predicate);
+        p = source(p, x);
+        if (x.struct_size < kIndexOptionsEnd) return number(p, 3);
+        if (x.opclasses) {
+            check_array(x.opclasses, x.key_count, kMaxItems, Context("opclasses"));
+            for (std::uint32_t i = 0; i < x.key_count; ++i) p = text(p, x.opclasses[i]);
+        } else {
+            p = number(p, 4);
+        }
+        p = names(p, x.option_names, x.option_count);
+        return names(p, x.option_values, x.option_count);
     }
 
     XXH3_state_t* state_;
-    std::size_t used_ = 0;
-    unsigned char buffer_[16384];
     static constexpr std::uint64_t kSameSourceFile = ~std::uint64_t(1);
     const char* last_source_file_ = nullptr;
+    alignas(64) unsigned char buffer_[16384];
 };
 
 }  // namespace
@@ -549,9 +620,7 @@ private:
 std::optional<std::uint64_t> descriptor_digest(const plinth_plugin_descriptor& descriptor) {
     try {
         check_header(descriptor);
-        DigestWalk walk;
-        walk.descriptor(descriptor);
-        return walk.digest();
+        return DigestWalk().digest(descriptor);
     } catch (const DescriptorError&) {
         return std::nullopt;
     }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -379,4 +380,39 @@ TEST_CASE("the descriptor digest changes with every value the descriptor holds, 
     broken.tables[0].columns = nullptr;
     CHECK_FALSE(broken.digest());
     CHECK_FALSE(plinth::load::copy_plugin(broken.descriptor, "digest.so", copied, refusal));
+}
+
+TEST_CASE("the descriptor digest reads a string only up to its end, and hashes it the same wherever it lies") {
+    // Two pages, the second inaccessible: a string ending on the last byte of the first cannot be
+    // read past its end without a crash (the digest reads short strings 32 bytes at a time).
+    const long page = ::sysconf(_SC_PAGESIZE);
+    void* mapped = ::mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(mapped != MAP_FAILED);
+    auto* pages = static_cast<char*>(mapped);
+    REQUIRE(::mprotect(pages + page, page, PROT_NONE) == 0);
+    const std::string text(70, 'x');
+    for (std::size_t length = 0; length <= text.size(); ++length) {
+        CAPTURE(length);
+        const std::string value = text.substr(0, length);
+        // At the page's end (the NUL its last byte), in the middle of the page, and in a string object.
+        char* at_end = pages + page - static_cast<long>(length) - 1;
+        at_end[value.copy(at_end, length)] = '\0';
+        char* inside = pages + 100;
+        inside[value.copy(inside, length)] = '\0';
+        DigestFixture base;
+        base.checks[0].expression = value.c_str();
+        const auto expected = base.digest();
+        REQUIRE(expected);
+        for (const char* where : {static_cast<const char*>(at_end), static_cast<const char*>(inside)}) {
+            DigestFixture placed;
+            placed.checks[0].expression = where;
+            CHECK(placed.digest() == expected);
+        }
+        if (length > 0) {
+            DigestFixture shorter;
+            shorter.checks[0].expression = at_end + 1;
+            CHECK(shorter.digest() != expected);
+        }
+    }
+    ::munmap(mapped, 2 * page);
 }
