@@ -294,3 +294,52 @@ TEST_CASE("a table's braced list moves the columns made in it and copies the one
     const plinth::built_plugin again(plinth::plugin("y", "1").table(plinth::table("t", {kept})));
     CHECK(std::string(again.descriptor()->tables[0].columns[0].default_sql) == "'n/a'");
 }
+
+TEST_CASE("lists of names, and a second constraint, index, check or reference of a kind, reach the descriptor in order") {
+    const std::vector<std::string> key_columns = {"org_id", "slug"};
+    const std::string with_nul("a\0b", 3);
+    plinth::built_plugin built(plinth::plugin("x", "1").table(
+        plinth::table("items", {uuid("id").default_random().default_sql("uuidv7()"), uuid("org_id").not_null(),
+                                text("slug").not_null(), jsonb("meta").default_empty_array(), text("labels").array(),
+                                uuid("owner").references("people").references("other.owners", "key")})
+            .primary_key(key_columns, "items_pk")
+            .unique({"slug"})
+            .unique({"org_id", "slug"}, "items_org_slug_key")
+            .add(plinth::index({"org_id", "(lower(slug))", "meta"}).opclasses({"", "text_pattern_ops"}))
+            .add(plinth::index({with_nul}))
+            .add(plinth::foreign_key({"org_id"}, "orgs", {}).named("items_org_fk"))
+            .check("c1", "true")
+            .check("c2", "false")));
+    const plinth_table& t = built.descriptor()->tables[0];
+    CHECK(std::string(t.columns[0].default_sql) == "uuidv7()");
+    CHECK(std::string(t.columns[3].type) == "jsonb");
+    CHECK(std::string(t.columns[3].default_sql) == "'[]'");
+    CHECK(std::string(t.columns[4].type) == "text[]");
+    REQUIRE(t.primary_key_count == 2);
+    CHECK(std::string(t.primary_key[0]) == "org_id");
+    CHECK(std::string(t.primary_key[1]) == "slug");
+    CHECK(std::string(t.primary_key_name) == "items_pk");
+    REQUIRE(t.unique_count == 2);
+    CHECK(t.uniques[0].column_count == 1);
+    REQUIRE(t.uniques[1].column_count == 2);
+    CHECK(std::string(t.uniques[1].columns[1]) == "slug");
+    CHECK(std::string(t.uniques[1].name) == "items_org_slug_key");
+    REQUIRE(t.index_count == 2);
+    REQUIRE(t.indexes[0].key_count == 3);
+    CHECK(std::string(t.indexes[0].keys[1]) == "(lower(slug))");
+    REQUIRE(t.indexes[0].opclasses != nullptr);
+    CHECK(t.indexes[0].opclasses[0] == nullptr);  // "" keeps the key's default
+    CHECK(std::string(t.indexes[0].opclasses[1]) == "text_pattern_ops");
+    CHECK(t.indexes[0].opclasses[2] == nullptr);  // no name given for the third key
+    REQUIRE(t.indexes[1].key_count == 1);
+    CHECK(std::string(t.indexes[1].keys[0]) == "a");  // cut at the NUL, as a C string is
+    REQUIRE(t.foreign_key_count == 3);  // the column's two, then the table's
+    CHECK(std::string(t.foreign_keys[0].ref_table) == "people");
+    CHECK(std::string(t.foreign_keys[1].ref_schema) == "other");
+    CHECK(std::string(t.foreign_keys[1].ref_columns[0]) == "key");
+    CHECK(std::string(t.foreign_keys[2].name) == "items_org_fk");
+    CHECK(t.foreign_keys[2].ref_columns == nullptr);
+    REQUIRE(t.check_count == 2);
+    CHECK(std::string(t.checks[1].name) == "c2");
+    CHECK_THROWS_AS(plinth::index({"a"}).opclasses({"x", "y"}), std::invalid_argument);
+}

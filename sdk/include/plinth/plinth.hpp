@@ -32,6 +32,7 @@
 #include <exception>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <source_location>
 #include <stdexcept>
 #include <string>
@@ -132,6 +133,64 @@ public:
 private:
     std::unique_ptr<T> value_;
 };
+
+// A string literal of the SDK's, which lives as long as the plugin's library.
+struct literal {
+    const char* text;
+};
+
+// A list of names (a constraint's columns, an index's keys or operator classes) in one string,
+// each name followed by a NUL: the short lists most declarations have, {"code"} or
+// {"org_id", "slug"}, then fit in the string itself instead of costing a vector and a string each.
+// Made from a braced list or a vector. A name is cut at a NUL it holds, as the C string plinth
+// reads of it would be.
+class name_list {
+public:
+    name_list() = default;
+    name_list(std::initializer_list<std::string_view> names) {
+        for (std::string_view name : names) push_back(name);
+    }
+    name_list(const std::vector<std::string>& names) {
+        for (const auto& name : names) push_back(name);
+    }
+    void push_back(std::string_view name) {
+        text_.append(name.substr(0, name.find('\0')));
+        text_.push_back('\0');
+        ++size_;
+    }
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    // The names in order, each followed by its NUL.
+    const std::string& joined() const { return text_; }
+
+private:
+    std::string text_;
+    std::size_t size_ = 0;
+};
+
+// A declaration's list of which most have none or one (a table's unique constraints, indexes,
+// foreign keys and checks; a column's references): the first in place, the rest in a vector, so
+// that the usual table allocates nothing for them.
+template <class T> class first_and_rest {
+public:
+    void push_back(T&& value) {
+        if (!first_)
+            first_.emplace(std::move(value));
+        else
+            rest_.push_back(std::move(value));
+    }
+    std::size_t size() const { return first_ ? 1 + rest_.size() : 0; }
+    // Visits each in order.
+    template <class Visit> void each(Visit&& visit) const {
+        if (!first_) return;
+        visit(*first_);
+        for (const T& value : rest_) visit(value);
+    }
+
+private:
+    std::optional<T> first_;
+    std::vector<T> rest_;
+};
 }  // namespace detail
 
 // Every builder call comes twice: on an lvalue it returns the object, on a temporary it returns it
@@ -139,8 +198,7 @@ private:
 // is given to instead of being copied.
 class foreign_key {
 public:
-    foreign_key(std::vector<std::string> columns, std::string ref_table,
-                std::vector<std::string> ref_columns = {},
+    foreign_key(detail::name_list columns, std::string ref_table, detail::name_list ref_columns = {},
                 source_location source = source_location::current())
         : columns_(std::move(columns)), ref_columns_(std::move(ref_columns)), source_(source) {
         // "schema.table" names another schema's table; a bare name is the plugin's own schema.
@@ -161,10 +219,10 @@ public:
 private:
     friend class detail::descriptor_storage;
     std::string name_;
-    std::vector<std::string> columns_;
+    detail::name_list columns_;
     std::string ref_schema_;
     std::string ref_table_;
-    std::vector<std::string> ref_columns_;
+    detail::name_list ref_columns_;
     fk_action on_delete_ = fk_action::no_action;
     fk_action on_update_ = fk_action::no_action;
     source_location source_;
@@ -174,6 +232,10 @@ class column {
 public:
     column(std::string name, std::string type, source_location source = source_location::current())
         : name_(std::move(name)), type_(std::move(type)), source_(source) {}
+    // A type named by one of the SDK's string literals (plinth::columns): kept as that pointer, so
+    // that the thousands of columns of a large plugin copy and move no type string.
+    column(std::string name, detail::literal type, source_location source = source_location::current())
+        : name_(std::move(name)), type_literal_(type.text), source_(source) {}
 
     column& not_null() & { not_null_ = true; return *this; }
     column&& not_null() && { return std::move(not_null()); }
@@ -188,32 +250,42 @@ public:
     }
     column&& unique(source_location source = source_location::current()) && { return std::move(unique(source)); }
     // Turns the type into an array of it: text -> text[].
-    column& array() & { type_ += "[]"; return *this; }
+    column& array() & {
+        type_ = std::string(type_text()) + "[]";
+        type_literal_ = nullptr;
+        return *this;
+    }
     column&& array() && { return std::move(array()); }
 
     // A default given as an SQL expression, used verbatim: "now()", "gen_random_uuid()".
-    column& default_sql(std::string expression) & { default_ = std::move(expression); return *this; }
+    column& default_sql(std::string expression) & {
+        default_ = std::move(expression);
+        default_literal_ = nullptr;
+        return *this;
+    }
     column&& default_sql(std::string expression) && { return std::move(default_sql(std::move(expression))); }
     // A default given as a value, quoted as an SQL literal: default_value("active") -> 'active'.
-    column& default_value(std::string_view text) & { default_ = sql_literal(text); return *this; }
+    column& default_value(std::string_view text) & { return default_sql(sql_literal(text)); }
     column&& default_value(std::string_view text) && { return std::move(default_value(text)); }
     column& default_value(const char* text) & { return default_value(std::string_view(text)); }
     column&& default_value(const char* text) && { return std::move(default_value(text)); }
     // A number or a bool, written exactly: 5, -3, 0.5, 1e+20, true. Any integer or floating-point type.
     template <class T>
         requires(std::integral<T> || std::floating_point<T>) && (!detail::character<T>)
-    column& default_value(T value) & { default_ = detail::sql_number(value); return *this; }
+    column& default_value(T value) & { return default_sql(detail::sql_number(value)); }
     template <class T>
         requires(std::integral<T> || std::floating_point<T>) && (!detail::character<T>)
     column&& default_value(T value) && { return std::move(default_value(value)); }
-    column& default_random() & { return default_sql("gen_random_uuid()"); }
+    column& default_random() & { return default_literal("gen_random_uuid()"); }
     column&& default_random() && { return std::move(default_random()); }
-    column& default_now() & { return default_sql("now()"); }
+    column& default_now() & { return default_literal("now()"); }
     column&& default_now() && { return std::move(default_now()); }
     // For json/jsonb columns: '{}' and '[]'.
     column& default_empty_object() & { return default_value("{}"); }
     column&& default_empty_object() && { return std::move(default_empty_object()); }
-    column& default_empty_array() & { return default_value(type_ == "jsonb" || type_ == "json" ? "[]" : "{}"); }
+    column& default_empty_array() & {
+        return default_value(type_text() == "jsonb" || type_text() == "json" ? "[]" : "{}");
+    }
     column&& default_empty_array() && { return std::move(default_empty_array()); }
 
     // How rows already in the table get their value (ABI 1.4): one SQL expression over the row,
@@ -235,10 +307,8 @@ public:
                        fk_action on_delete = fk_action::no_action,
                        fk_action on_update = fk_action::no_action,
                        source_location source = source_location::current()) & {
-        auto& references = extras_.get().references;
-        references.emplace_back(std::vector<std::string>{name_}, std::move(table),
-                                 std::vector<std::string>{std::move(ref_column)}, source);
-        references.back().on_delete(on_delete).on_update(on_update);
+        extras_.get().references.push_back(
+            foreign_key({name_}, std::move(table), {ref_column}, source).on_delete(on_delete).on_update(on_update));
         return *this;
     }
     column&& references(std::string table, std::string ref_column = "id",
@@ -252,8 +322,17 @@ private:
     friend class detail::descriptor_storage;
     std::string name_;
     std::string type_;
+    const char* type_literal_ = nullptr;  // instead of type_
+    std::string_view type_text() const { return type_literal_ ? std::string_view(type_literal_) : type_; }
     std::string default_;
-    bool has_default() const { return !default_.empty(); }
+    const char* default_literal_ = nullptr;  // instead of default_: one of the SDK's own, not copied
+    column& default_literal(const char* expression) {
+        default_.clear();
+        default_literal_ = expression;
+        return *this;
+    }
+    bool has_default() const { return default_literal_ || !default_.empty(); }
+    std::string_view default_text() const { return default_literal_ ? std::string_view(default_literal_) : default_; }
     bool not_null_ = false;
     bool primary_key_ = false;
     bool unique_ = false;
@@ -263,60 +342,60 @@ private:
         std::string backfill;
         std::string using_expression;
         std::string renamed_from;
-        std::vector<foreign_key> references;
+        detail::first_and_rest<foreign_key> references;
     };
     detail::boxed<extras> extras_;
 };
 
 namespace columns {
 inline column uuid(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "uuid", source};
+    return {std::move(name), detail::literal{"uuid"}, source};
 }
 inline column text(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "text", source};
+    return {std::move(name), detail::literal{"text"}, source};
 }
 inline column varchar(std::string name, int length, source_location source = source_location::current()) {
     return {std::move(name), "varchar(" + std::to_string(length) + ")", source};
 }
 inline column boolean(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "boolean", source};
+    return {std::move(name), detail::literal{"boolean"}, source};
 }
 inline column smallint(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "smallint", source};
+    return {std::move(name), detail::literal{"smallint"}, source};
 }
 inline column integer(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "integer", source};
+    return {std::move(name), detail::literal{"integer"}, source};
 }
 inline column bigint(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "bigint", source};
+    return {std::move(name), detail::literal{"bigint"}, source};
 }
 inline column real(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "real", source};
+    return {std::move(name), detail::literal{"real"}, source};
 }
 inline column double_precision(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "double precision", source};
+    return {std::move(name), detail::literal{"double precision"}, source};
 }
 inline column numeric(std::string name, int precision, int scale,
                       source_location source = source_location::current()) {
     return {std::move(name), "numeric(" + std::to_string(precision) + "," + std::to_string(scale) + ")", source};
 }
 inline column jsonb(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "jsonb", source};
+    return {std::move(name), detail::literal{"jsonb"}, source};
 }
 inline column json(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "json", source};
+    return {std::move(name), detail::literal{"json"}, source};
 }
 inline column date(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "date", source};
+    return {std::move(name), detail::literal{"date"}, source};
 }
 inline column timestamp(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "timestamp", source};
+    return {std::move(name), detail::literal{"timestamp"}, source};
 }
 inline column timestamptz(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "timestamptz", source};
+    return {std::move(name), detail::literal{"timestamptz"}, source};
 }
 inline column bytea(std::string name, source_location source = source_location::current()) {
-    return {std::move(name), "bytea", source};
+    return {std::move(name), detail::literal{"bytea"}, source};
 }
 // A pgvector column; on servers without pgvector the migrator falls back to real[] of that length.
 inline column vector(std::string name, int dimensions, source_location source = source_location::current()) {
@@ -339,7 +418,7 @@ inline column bit(std::string name, int length, source_location source = source_
 class index {
 public:
     // Each key is a column name, or an SQL expression in parentheses: "(metadata->>'type')".
-    explicit index(std::vector<std::string> keys, source_location source = source_location::current())
+    explicit index(detail::name_list keys, source_location source = source_location::current())
         : keys_(std::move(keys)), source_(source) {}
     index& named(std::string name) & { name_ = std::move(name); return *this; }
     index&& named(std::string name) && { return std::move(named(std::move(name))); }
@@ -351,14 +430,14 @@ public:
     index&& where(std::string predicate) && { return std::move(where(std::move(predicate))); }
     // The operator class of each key, in key order; "" keeps a key's default. More names than keys
     // throw std::invalid_argument, so the plugin is refused rather than an operator class lost.
-    index& opclasses(std::vector<std::string> names) & {
+    index& opclasses(detail::name_list names) & {
         if (names.size() > keys_.size())
             throw std::invalid_argument("index with " + std::to_string(keys_.size()) + " keys given " +
                                         std::to_string(names.size()) + " operator classes");
         opclasses_ = std::move(names);
         return *this;
     }
-    index&& opclasses(std::vector<std::string> names) && { return std::move(opclasses(std::move(names))); }
+    index&& opclasses(detail::name_list names) && { return std::move(opclasses(std::move(names))); }
     // A storage parameter, WITH (name = value): with("m", 16), with("fillfactor", 70).
     index& with(std::string name, std::int64_t value) & { return with(std::move(name), std::to_string(value)); }
     index&& with(std::string name, std::int64_t value) && { return std::move(with(std::move(name), value)); }
@@ -370,10 +449,10 @@ public:
     // pgvector's similarity indexes over one key, e.g. index({"embedding"}).hnsw("vector_cosine_ops"):
     // the operator class picks the distance (vector_l2_ops, vector_ip_ops, vector_cosine_ops, and
     // halfvec_*, sparsevec_*, bit_hamming_ops, ...). Options: with("m", 16), with("ef_construction", 64).
-    index& hnsw(std::string opclass) & { return using_method("hnsw").opclasses({std::move(opclass)}); }
+    index& hnsw(std::string opclass) & { return using_method("hnsw").opclasses({opclass}); }
     index&& hnsw(std::string opclass) && { return std::move(hnsw(std::move(opclass))); }
     index& ivfflat(std::string opclass, std::int64_t lists) & {
-        return using_method("ivfflat").opclasses({std::move(opclass)}).with("lists", lists);
+        return using_method("ivfflat").opclasses({opclass}).with("lists", lists);
     }
     index&& ivfflat(std::string opclass, std::int64_t lists) && { return std::move(ivfflat(std::move(opclass), lists)); }
 
@@ -381,11 +460,11 @@ private:
     friend class detail::descriptor_storage;
     std::string name_;
     std::string method_;
-    std::vector<std::string> keys_;
+    detail::name_list keys_;
     std::string predicate_;
     bool unique_ = false;
     source_location source_;
-    std::vector<std::string> opclasses_;
+    detail::name_list opclasses_;
     std::vector<std::pair<std::string, std::string>> options_;
 };
 
@@ -416,18 +495,18 @@ public:
         : name_(std::move(name)), columns_(std::move(columns)), source_(source) {}
 
     // A (composite) primary key; replaces any column-level primary_key() marks.
-    table& primary_key(std::vector<std::string> columns, std::string name = {}) & {
+    table& primary_key(detail::name_list columns, std::string name = {}) & {
         primary_key_ = std::move(columns);
         primary_key_name_ = std::move(name);
         return *this;
     }
-    table&& primary_key(std::vector<std::string> columns, std::string name = {}) && { return std::move(primary_key(std::move(columns), std::move(name))); }
-    table& unique(std::vector<std::string> columns, std::string name = {},
+    table&& primary_key(detail::name_list columns, std::string name = {}) && { return std::move(primary_key(std::move(columns), std::move(name))); }
+    table& unique(detail::name_list columns, std::string name = {},
                   source_location source = source_location::current()) & {
         uniques_.push_back({std::move(name), std::move(columns), source});
         return *this;
     }
-    table&& unique(std::vector<std::string> columns, std::string name = {},
+    table&& unique(detail::name_list columns, std::string name = {},
                    source_location source = source_location::current()) && {
         return std::move(unique(std::move(columns), std::move(name), source));
     }
@@ -451,17 +530,17 @@ public:
 
 private:
     friend class detail::descriptor_storage;
-    struct unique_def { std::string name; std::vector<std::string> columns; source_location source; };
+    struct unique_def { std::string name; detail::name_list columns; source_location source; };
     struct check_def { std::string name; std::string expression; source_location source; };
     std::string name_;
     std::vector<column> columns_;
     source_location source_;
-    std::vector<std::string> primary_key_;
+    detail::name_list primary_key_;
     std::string primary_key_name_;
-    std::vector<unique_def> uniques_;
-    std::vector<index> indexes_;
-    std::vector<foreign_key> foreign_keys_;
-    std::vector<check_def> checks_;
+    detail::first_and_rest<unique_def> uniques_;
+    detail::first_and_rest<index> indexes_;
+    detail::first_and_rest<foreign_key> foreign_keys_;
+    detail::first_and_rest<check_def> checks_;
     std::string renamed_from_;
 };
 
@@ -553,16 +632,21 @@ public:
     // A copy of `s` in the text arena. Whoever reads the descriptor (the host hashes all of it on
     // every start) then reads its strings from a few contiguous blocks, not from a scattered cache
     // line in each builder object.
-    const char* text(const std::string& s) {
-        char* out = text_.take(s.size() + 1);
-        std::char_traits<char>::copy(out, s.c_str(), s.size() + 1);  // not <cstring>: its index() would hide plinth::index
+    const char* text(std::string_view s) {
+        char* out = text_.take(s.size() + 1);  // zeroed: the last byte is the NUL
+        std::char_traits<char>::copy(out, s.data(), s.size());  // not <cstring>: its index() would hide plinth::index
         return out;
     }
-    const char* optional_text(const std::string& s) { return s.empty() ? nullptr : text(s); }
+    const char* optional_text(std::string_view s) { return s.empty() ? nullptr : text(s); }
 
     const char* const* names(const std::vector<std::string>& list) {
         const char** out = names_.take(list.size());
         for (std::size_t i = 0; i < list.size(); ++i) out[i] = text(list[i]);
+        return out;
+    }
+    const char* const* names(const name_list& list) {
+        const char** out = names_.take(list.size());
+        fill_names(list, out, false);
         return out;
     }
 
@@ -571,6 +655,19 @@ private:
     template <class Abi> static void locate(Abi& out, const source_location& source) {
         out.source_file = source.file_name();
         out.source_line = source.line();
+    }
+
+    // The list's text copied at once, and in `out` a pointer to each name in it; an empty name is
+    // NULL when `empty_is_null` (an operator class left to its default).
+    void fill_names(const name_list& list, const char** out, bool empty_is_null) {
+        const std::string& joined = list.joined();
+        char* copy = text_.take(joined.size());
+        std::char_traits<char>::copy(copy, joined.data(), joined.size());
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            const std::size_t length = std::char_traits<char>::length(copy);
+            out[i] = empty_is_null && length == 0 ? nullptr : copy;
+            copy += length + 1;
+        }
     }
 
     const char* const* one_name(const std::string& name) {
@@ -627,8 +724,8 @@ public:
             pc.struct_size = sizeof(plinth_column);
             pc.flags = c.not_null_ ? PLINTH_COLUMN_NOT_NULL : 0u;
             pc.name = text(c.name_);
-            pc.type = text(c.type_);
-            pc.default_sql = c.has_default() ? text(c.default_) : nullptr;
+            pc.type = text(c.type_text());
+            pc.default_sql = c.has_default() ? text(c.default_text()) : nullptr;
             if (const auto* extras = c.extras_.find()) {
                 pc.backfill = optional_text(extras->backfill);
                 pc.using_expression = optional_text(extras->using_expression);
@@ -638,13 +735,14 @@ public:
             if (c.primary_key_ && pk) pk[k++] = pc.name;
             if (c.unique_) uniques[u++] = make_unique(one_name(c.name_), 1, {}, c.unique_source_);
             if (const auto* extras = c.extras_.find())
-                for (const auto& fk : extras->references) fks[f++] = make_fk(fk);
+                extras->references.each([&](const foreign_key& fk) { fks[f++] = make_fk(fk); });
         }
-        for (const auto& def : t.uniques_)
+        t.uniques_.each([&](const table::unique_def& def) {
             uniques[u++] = make_unique(names(def.columns), def.columns.size(), def.name, def.source);
-        for (std::size_t i = 0; i < t.indexes_.size(); ++i) {
-            const index& idx = t.indexes_[i];
-            plinth_index& pi = indexes[i];
+        });
+        std::size_t x = 0;
+        t.indexes_.each([&](const index& idx) {
+            plinth_index& pi = indexes[x++];
             pi.struct_size = sizeof(plinth_index);
             pi.flags = idx.unique_ ? PLINTH_INDEX_UNIQUE : 0u;
             pi.name = optional_text(idx.name_);
@@ -656,7 +754,7 @@ public:
             if (!idx.opclasses_.empty()) {
                 // One entry per key, as the ABI wants; keys without one keep their default (NULL).
                 const char** opclasses = names_.take(idx.keys_.size());
-                for (std::size_t n = 0; n < idx.opclasses_.size(); ++n) opclasses[n] = optional_text(idx.opclasses_[n]);
+                fill_names(idx.opclasses_, opclasses, true);
                 pi.opclasses = opclasses;
             }
             if (!idx.options_.empty()) {
@@ -670,16 +768,16 @@ public:
                 pi.option_values = option_values;
                 pi.option_count = static_cast<std::uint32_t>(idx.options_.size());
             }
-        }
-        for (const auto& fk : t.foreign_keys_) fks[f++] = make_fk(fk);
-        for (std::size_t i = 0; i < t.checks_.size(); ++i) {
-            const auto& ch = t.checks_[i];
-            plinth_check& pc = checks[i];
+        });
+        t.foreign_keys_.each([&](const foreign_key& fk) { fks[f++] = make_fk(fk); });
+        std::size_t n = 0;
+        t.checks_.each([&](const table::check_def& ch) {
+            plinth_check& pc = checks[n++];
             pc.struct_size = sizeof(plinth_check);
             pc.name = text(ch.name);
             pc.expression = text(ch.expression);
             locate(pc, ch.source);
-        }
+        });
 
         plinth_table out{};
         out.struct_size = sizeof(plinth_table);
