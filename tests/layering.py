@@ -16,7 +16,7 @@ STAGES = {
     "model": [],
     "pg": [],
     "signals": [],
-    "load": ["model"],
+    "load": ["model", "signals"],
     "validate": ["model"],
     "order": ["model"],
     "pipeline": ["load", "validate", "order"],
