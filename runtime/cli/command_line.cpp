@@ -9,8 +9,11 @@
 #include <iostream>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <plinth/plinth_plugin.h>
@@ -120,7 +123,7 @@ void add_plan_full_check(CLI::App& cmd, int& every) {
         ->capture_default_str();
 }
 
-void add_migrate_commands(CLI::App& app, int& exit_code) {
+void add_plan_command(CLI::App& app, int& exit_code) {
     auto plan_options = std::make_shared<DatabaseCommandOptions>();
     auto* plan_cmd = app.add_subcommand(
         "plan", "Print what migrate would do (SQL, hazards, what it will not do); exit 0 in sync, 2 work pending, "
@@ -128,7 +131,9 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
     add_database_command_options(*plan_cmd, *plan_options, {"text", "json", "sql"});
     add_plan_full_check(*plan_cmd, plan_options->full_check_every);
     plan_cmd->callback([plan_options, &exit_code] { exit_code = plan(*plan_options); });
+}
 
+void add_migrate_command(CLI::App& app, int& exit_code) {
     auto migrate_options = std::make_shared<DatabaseCommandOptions>();
     auto* migrate_cmd = app.add_subcommand("migrate", "Apply the plan in one transaction under an advisory lock, then exit");
     add_database_command_options(*migrate_cmd, *migrate_options, {"text", "json"});
@@ -154,7 +159,9 @@ void add_migrate_commands(CLI::App& app, int& exit_code) {
                           "Run plugins' upgrade steps in plinth's own process instead of a child each (for a debugger; "
                           "a crash then ends plinth)");
     migrate_cmd->callback([migrate_options, &exit_code] { exit_code = migrate(*migrate_options); });
+}
 
+void add_status_command(CLI::App& app, int& exit_code) {
     auto status_options = std::make_shared<DatabaseCommandOptions>();
     auto* status_cmd = app.add_subcommand("status", "Show per plugin its version, schema hash, last application and drift; exit codes as plan's");
     add_database_command_options(*status_cmd, *status_options, {"text", "json"});
@@ -470,16 +477,31 @@ int run_command_line(int argc, char** argv) {
         ->check(CLI::IsMember({"auto", "always", "never"}))
         ->capture_default_str();
     int exit_code = 0;
-    add_check_command(app, exit_code);
-    add_describe_command(app, exit_code);
-    add_new_command(app, exit_code);
-    add_migrate_commands(app, exit_code);
-    add_history_command(app, exit_code);
     hosting::ColorMode color_mode = hosting::ColorMode::automatic;
-    add_run_command(app, exit_code, color_mode);
-    add_db_command(app, exit_code);
-    add_help_command(app, exit_code);
-    add_completion_command(app, exit_code);
+    const std::pair<std::string_view, std::function<void()>> commands[] = {
+        {"check", [&] { add_check_command(app, exit_code); }},
+        {"describe", [&] { add_describe_command(app, exit_code); }},
+        {"new", [&] { add_new_command(app, exit_code); }},
+        {"plan", [&] { add_plan_command(app, exit_code); }},
+        {"migrate", [&] { add_migrate_command(app, exit_code); }},
+        {"status", [&] { add_status_command(app, exit_code); }},
+        {"history", [&] { add_history_command(app, exit_code); }},
+        {"run", [&] { add_run_command(app, exit_code, color_mode); }},
+        {"db", [&] { add_db_command(app, exit_code); }},
+        {"help", [&] { add_help_command(app, exit_code); }},
+        {"completion", [&] { add_completion_command(app, exit_code); }},
+    };
+    // Only the command the line names is built: building every command with its options took
+    // 0.4 ms, a twentieth of a no-op start (docs/BENCHMARKS.md, ninth round). All of them for help
+    // and completion, which describe them, and for a line that names none, whose usage error
+    // lists them.
+    std::string_view named;
+    for (int i = 1; i < argc && named.empty(); ++i)
+        for (const auto& command : commands)
+            if (command.first == argv[i]) named = command.first;
+    if (named == "help" || named == "completion") named = {};
+    for (const auto& [name, add] : commands)
+        if (named.empty() || name == named) add();
     // Runs before the command's callback, so that every command logs the same way.
     app.parse_complete_callback([&app, &color, &color_mode] {
         color_mode = hosting::parse_color_mode(color, std::getenv("NO_COLOR"));
