@@ -492,9 +492,8 @@ int run_command_line(int argc, char** argv) {
         {"completion", [&] { add_completion_command(app, exit_code); }},
     };
     // Only the command the line names is built: building every command with its options took
-    // 0.4 ms, a twentieth of a no-op start (docs/BENCHMARKS.md, ninth round). All of them for help
-    // and completion, which describe them, and for a line that names none, whose usage error
-    // lists them.
+    // 0.4 ms of every start (docs/BENCHMARKS.md, ninth round). All of them for help and
+    // completion, which describe them, and for a line that names none, whose usage error lists them.
     std::string_view named;
     for (int i = 1; i < argc && named.empty(); ++i)
         for (const auto& command : commands)
