@@ -329,11 +329,16 @@ private:
     }
 
     // The transaction-scoped advisory lock, taken by polling so that should_stop can end a long wait
-    // for another instance's migration.
-    void lock() {
-        const std::string try_lock = "SELECT pg_try_advisory_xact_lock(" + std::to_string(kAdvisoryLockKey) + ")";
+    // for another instance's migration. In the same round trip, `before` runs first and `then` is
+    // evaluated once the lock is taken (only then: pg_current_xact_id() would give a transaction
+    // still waiting an id, which holds back vacuum's horizon). Returns `then`'s text.
+    std::string lock(const std::string& before = {}, const std::string& then = "true") {
+        const std::string try_lock = before + "SELECT CASE WHEN pg_try_advisory_xact_lock(" +
+                                     std::to_string(kAdvisoryLockKey) + ") THEN " + then + " END";
         bool told = false;
-        while (connection_.exec(try_lock).text(0, 0) != "t") {
+        for (;;) {
+            const auto r = connection_.exec(try_lock);
+            if (!r.is_null(0, 0)) return r.text(0, 0);
             if (options_.should_stop && options_.should_stop())
                 throw MigrationError("interrupted while waiting for another instance's migration; nothing was changed");
             if (!told) log_.info("waiting for another plinth instance's migration to finish");
@@ -353,13 +358,10 @@ private:
         if (judgement_ == Judgement::parallel && options_.reconnect && !migration_under_way())
             parallel.start(options_.reconnect, plugins_, options_.lock_timeout);
         pg::Transaction tx(connection_);
-        // The lock comes first, before any bookkeeping DDL, so instances never race each other.
-        lock();
-        // The transaction id is what tells, after a connection lost during COMMIT, whether it committed.
-        transaction_id_ = connection_
-                              .exec("SET LOCAL lock_timeout = '" + std::to_string(options_.lock_timeout.count()) +
-                                    "ms'; SELECT pg_current_xact_id()::text")
-                              .text(0, 0);
+        // The lock comes first, before any bookkeeping DDL, so instances never race each other. The
+        // transaction id is what tells, after a connection lost during COMMIT, whether it committed.
+        transaction_id_ = lock("SET LOCAL lock_timeout = '" + std::to_string(options_.lock_timeout.count()) + "ms'; ",
+                               "pg_current_xact_id()::text");
 
         Journal journal(connection_, options_.journal_schema);
         if (journal.exists() && journal.complete()) {

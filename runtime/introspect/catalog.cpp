@@ -1,5 +1,7 @@
 #include "introspect/catalog.hpp"
 
+#include "pg/pipeline.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 #include <unordered_map>
@@ -152,7 +154,15 @@ model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<s
     const std::vector<std::optional<std::string>> params{text_array(schemas), text_array(excluded)};
     model::ActualSchema actual;
 
-    auto server = connection.exec_params(kServerQuery, params);
+    // The four reads in one round trip: a database a network hop away paid one for each.
+    std::vector<pg::PipelineResult> results;
+    {
+        pg::Pipeline pipeline(connection, pg::Pipeline::Timing::none);
+        for (const char* query : {kServerQuery, kColumnsQuery, kConstraintsQuery, kIndexesQuery})
+            pipeline.send(query, params);
+        results = pipeline.sync();
+    }
+    const pg::Result& server = results.at(0).result;
     for (auto& s : parse_text_array(server.text(0, 0))) actual.schemas.insert(std::move(s));
     for (auto& r : parse_text_array(server.text(0, 1))) actual.relation_names.insert(std::move(r));
     actual.vector_available = flag(server, 0, 2);
@@ -171,7 +181,7 @@ model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<s
             opclasses.emplace(oids[k], std::pair(names[k], defaults[k] == "true" || defaults[k] == "t"));
     }
 
-    auto columns = connection.exec_params(kColumnsQuery, params);
+    const pg::Result& columns = results.at(1).result;
     for (int r = 0; r < columns.rows(); ++r) {
         const std::string schema = columns.text(r, 0), name = columns.text(r, 1);
         auto& table = actual.tables[schema + "." + name];
@@ -181,7 +191,7 @@ model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<s
         table.columns.push_back({columns.text(r, 2), columns.text(r, 3), flag(columns, r, 4), optional_text(columns, r, 5)});
     }
 
-    auto constraints = connection.exec_params(kConstraintsQuery, params);
+    const pg::Result& constraints = results.at(2).result;
     for (int r = 0; r < constraints.rows(); ++r) {
         auto it = actual.tables.find(constraints.text(r, 0) + "." + constraints.text(r, 1));
         if (it == actual.tables.end()) continue;
@@ -201,7 +211,7 @@ model::ActualSchema read_catalog(pg::Connection& connection, const std::vector<s
         it->second.constraints.emplace(c.name, std::move(c));
     }
 
-    auto indexes = connection.exec_params(kIndexesQuery, params);
+    const pg::Result& indexes = results.at(3).result;
     for (int r = 0; r < indexes.rows(); ++r) {
         auto it = actual.tables.find(indexes.text(r, 0) + "." + indexes.text(r, 1));
         if (it == actual.tables.end()) continue;
