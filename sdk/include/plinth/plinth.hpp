@@ -639,11 +639,6 @@ public:
     }
     const char* optional_text(std::string_view s) { return s.empty() ? nullptr : text(s); }
 
-    const char* const* names(const std::vector<std::string>& list) {
-        const char** out = names_.take(list.size());
-        for (std::size_t i = 0; i < list.size(); ++i) out[i] = text(list[i]);
-        return out;
-    }
     const char* const* names(const name_list& list) {
         const char** out = names_.take(list.size());
         fill_names(list, out, false);
@@ -872,7 +867,7 @@ private:
     std::string name_;
     std::string version_;
     std::string schema_;
-    std::vector<std::string> requires_;
+    detail::name_list requires_;
     detail::table_list tables_;
     std::shared_ptr<detail::descriptor_storage> storage_;  // what tables_ points to
     // Made on first use: a moved-from plugin has none.
