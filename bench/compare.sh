@@ -16,7 +16,10 @@
 #   DELAY_MS (default 1), PLAN_TABLES (default 10000; 0 skips it), FSYNC (default on; off sets the
 #   server's fsync off for the whole run: a cold start's time is then the server's CPU and the
 #   round trips, without the disk's run-to-run spread, which on a shared VM hides a 100 ms
-#   difference; never for a server whose data matters).
+#   difference; never for a server whose data matters), TMPDIR (where the server's folder goes;
+#   default /tmp: TMPDIR=/dev/shm puts it on tmpfs, where creating a table's files does not scan
+#   past the inodes of files deleted in the last minutes, as ext4 without a journal does; see
+#   docs/BENCHMARKS.md, tenth round).
 # No database is dropped before the end (see cold_db): at 5000 tables with COLD_RUNS=3 the server's
 # folder grows to about 3 GB, removed on exit.
 set -euo pipefail
@@ -44,7 +47,7 @@ done
 
 T_START=$EPOCHREALTIME
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-DATA=$(mktemp -d /tmp/plinth-compare.XXXXXX)
+DATA=$(mktemp -d "${TMPDIR:-/tmp}/plinth-compare.XXXXXX")
 chmod 755 "$DATA"  # the server runs as an unprivileged user that must reach its data folder
 PROXY_PID=
 cleanup() {
@@ -182,8 +185,9 @@ for n in "${SIZES[@]}"; do
     row "$n" "cold" "$a" "$b" "$r" "" "<= 1.15x at >= 800" "$V"
     pa=$(median "${pcold_p[@]}"); pb=$(median "${pcold_f[@]}")
     extra=$(awk -v p="$pa" -v d="$a" 'BEGIN{printf "%.0f", p-d}')
-    V=-; [ "$n" -lt 800 ] || verdict "$extra <= 100" "cold through the proxy <= direct + 100 ms at $n tables (+$extra ms)"
-    row "$n" "cold, proxy ${DELAY_MS} ms" "$pa" "$pb" "$(ratio "$pa" "$pb")" "$cold_p_turns / $cold_f_turns" "<= direct+100 (+$extra)" "$V"
+    # The issue's target is at 800 tables; at other sizes the difference is shown, not judged.
+    V=-; [ "$n" -ne 800 ] || verdict "$extra <= 100" "cold through the proxy <= direct + 100 ms at $n tables (+$extra ms)"
+    row "$n" "cold, proxy ${DELAY_MS} ms" "$pa" "$pb" "$(ratio "$pa" "$pb")" "$cold_p_turns / $cold_f_turns" "<= direct+100 at 800 (+$extra)" "$V"
     a=$(median "${noop_p[@]}"); b=$(median "${noop_s[@]}"); r=$(ratio "$a" "$b")
     V=-; [ "$n" -lt 1000 ] || verdict "$r <= 1.5" "no-op <= 1.5x psql select 1 at $n tables (${r}x)"
     row "$n" "no-op" "$a" "$b" "$r" "" "<= 1.5x at >= 1000" "$V"
@@ -212,7 +216,7 @@ fi
 
 echo
 echo "baselines: cold = pg_dump of plinth's schema restored by psql -1 -f; no-op = psql -c 'select 1'."
-echo "server fsync: $(sql 'SHOW fsync')"
+echo "server fsync: $(sql 'SHOW fsync'); its folder: $DATA ($(df --output=fstype "$DATA" | tail -n 1))"
 echo "medians of $COLD_RUNS (cold) and $RUNS (no-op, check, plan) alternating runs; plan through the proxy: one run."
 echo "round trips: plinth / baseline, request bursts seen by the proxy (a connection's start-up and its Terminate count one each)."
 echo "targets:"

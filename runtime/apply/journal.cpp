@@ -142,13 +142,22 @@ bool Journal::exists() {
     return connection_.exec_params("SELECT to_regclass($1) IS NOT NULL", {quoted_ + ".state"}).text(0, 0) == "t";
 }
 
-bool Journal::complete() {
-    return connection_
-               .exec_params("SELECT to_regclass($1) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute "
-                            "WHERE attrelid = to_regclass($2) AND attname = 'plan_clean' AND NOT attisdropped) "
-                            "AND to_regprocedure($3) IS NOT NULL",
-                            {quoted_ + ".ddl_epoch", quoted_ + ".state", fingerprint_function() + "(text[])"})
-               .text(0, 0) == "t";
+bool Journal::complete() { return parse_presence(connection_.exec("SELECT " + presence_sql()).text(0, 0)).complete; }
+
+std::string Journal::presence_sql() const {
+    const auto literal = [this](const std::string& text) { return connection_.quote_literal(text); };
+    const auto function = literal(fingerprint_function() + "(text[])");
+    return "CASE WHEN to_regclass(" + literal(quoted_ + ".ddl_epoch") +
+           ") IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass(" +
+           literal(quoted_ + ".state") + ") AND attname = 'plan_clean' AND NOT attisdropped) AND to_regprocedure(" +
+           function + ") IS NOT NULL THEN 't' ELSE 'f' END || CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace "
+           "WHERE nspname = " + literal(schema_) + ") THEN 't' ELSE 'f' END || CASE WHEN to_regprocedure(" + function +
+           ") IS NOT NULL THEN 't' ELSE 'f' END";
+}
+
+Journal::Presence Journal::parse_presence(std::string_view text) {
+    if (text.size() != 3) throw std::logic_error("journal presence: unexpected \"" + std::string(text) + "\"");
+    return {text[0] == 't', text[1] == 't', text[2] == 't'};
 }
 
 std::string Journal::fingerprint_function() const {
@@ -173,17 +182,14 @@ std::optional<JournalState> Journal::state() {
     return JournalState{r.text(0, 0), r.text(0, 1)};
 }
 
-void Journal::create() {
-    const bool schema_exists =
-        connection_.exec_params("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)", {schema_})
-            .text(0, 0) == "t";
-    if (!schema_exists) connection_.exec("CREATE SCHEMA " + quoted_);
-    connection_.exec(in_schema(kCreate));
-    const auto function = fingerprint_function();
-    if (connection_.exec_params("SELECT to_regprocedure($1) IS NULL", {function + "(text[])"}).text(0, 0) == "t")
-        connection_.exec("CREATE FUNCTION " + function + "(text[]) RETURNS text LANGUAGE plpgsql STABLE AS " +
-                         connection_.quote_literal(std::string("BEGIN RETURN (") + introspect::fingerprint_query() +
-                                                   "); END"));
+void Journal::create(const Presence& presence) {
+    std::string sql;
+    if (!presence.schema) sql = "CREATE SCHEMA " + quoted_ + ";\n";
+    sql += in_schema(kCreate);
+    if (!presence.function)
+        sql += ";\nCREATE FUNCTION " + fingerprint_function() + "(text[]) RETURNS text LANGUAGE plpgsql STABLE AS " +
+               connection_.quote_literal(std::string("BEGIN RETURN (") + introspect::fingerprint_query() + "); END");
+    connection_.exec(sql);
 }
 
 std::map<std::string, PluginRecord> Journal::latest_per_plugin() {

@@ -111,10 +111,20 @@ public:
     // Whether it has what the fast paths read (the DDL epoch's table and state columns): a journal
     // made by an older plinth, or missing them, is completed by the slow path.
     bool complete();
+    // What create() needs to know and complete() tells, as one SQL expression of type text, so
+    // that another statement can carry it: the slow path's lock, a simple query of several
+    // statements, which takes no parameters (the names are quoted literals). Read it with
+    // parse_presence.
+    struct Presence {
+        bool complete = false, schema = false, function = false;
+    };
+    std::string presence_sql() const;
+    static Presence parse_presence(std::string_view text);
     std::optional<JournalState> state();
     // Creates the schema (only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the
-    // database even when the schema exists) and tables if missing; call only under the advisory lock.
-    void create();
+    // database even when the schema exists), the tables if missing and the fingerprint function if
+    // missing, in one round trip; call only under the advisory lock, with a presence read under it.
+    void create(const Presence& presence);
     std::map<std::string, PluginRecord> latest_per_plugin();
     // One plugin's part in a migration's record.
     struct PluginPart {

@@ -329,15 +329,16 @@ private:
     }
 
     // The transaction-scoped advisory lock, taken by polling so that should_stop can end a long wait
-    // for another instance's migration. In the same round trip, `before` runs first and `then` is
-    // evaluated once the lock is taken (only then: pg_current_xact_id() would give a transaction
-    // still waiting an id, which holds back vacuum's horizon). Returns `then`'s text.
-    std::string lock(const std::string& before = {}, const std::string& then = "true") {
-        const std::string try_lock = before + "SELECT CASE WHEN pg_try_advisory_xact_lock(" +
+    // for another instance's migration. `first` goes ahead of the first poll, in its round trip
+    // (BEGIN, a SET LOCAL); `then` is evaluated once the lock is taken (only then:
+    // pg_current_xact_id() would give a transaction still waiting an id, which holds back
+    // vacuum's horizon). Returns `then`'s text.
+    std::string lock(const std::string& first = {}, const std::string& then = "true") {
+        const std::string try_lock = "SELECT CASE WHEN pg_try_advisory_xact_lock(" +
                                      std::to_string(kAdvisoryLockKey) + ") THEN " + then + " END";
         bool told = false;
         for (;;) {
-            const auto r = connection_.exec(try_lock);
+            const auto r = connection_.exec(told ? try_lock : first + try_lock);
             if (!r.is_null(0, 0)) return r.text(0, 0);
             if (options_.should_stop && options_.should_stop())
                 throw MigrationError("interrupted while waiting for another instance's migration; nothing was changed");
@@ -357,14 +358,18 @@ private:
         ParallelJudge parallel;
         if (judgement_ == Judgement::parallel && options_.reconnect && !migration_under_way())
             parallel.start(options_.reconnect, plugins_, options_.lock_timeout);
-        pg::Transaction tx(connection_);
+        pg::Transaction tx(connection_, pg::Transaction::BeginWithNext{});
         // The lock comes first, before any bookkeeping DDL, so instances never race each other. The
         // transaction id is what tells, after a connection lost during COMMIT, whether it committed.
-        transaction_id_ = lock("SET LOCAL lock_timeout = '" + std::to_string(options_.lock_timeout.count()) + "ms'; ",
-                               "pg_current_xact_id()::text");
-
+        // BEGIN and the lock timeout go with the first poll, and the journal's presence with the lock.
         Journal journal(connection_, options_.journal_schema);
-        if (journal.exists() && journal.complete()) {
+        const auto locked = lock(std::string(pg::Transaction::kBeginWithNext) + "SET LOCAL lock_timeout = '" +
+                                     std::to_string(options_.lock_timeout.count()) + "ms'; ",
+                                 "pg_current_xact_id()::text || ' ' || " + journal.presence_sql());
+        const auto space = locked.find(' ');
+        transaction_id_ = locked.substr(0, space);
+        const auto presence = Journal::parse_presence(locked.substr(space + 1));
+        if (presence.complete) {
             const auto state = journal.state();
             const auto current = fingerprint();
             if (state && state->desired_hash == desired_ && !current.empty() && state->catalog_fingerprint == current) {
@@ -406,7 +411,7 @@ private:
         for (const auto& note : plan.notes) log_.info("{}", note);
         outcome.notes = plan.notes;
 
-        journal.create();
+        journal.create(presence);
         std::map<std::string, std::vector<StatementRecord>> applied;  // by plugin
         std::vector<AppliedStatement> ran;
         std::vector<plan::Operation> after_commit;

@@ -75,6 +75,11 @@ public:
     // isolation_level: empty, or one of READ UNCOMMITTED, READ COMMITTED, REPEATABLE READ,
     // SERIALIZABLE (any case); anything else throws std::invalid_argument.
     explicit Transaction(Connection& conn, std::string_view isolation_level = {});
+    // BEGIN is left to the caller, whose next statement starts with kBeginWithNext (a simple query
+    // of several statements): one round trip less. Until it has run there is nothing to roll back.
+    struct BeginWithNext {};
+    static constexpr std::string_view kBeginWithNext = "BEGIN; ";
+    Transaction(Connection& conn, BeginWithNext) : conn_(conn) {}
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     ~Transaction();

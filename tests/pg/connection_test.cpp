@@ -172,6 +172,30 @@ TEST_CASE("the transaction guard rolls back unless committed") {
         CHECK(conn.exec("SHOW transaction_isolation").text(0, 0) == "serializable");
     }
     CHECK_THROWS_AS(Transaction(conn, "SERIALIZABLE; DROP TABLE t"), std::invalid_argument);
+
+    // BEGIN sent with the caller's first statement: rolled back the same, committed the same.
+    {
+        Transaction tx(conn, Transaction::BeginWithNext{});
+        CHECK(PQtransactionStatus(conn.native()) == PQTRANS_IDLE);
+        conn.exec(std::string(Transaction::kBeginWithNext) + "INSERT INTO t VALUES (5)");
+        CHECK(PQtransactionStatus(conn.native()) == PQTRANS_INTRANS);
+    }
+    CHECK(count() == "1");
+    {  // a first statement that fails after BEGIN leaves an aborted transaction, rolled back
+        Transaction tx(conn, Transaction::BeginWithNext{});
+        CHECK_THROWS_AS(conn.exec(std::string(Transaction::kBeginWithNext) + "INSERT INTO t VALUES (3)"), Error);
+    }
+    CHECK(PQtransactionStatus(conn.native()) == PQTRANS_IDLE);
+    {
+        Transaction tx(conn, Transaction::BeginWithNext{});
+        conn.exec(std::string(Transaction::kBeginWithNext) + "INSERT INTO t VALUES (6)");
+        tx.commit();
+    }
+    CHECK(count() == "2");
+    {  // never begun: nothing to roll back, and the connection is left as it was
+        Transaction tx(conn, Transaction::BeginWithNext{});
+    }
+    CHECK(PQtransactionStatus(conn.native()) == PQTRANS_IDLE);
 }
 
 TEST_CASE("a connection lost during COMMIT is in doubt, and the server tells the outcome afterwards") {
