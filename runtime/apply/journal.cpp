@@ -208,13 +208,10 @@ std::int64_t Journal::record_migration(const std::string& desired_hash, std::siz
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& part : parts) {
         nlohmann::json list = nlohmann::json::array();
-        double total = 0;
-        for (const auto& s : part.statements) {
-            list.push_back({{"sql", s.sql}, {"ms", s.ms}});
-            total += s.ms;
-        }
+        for (const auto& s : part.statements)
+            list.push_back({{"sql", s.sql}, {"ms", s.ms ? nlohmann::json(*s.ms) : nlohmann::json()}});
         rows.push_back({{"plugin", part.plugin->name}, {"version", part.plugin->version},
-                        {"schema_hash", part.schema_hash}, {"statements", std::move(list)}, {"ms", total},
+                        {"schema_hash", part.schema_hash}, {"statements", std::move(list)}, {"ms", part.ms},
                         {"upgraded_from", part.upgraded_from ? nlohmann::json(*part.upgraded_from) : nlohmann::json()}});
     }
     // The plugins' rows take their ids in the order given (history lists them by id).
@@ -285,7 +282,11 @@ LIMIT $2)SQL"),
                                         p.value("upgraded_from", nlohmann::json()).is_string()
                                             ? p["upgraded_from"].get<std::string>()
                                             : ""};
-            for (const auto& st : p["statements"]) part.statements.push_back({st["sql"], st.value("ms", 0.0)});
+            for (const auto& st : p["statements"]) {
+                const auto ms = st.find("ms");
+                part.statements.push_back(
+                    {st["sql"], ms != st.end() && ms->is_number() ? std::optional(ms->get<double>()) : std::nullopt});
+            }
             m.plugins.push_back(std::move(part));
         }
         out.push_back(std::move(m));

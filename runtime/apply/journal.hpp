@@ -25,9 +25,11 @@ std::vector<std::string> journal_relations(const std::string& schema);
 // The transaction-scoped advisory lock every migrating instance takes first ("plinth" in ASCII).
 constexpr std::int64_t kAdvisoryLockKey = 0x706c696e7468;
 
+// A statement and its time on the server; none for a statement timed with others (one on a table
+// the same migration created: see docs/ARCHITECTURE.md, "Round trips of a cold start").
 struct StatementRecord {
     std::string sql;
-    double ms = 0;
+    std::optional<double> ms;
 };
 
 // Work after a migration's commit (a concurrent index build, a validation) and how it ended.
@@ -132,6 +134,7 @@ public:
         std::string schema_hash;
         std::vector<StatementRecord> statements;
         std::optional<std::string> upgraded_from;  // the version its upgrade step ran from, if it ran
+        double ms = 0;  // its statements' time, those timed together included
     };
     // Records a migration and the part of each of `parts` (in that order) in one statement, whatever
     // the number of plugins; returns the migration's id.

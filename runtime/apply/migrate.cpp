@@ -7,6 +7,7 @@
 #include <future>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <sys/socket.h>
@@ -422,7 +423,7 @@ private:
             else
                 in_transaction.push_back(&op);
         }
-        std::vector<double> times;
+        Times times;
         try {
             times = execute(in_transaction);
         } catch (const MigrationError&) {
@@ -431,10 +432,13 @@ private:
         }
         // Before any plugin code runs in the transaction (the upgrade steps) and before the commit.
         settle(parallel, outcome);
+        std::map<std::string, double> plugin_ms;
         for (std::size_t i = 0; i < in_transaction.size(); ++i) {
             const auto& op = *in_transaction[i];
-            applied[op.plugin].push_back({op.sql, times[i]});
-            ran.push_back({op.plugin, op.table, op.summary, op.sql, times[i]});
+            const auto ms = times.alone[i] ? std::optional(times.ms[i]) : std::nullopt;
+            applied[op.plugin].push_back({op.sql, ms});
+            plugin_ms[op.plugin] += times.ms[i];
+            ran.push_back({op.plugin, op.table, op.summary, op.sql, ms});
         }
         const std::size_t statements = in_transaction.size();
         // After the DDL and before the commit, each plugin whose version changed since the journal's
@@ -455,7 +459,8 @@ private:
                 const auto from = upgraded.find(p.name);
                 if (applied.count(p.name) || changed)
                     parts.push_back({&p, std::move(hash), applied[p.name],
-                                     from == upgraded.end() ? std::nullopt : std::optional(from->second)});
+                                     from == upgraded.end() ? std::nullopt : std::optional(from->second),
+                                     plugin_ms[p.name]});
             }
             id = journal.record_migration(desired_, statements, ms_since(started), plan.notes, parts);
             recorded_id_ = id;
@@ -595,16 +600,35 @@ private:
     // The statements of the transaction, in order, through one pipeline: one round trip for all of
     // them, however many. Returns each one's time in ms (see pg::PipelineResult). A failing one is
     // named with its plugin, table, SQL and SQLSTATE; the ones after it did not run.
-    std::vector<double> execute(const std::vector<const plan::Operation*>& ops) {
+    // Each statement's time (ms), and whether it was timed on its own. A statement on a table this
+    // batch creates, empty and locked by no one else, is fast and its time says little: such
+    // statements are timed together, their results sent by the server in one packet at the end of
+    // their run instead of one each (thousands on a cold start, each a packet to handle on the way:
+    // docs/BENCHMARKS.md, tenth round). The first of a run carries the run's time. A run ends
+    // before any other statement and at a change of plugin, so each plugin's total stays exact.
+    struct Times {
+        std::vector<double> ms;
+        std::vector<bool> alone;
+    };
+    Times execute(const std::vector<const plan::Operation*>& ops) {
         if (ops.empty()) return {};
+        Times times;
+        std::set<std::string> created;
+        for (const auto* op : ops) {
+            if (op->kind == plan::OperationKind::create_table) created.insert(op->table);
+            times.alone.push_back(op->table.empty() || !created.count(op->table) || !op->locks.empty());
+        }
         std::vector<pg::PipelineResult> results;
         try {
             pg::Pipeline pipeline(connection_);
-            for (const auto* op : ops) {
-                log_.debug("{}: {}", op->summary, op->sql);
+            for (std::size_t i = 0; i < ops.size(); ++i) {
+                const auto& op = *ops[i];
+                log_.debug("{}: {}", op.summary, op.sql);
+                const bool last_of_run =
+                    i + 1 == ops.size() || times.alone[i + 1] || ops[i + 1]->plugin != op.plugin;
                 // The extended protocol runs exactly one statement: declared SQL fragments can never
                 // smuggle in a second one.
-                pipeline.send(op->sql);
+                pipeline.send(op.sql, {}, times.alone[i] || last_of_run);
             }
             results = pipeline.sync();
         } catch (const pg::PipelineError& e) {
@@ -620,9 +644,8 @@ private:
                                       ? "\n  the role lacks a privilege plinth needs: see docs/deploying.md (\"Privileges\")"
                                       : ""));
         }
-        std::vector<double> ms;
-        for (const auto& r : results) ms.push_back(std::chrono::duration<double, std::milli>(r.elapsed).count());
-        return ms;
+        for (const auto& r : results) times.ms.push_back(std::chrono::duration<double, std::milli>(r.elapsed).count());
+        return times;
     }
 
     void run_after_commit(const std::vector<plan::Operation>& ops, MigrateOutcome& outcome) {

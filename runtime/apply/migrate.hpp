@@ -75,7 +75,7 @@ struct AppliedStatement {
     std::string table;
     std::string summary;
     std::string sql;
-    double ms = 0;
+    std::optional<double> ms;  // none: timed with others (see StatementRecord)
 };
 
 struct MigrateOutcome {

@@ -15,7 +15,7 @@ nlohmann::json to_json(const apply::MigrationRecord& m) {
     json plugins = json::array();
     for (const auto& p : m.plugins) {
         json statements = json::array();
-        for (const auto& s : p.statements) statements.push_back({{"sql", s.sql}, {"ms", s.ms}});
+        for (const auto& s : p.statements) statements.push_back({{"sql", s.sql}, {"ms", s.ms ? json(*s.ms) : json()}});
         plugins.push_back({{"name", p.name}, {"version", p.version},
                            {"previous_version", p.previous_version.empty() ? json() : json(p.previous_version)},
                            {"schema_hash", p.schema_hash}, {"statements", statements},

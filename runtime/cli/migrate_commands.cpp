@@ -57,7 +57,8 @@ nlohmann::json migrate_json(const apply::MigrateOutcome& outcome) {
     using nlohmann::json;
     json statements = json::array(), after = json::array();
     for (const auto& st : outcome.statements)
-        statements.push_back({{"plugin", st.plugin}, {"table", st.table}, {"summary", st.summary}, {"sql", st.sql}, {"ms", st.ms}});
+        statements.push_back({{"plugin", st.plugin}, {"table", st.table}, {"summary", st.summary}, {"sql", st.sql},
+                              {"ms", st.ms ? json(*st.ms) : json()}});
     for (const auto& w : outcome.after_commit) after.push_back(after_commit_json(w));
     json refused = json::array();
     for (const auto& problem : outcome.refused.problems) refused.push_back(problem.text());

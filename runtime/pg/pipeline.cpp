@@ -45,7 +45,7 @@ Pipeline::~Pipeline() {
     PQsetnonblocking(raw_, 0);
 }
 
-void Pipeline::send(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
+void Pipeline::send(std::string_view sql, const std::vector<std::optional<std::string>>& params, bool flush) {
     std::string text(sql);
     std::vector<const char*> values;
     values.reserve(params.size());
@@ -55,7 +55,7 @@ void Pipeline::send(std::string_view sql, const std::vector<std::optional<std::s
         throw detail::result_error(nullptr, raw_, text);
     // The server flushes its output only when its buffer fills or it is asked to: asking after each
     // statement lets each result arrive when it is done, which is what times it.
-    if (timing_ == Timing::per_statement && PQsendFlushRequest(raw_) != 1)
+    if (timing_ == Timing::per_statement && flush && PQsendFlushRequest(raw_) != 1)
         throw detail::result_error(nullptr, raw_, text);
     unsent_ += text.size() + 64;  // the statement's text and its protocol messages, about
     for (const auto& p : params) unsent_ += p ? p->size() : 0;

@@ -51,8 +51,12 @@ public:
 
     // Queues one statement with $1..$n bound as text (nullopt: SQL NULL), like exec_params: the
     // extended protocol runs exactly one statement. Statements go out in writes of about 8 KiB, so
-    // the server starts on the first ones while later ones are queued.
-    void send(std::string_view sql, const std::vector<std::optional<std::string>>& params = {});
+    // the server starts on the first ones while later ones are queued. With per_statement timing,
+    // `flush` false leaves this statement's result in the server's buffer until a later flush: the
+    // results of a run of such statements arrive with the next flushed one's, in one packet instead
+    // of one each, and the first of them carries the run's time (the others about zero).
+    void send(std::string_view sql, const std::vector<std::optional<std::string>>& params = {},
+              bool flush = true);
     // Sends a sync and reads every result up to it: one round trip. Returns one result per
     // statement sent since the last sync, in order. Throws PipelineError for the first statement
     // that failed (COPY is refused as a failure too), or for the statement whose result was awaited
