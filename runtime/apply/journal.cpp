@@ -142,8 +142,6 @@ bool Journal::exists() {
     return connection_.exec_params("SELECT to_regclass($1) IS NOT NULL", {quoted_ + ".state"}).text(0, 0) == "t";
 }
 
-bool Journal::complete() { return parse_presence(connection_.exec("SELECT " + presence_sql()).text(0, 0)).complete; }
-
 std::string Journal::presence_sql() const {
     const auto literal = [this](const std::string& text) { return connection_.quote_literal(text); };
     const auto function = literal(fingerprint_function() + "(text[])");

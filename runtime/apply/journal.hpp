@@ -110,16 +110,15 @@ public:
     const std::string& schema() const noexcept { return schema_; }
 
     bool exists();
-    // Whether it has what the fast paths read (the DDL epoch's table and state columns): a journal
-    // made by an older plinth, or missing them, is completed by the slow path.
-    bool complete();
-    // What create() needs to know and complete() tells, as one SQL expression of type text, so
-    // that another statement can carry it: the slow path's lock, a simple query of several
-    // statements, which takes no parameters (the names are quoted literals). Read it with
-    // parse_presence.
+    // What of the journal exists. complete: it has what the fast paths read (the DDL epoch's table,
+    // the state's columns, this plinth's fingerprint function); a journal made by an older plinth,
+    // or missing them, is completed by the slow path. schema, function: what create() need not make.
     struct Presence {
         bool complete = false, schema = false, function = false;
     };
+    // The presence as one SQL expression of type text, so that another statement can carry it (the
+    // slow path's lock: a simple query of several statements, which takes no parameters, so the
+    // names are quoted literals); read its value with parse_presence.
     std::string presence_sql() const;
     static Presence parse_presence(std::string_view text);
     std::optional<JournalState> state();

@@ -597,19 +597,20 @@ private:
                                  "\"; choose another --journal-schema" + clashes);
     }
 
-    // The statements of the transaction, in order, through one pipeline: one round trip for all of
-    // them, however many. Returns each one's time in ms (see pg::PipelineResult). A failing one is
-    // named with its plugin, table, SQL and SQLSTATE; the ones after it did not run.
-    // Each statement's time (ms), and whether it was timed on its own. A statement on a table this
-    // batch creates, empty and locked by no one else, is fast and its time says little: such
-    // statements are timed together, their results sent by the server in one packet at the end of
-    // their run instead of one each (thousands on a cold start, each a packet to handle on the way:
-    // docs/BENCHMARKS.md, tenth round). The first of a run carries the run's time. A run ends
-    // before any other statement and at a change of plugin, so each plugin's total stays exact.
+    // Each statement's time in ms (see pg::PipelineResult), and whether it was timed on its own.
     struct Times {
         std::vector<double> ms;
         std::vector<bool> alone;
     };
+
+    // The statements of the transaction, in order, through one pipeline: one round trip for all of
+    // them, however many. A failing one is named with its plugin, table, SQL and SQLSTATE; the ones
+    // after it did not run. A statement on a table this batch creates, empty and locked by no one
+    // else, is fast and its time says little: such statements are timed together, their results
+    // sent by the server in one packet at the end of their run instead of one each (thousands on a
+    // cold start, each a packet to handle on the way: docs/BENCHMARKS.md, tenth round). The first
+    // of a run carries the run's time. A run ends before any other statement and at a change of
+    // plugin, so each plugin's total stays exact.
     Times execute(const std::vector<const plan::Operation*>& ops) {
         if (ops.empty()) return {};
         Times times;

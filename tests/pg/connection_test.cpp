@@ -415,6 +415,27 @@ TEST_CASE("a pipeline sends its statements in one round trip and returns each on
     CHECK(conn.exec("SELECT count(*) FROM t").text(0, 0) == "2");
 }
 
+TEST_CASE("a timed pipeline's statements sent without a flush still give every result, in order") {
+    const std::string target = TestCluster::instance().fresh_database();
+    auto conn = Connection::open(target);
+    std::vector<plinth::pg::PipelineResult> results;
+    {
+        Transaction tx(conn);
+        Pipeline pipeline(conn);
+        pipeline.send("CREATE TABLE t (id int)", {}, false);
+        pipeline.send("INSERT INTO t VALUES (1), (2)", {}, false);
+        pipeline.send("SELECT count(*) FROM t", {}, true);
+        pipeline.send("INSERT INTO t VALUES (3)", {}, false);
+        results = pipeline.sync();
+    }
+    REQUIRE(results.size() == 4);
+    CHECK(results[0].result.command_status() == "CREATE TABLE");
+    CHECK(results[1].result.affected_rows() == 2);
+    CHECK(results[2].result.text(0, 0) == "2");
+    CHECK(results[3].result.affected_rows() == 1);
+    for (const auto& r : results) CHECK(r.elapsed.count() >= 0);
+}
+
 TEST_CASE("a statement failing in a pipeline is named with its index, SQL and SQLSTATE; nothing after it runs") {
     const std::string target = TestCluster::instance().fresh_database();
     auto conn = Connection::open(target);
