@@ -1,6 +1,7 @@
 # Sourced by the start-up benchmarks (startup.sh, noop_start.sh, noop_ab.sh, cold_start.sh,
-# supervise.sh, statement_shapes.sh): an embedded server of their own in a temporary folder,
-# stopped and the folder removed on exit, and the helpers they share. Needs PLINTH; median_ms needs RUNS.
+# cold_pairs.sh, supervise.sh, statement_shapes.sh): an embedded server of their own in a temporary
+# folder (under TMPDIR, default /tmp), stopped and the folder removed on exit, and the helpers they
+# share. Needs PLINTH; median_ms needs RUNS.
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/plinth-bench.XXXXXX")
 chmod 755 "$DATA"  # the server runs as an unprivileged user that must reach its data folder
 trap '"$PLINTH" db stop --data-dir "$DATA/db" >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
