@@ -452,10 +452,12 @@ TEST_CASE("the judgement runs beside the statements, but not beside another inst
     auto holder = plinth::pg::Connection::open(crowded.conninfo);
     holder.exec("SELECT pg_advisory_lock(" + std::to_string(plinth::apply::kAdvisoryLockKey) + ")");
     auto waiting = std::async(std::launch::async, [&] { return migrate(crowded.conninfo); });
-    // Released once plinth polls for it (its transaction has begun, the judgement decided).
+    // Released once a poll of plinth's has come back without it (its transaction has begun, the
+    // judgement decided): idle in its transaction after the poll, not while the poll runs, when the
+    // lock could still be released before the poll's own statement reaches it.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (holder.exec("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-                       "pid <> pg_backend_pid() AND query LIKE "
+                       "pid <> pg_backend_pid() AND state = 'idle in transaction' AND query LIKE "
                        "'%SELECT CASE WHEN pg_try_advisory_xact_lock(%'")
                .text(0, 0) == "0") {
         REQUIRE(std::chrono::steady_clock::now() < deadline);
