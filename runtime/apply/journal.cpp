@@ -142,20 +142,17 @@ bool Journal::exists() {
     return connection_.exec_params("SELECT to_regclass($1) IS NOT NULL", {quoted_ + ".state"}).text(0, 0) == "t";
 }
 
-std::string Journal::presence_sql() const {
+std::string Journal::presence_columns() const {
     const auto literal = [this](const std::string& text) { return connection_.quote_literal(text); };
-    const auto function = literal(fingerprint_function() + "(text[])");
-    return "CASE WHEN to_regclass(" + literal(quoted_ + ".ddl_epoch") +
+    const auto function = "to_regprocedure(" + literal(fingerprint_function() + "(text[])") + ") IS NOT NULL";
+    return "to_regclass(" + literal(quoted_ + ".ddl_epoch") +
            ") IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass(" +
-           literal(quoted_ + ".state") + ") AND attname = 'plan_clean' AND NOT attisdropped) AND to_regprocedure(" +
-           function + ") IS NOT NULL THEN 't' ELSE 'f' END || CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace "
-           "WHERE nspname = " + literal(schema_) + ") THEN 't' ELSE 'f' END || CASE WHEN to_regprocedure(" + function +
-           ") IS NOT NULL THEN 't' ELSE 'f' END";
+           literal(quoted_ + ".state") + ") AND attname = 'plan_clean' AND NOT attisdropped) AND " + function +
+           ", EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = " + literal(schema_) + "), " + function;
 }
 
-Journal::Presence Journal::parse_presence(std::string_view text) {
-    if (text.size() != 3) throw std::logic_error("journal presence: unexpected \"" + std::string(text) + "\"");
-    return {text[0] == 't', text[1] == 't', text[2] == 't'};
+Journal::Presence Journal::read_presence(const pg::Result& result, int column) {
+    return {result.text(0, column) == "t", result.text(0, column + 1) == "t", result.text(0, column + 2) == "t"};
 }
 
 std::string Journal::fingerprint_function() const {

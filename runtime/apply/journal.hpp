@@ -116,11 +116,11 @@ public:
     struct Presence {
         bool complete = false, schema = false, function = false;
     };
-    // The presence as one SQL expression of type text, so that another statement can carry it (the
-    // slow path's lock: a simple query of several statements, which takes no parameters, so the
-    // names are quoted literals); read its value with parse_presence.
-    std::string presence_sql() const;
-    static Presence parse_presence(std::string_view text);
+    // The presence as three boolean columns of a select list, so that another statement can carry
+    // them (the slow path's lock: a simple query of several statements, which takes no parameters,
+    // so the names are quoted literals); read_presence reads them from `column` on, in row 0.
+    std::string presence_columns() const;
+    static Presence read_presence(const pg::Result& result, int column);
     std::optional<JournalState> state();
     // Creates the schema (only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the
     // database even when the schema exists), the tables if missing and the fingerprint function if

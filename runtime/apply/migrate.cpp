@@ -331,16 +331,17 @@ private:
 
     // The transaction-scoped advisory lock, taken by polling so that should_stop can end a long wait
     // for another instance's migration. `first` goes ahead of the first poll, in its round trip
-    // (BEGIN, a SET LOCAL); `then` is evaluated once the lock is taken (only then:
-    // pg_current_xact_id() would give a transaction still waiting an id, which holds back
-    // vacuum's horizon). Returns `then`'s text.
-    std::string lock(const std::string& first = {}, const std::string& then = "true") {
-        const std::string try_lock = "SELECT CASE WHEN pg_try_advisory_xact_lock(" +
-                                     std::to_string(kAdvisoryLockKey) + ") THEN " + then + " END";
+    // (BEGIN, a SET LOCAL). `columns` are read once the lock is taken, and only then: the lock is
+    // the select's one-time filter, so a poll that fails evaluates none of them
+    // (pg_current_xact_id() would give a transaction still waiting an id, which holds back
+    // vacuum's horizon). Returns their row.
+    pg::Result lock(const std::string& first = {}, const std::string& columns = "true") {
+        const std::string try_lock =
+            "SELECT " + columns + " WHERE pg_try_advisory_xact_lock(" + std::to_string(kAdvisoryLockKey) + ")";
         bool told = false;
         for (;;) {
-            const auto r = connection_.exec(told ? try_lock : first + try_lock);
-            if (!r.is_null(0, 0)) return r.text(0, 0);
+            auto r = connection_.exec(told ? try_lock : first + try_lock);
+            if (r.rows() == 1) return r;
             if (options_.should_stop && options_.should_stop())
                 throw MigrationError("interrupted while waiting for another instance's migration; nothing was changed");
             if (!told) log_.info("waiting for another plinth instance's migration to finish");
@@ -366,10 +367,9 @@ private:
         Journal journal(connection_, options_.journal_schema);
         const auto locked = lock(std::string(pg::Transaction::kBeginWithNext) + "SET LOCAL lock_timeout = '" +
                                      std::to_string(options_.lock_timeout.count()) + "ms'; ",
-                                 "pg_current_xact_id()::text || ' ' || " + journal.presence_sql());
-        const auto space = locked.find(' ');
-        transaction_id_ = locked.substr(0, space);
-        const auto presence = Journal::parse_presence(locked.substr(space + 1));
+                                 "pg_current_xact_id()::text, " + journal.presence_columns());
+        transaction_id_ = locked.text(0, 0);
+        const auto presence = Journal::read_presence(locked, 1);
         if (presence.complete) {
             const auto state = journal.state();
             const auto current = fingerprint();

@@ -458,7 +458,7 @@ TEST_CASE("the judgement runs beside the statements, but not beside another inst
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (holder.exec("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
                        "pid <> pg_backend_pid() AND state = 'idle in transaction' AND query LIKE "
-                       "'%SELECT CASE WHEN pg_try_advisory_xact_lock(%'")
+                       "'%WHERE pg_try_advisory_xact_lock(%'")
                .text(0, 0) == "0") {
         REQUIRE(std::chrono::steady_clock::now() < deadline);
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
