@@ -276,6 +276,48 @@ TEST_CASE("a plugin's tables are C structs as soon as declared; copies and build
     CHECK(std::string(c.descriptor()->tables[0].name) == "again");
 }
 
+TEST_CASE("the SDK's literal types and defaults are pointed to, a type or default given as text is copied") {
+    std::string type = "varchar(12)";
+    plinth::column named("code", type);
+    plinth::column from_varchar = varchar("label", 40).array();
+    const plinth::index by_code = plinth::index({"code"}).named("by_code");
+    const plinth::foreign_key to_t = plinth::foreign_key({"code"}, "t", {"code"});
+    const plinth::built_plugin built(
+        plinth::plugin("x", "1")
+            .table(plinth::table("a", {uuid("id").primary_key().default_random(), timestamptz("at").default_now(),
+                                       std::move(named), std::move(from_varchar)})
+                       .add(by_code))
+            .table(plinth::table("b", {uuid("id").primary_key().default_random(), timestamptz("at").default_now(),
+                                       text("code").default_value("n/a")})
+                       .add(by_code)
+                       .add(to_t)));
+    type = "overwritten";
+    const auto* d = built.descriptor();
+    REQUIRE(d->table_count == 2);
+    const plinth_column* a = d->tables[0].columns;
+    const plinth_column* b = d->tables[1].columns;
+    // One literal of the SDK's, the same pointer in every column that names it.
+    CHECK(std::string(a[0].type) == "uuid");
+    CHECK(a[0].type == b[0].type);
+    CHECK(std::string(a[0].default_sql) == "gen_random_uuid()");
+    CHECK(a[0].default_sql == b[0].default_sql);
+    CHECK(std::string(a[1].type) == "timestamptz");
+    CHECK(a[1].default_sql == b[1].default_sql);
+    CHECK(std::string(a[1].default_sql) == "now()");
+    // Text the plugin made is the descriptor's own copy.
+    CHECK(std::string(a[2].type) == "varchar(12)");
+    CHECK(a[2].default_sql == nullptr);
+    CHECK(std::string(a[3].type) == "varchar(40)[]");
+    CHECK(std::string(b[2].default_sql) == "'n/a'");
+    // An index or a foreign key named twice is copied each time.
+    REQUIRE(d->tables[0].index_count == 1);
+    REQUIRE(d->tables[1].index_count == 1);
+    CHECK(std::string(d->tables[0].indexes[0].name) == "by_code");
+    CHECK(std::string(d->tables[1].indexes[0].name) == "by_code");
+    REQUIRE(d->tables[1].foreign_key_count == 1);
+    CHECK(std::string(d->tables[1].foreign_keys[0].ref_table) == "t");
+}
+
 TEST_CASE("a table's braced list moves the columns made in it and copies the ones named in it") {
     const plinth::column kept = text("note").default_value("n/a");
     std::vector<plinth::column> listed{uuid("id").primary_key()};

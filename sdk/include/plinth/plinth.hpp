@@ -173,11 +173,14 @@ private:
 // that the usual table allocates nothing for them.
 template <class T> class first_and_rest {
 public:
-    void push_back(T&& value) {
+    void push_back(T&& value) { emplace_back(std::move(value)); }
+    // Made in place from T's constructor arguments: a temporary moved in would move each of its
+    // strings once more.
+    template <class... Args> void emplace_back(Args&&... args) {
         if (!first_)
-            first_.emplace(std::move(value));
+            first_.emplace(std::forward<Args>(args)...);
         else
-            rest_.push_back(std::move(value));
+            rest_.emplace_back(std::forward<Args>(args)...);
     }
     std::size_t size() const { return first_ ? 1 + rest_.size() : 0; }
     // Visits each in order.
@@ -231,9 +234,12 @@ private:
 class column {
 public:
     column(std::string name, std::string type, source_location source = source_location::current())
-        : name_(std::move(name)), type_(std::move(type)), source_(source) {}
+        : name_(std::move(name)), source_(source) {
+        extras_.get().type = std::move(type);
+    }
     // A type named by one of the SDK's string literals (plinth::columns): kept as that pointer, so
-    // that the thousands of columns of a large plugin copy and move no type string.
+    // that the thousands of columns of a large plugin copy and move no type string, and the
+    // descriptor points to the literal itself (it lives as long as the library).
     column(std::string name, detail::literal type, source_location source = source_location::current())
         : name_(std::move(name)), type_literal_(type.text), source_(source) {}
 
@@ -251,7 +257,7 @@ public:
     column&& unique(source_location source = source_location::current()) && { return std::move(unique(source)); }
     // Turns the type into an array of it: text -> text[].
     column& array() & {
-        type_ = std::string(type_text()) + "[]";
+        extras_.get().type = std::string(type_text()) + "[]";
         type_literal_ = nullptr;
         return *this;
     }
@@ -321,9 +327,12 @@ public:
 private:
     friend class detail::descriptor_storage;
     std::string name_;
-    std::string type_;
-    const char* type_literal_ = nullptr;  // instead of type_
-    std::string_view type_text() const { return type_literal_ ? std::string_view(type_literal_) : type_; }
+    const char* type_literal_ = nullptr;  // instead of extras_'s type
+    std::string_view type_text() const {
+        if (type_literal_) return type_literal_;
+        const auto* extras = extras_.find();
+        return extras ? std::string_view(extras->type) : std::string_view();
+    }
     std::string default_;
     const char* default_literal_ = nullptr;  // instead of default_: one of the SDK's own, not copied
     column& default_literal(const char* expression) {
@@ -331,14 +340,13 @@ private:
         default_literal_ = expression;
         return *this;
     }
-    bool has_default() const { return default_literal_ || !default_.empty(); }
-    std::string_view default_text() const { return default_literal_ ? std::string_view(default_literal_) : default_; }
     bool not_null_ = false;
     bool primary_key_ = false;
     bool unique_ = false;
     source_location source_;
     source_location unique_source_;
     struct extras {
+        std::string type;  // one the SDK has no literal for: varchar(n), numeric(p,s), vector(n), an array
         std::string backfill;
         std::string using_expression;
         std::string renamed_from;
@@ -503,20 +511,24 @@ public:
     table&& primary_key(detail::name_list columns, std::string name = {}) && { return std::move(primary_key(std::move(columns), std::move(name))); }
     table& unique(detail::name_list columns, std::string name = {},
                   source_location source = source_location::current()) & {
-        uniques_.push_back({std::move(name), std::move(columns), source});
+        uniques_.emplace_back(std::move(name), std::move(columns), source);
         return *this;
     }
     table&& unique(detail::name_list columns, std::string name = {},
                    source_location source = source_location::current()) && {
         return std::move(unique(std::move(columns), std::move(name), source));
     }
-    table& add(index idx) & { indexes_.push_back(std::move(idx)); return *this; }
-    table&& add(index idx) && { return std::move(add(std::move(idx))); }
-    table& add(foreign_key fk) & { foreign_keys_.push_back(std::move(fk)); return *this; }
-    table&& add(foreign_key fk) && { return std::move(add(std::move(fk))); }
+    table& add(index&& idx) & { indexes_.push_back(std::move(idx)); return *this; }
+    table&& add(index&& idx) && { return std::move(add(std::move(idx))); }
+    table& add(const index& idx) & { return add(index(idx)); }
+    table&& add(const index& idx) && { return std::move(add(idx)); }
+    table& add(foreign_key&& fk) & { foreign_keys_.push_back(std::move(fk)); return *this; }
+    table&& add(foreign_key&& fk) && { return std::move(add(std::move(fk))); }
+    table& add(const foreign_key& fk) & { return add(foreign_key(fk)); }
+    table&& add(const foreign_key& fk) && { return std::move(add(fk)); }
     table& check(std::string name, std::string expression,
                  source_location source = source_location::current()) & {
-        checks_.push_back({std::move(name), std::move(expression), source});
+        checks_.emplace_back(std::move(name), std::move(expression), source);
         return *this;
     }
     table&& check(std::string name, std::string expression,
@@ -530,8 +542,22 @@ public:
 
 private:
     friend class detail::descriptor_storage;
-    struct unique_def { std::string name; detail::name_list columns; source_location source; };
-    struct check_def { std::string name; std::string expression; source_location source; };
+    // Constructors, not aggregates: first_and_rest::emplace_back makes them in place, and clang
+    // before 16 cannot initialise an aggregate from parentheses.
+    struct unique_def {
+        unique_def(std::string&& n, detail::name_list&& c, source_location s)
+            : name(std::move(n)), columns(std::move(c)), source(s) {}
+        std::string name;
+        detail::name_list columns;
+        source_location source;
+    };
+    struct check_def {
+        check_def(std::string&& n, std::string&& e, source_location s)
+            : name(std::move(n)), expression(std::move(e)), source(s) {}
+        std::string name;
+        std::string expression;
+        source_location source;
+    };
     std::string name_;
     std::vector<column> columns_;
     source_location source_;
@@ -621,12 +647,13 @@ private:
     std::size_t used_ = 0;
 };
 
-// What the C descriptor's tables point to: every string a copy in the text arena, every array a
-// slice of an arena; nothing here ever moves. A table is turned into its C struct as soon as the
-// plugin declares it and its builders are freed, so a plugin of thousands of tables never holds
-// every builder and the descriptor together (the next table's builders reuse the same memory) and
-// the memory it touches is the descriptor's alone. Copies of a plugin share one storage: it only
-// grows, and each copy keeps its own list of tables.
+// What the C descriptor's tables point to: every string a copy in the text arena (but the SDK's own
+// literals, a column's type or default, which the library keeps), every array a slice of an arena;
+// nothing here ever moves. A table is turned into its C struct as soon as the plugin declares it
+// and its builders are freed, so a plugin of thousands of tables never holds every builder and the
+// descriptor together (the next table's builders reuse the same memory) and the memory it touches
+// is the descriptor's alone. Copies of a plugin share one storage: it only grows, and each copy
+// keeps its own list of tables.
 class descriptor_storage {
 public:
     // A copy of `s` in the text arena. Whoever reads the descriptor (the host hashes all of it on
@@ -719,8 +746,8 @@ public:
             pc.struct_size = sizeof(plinth_column);
             pc.flags = c.not_null_ ? PLINTH_COLUMN_NOT_NULL : 0u;
             pc.name = text(c.name_);
-            pc.type = text(c.type_text());
-            pc.default_sql = c.has_default() ? text(c.default_text()) : nullptr;
+            pc.type = c.type_literal_ ? c.type_literal_ : text(c.type_text());
+            pc.default_sql = c.default_literal_ ? c.default_literal_ : optional_text(c.default_);
             if (const auto* extras = c.extras_.find()) {
                 pc.backfill = optional_text(extras->backfill);
                 pc.using_expression = optional_text(extras->using_expression);
