@@ -16,7 +16,12 @@
 #   DELAY_MS (default 1), PLAN_TABLES (default 10000; 0 skips it), FSYNC (default on; off sets the
 #   server's fsync off for the whole run: a cold start's time is then the server's CPU and the
 #   round trips, without the disk's run-to-run spread, which on a shared VM hides a 100 ms
-#   difference; never for a server whose data matters), TMPDIR (where the server's folder goes;
+#   difference; never for a server whose data matters), AUTOVACUUM (default on; off turns the
+#   server's autovacuum off for the whole run: after each size's cold runs, up to 4*COLD_RUNS
+#   databases of N tables, autovacuum vacuums and analyzes each one's catalogs, about 6 s of a core
+#   per database of 5000 tables, during the measurements that follow; a no-op start, two processes
+#   on two cores, loses more of its time to a busy core than psql; see docs/BENCHMARKS.md, eleventh
+#   round), TMPDIR (where the server's folder goes;
 #   default /tmp: TMPDIR=/dev/shm puts it on tmpfs, where creating a table's files does not scan
 #   past the inodes of files deleted in the last minutes, as ext4 without a journal does; see
 #   docs/BENCHMARKS.md, tenth round).
@@ -70,6 +75,11 @@ FSYNC=${FSYNC:-on}
 if [ "$FSYNC" = off ]; then
     sql "ALTER SYSTEM SET fsync = off" && sql "SELECT pg_reload_conf()" >/dev/null
     for _ in $(seq 100); do [ "$(sql 'SHOW fsync')" = off ] && break; sleep 0.05; done
+fi
+AUTOVACUUM=${AUTOVACUUM:-on}
+if [ "$AUTOVACUUM" = off ]; then
+    sql "ALTER SYSTEM SET autovacuum = off" && sql "SELECT pg_reload_conf()" >/dev/null
+    for _ in $(seq 100); do [ "$(sql 'SHOW autovacuum')" = off ] && break; sleep 0.05; done
 fi
 SOCKET_DIR=$(sql 'SHOW unix_socket_directories' | tr -d '"')  # plinth quotes it
 SOCKET_PORT=$(sql 'SHOW port')
@@ -139,7 +149,7 @@ verdict() {
     TARGETS+=("$V  $2")
 }
 
-echo "compare.sh: sizes ${SIZES[*]}, plan alone at ${PLAN_TABLES}; RUNS=$RUNS COLD_RUNS=$COLD_RUNS DELAY_MS=$DELAY_MS fsync $(sql 'SHOW fsync'); load average $LOAD_START" >&2
+echo "compare.sh: sizes ${SIZES[*]}, plan alone at ${PLAN_TABLES}; RUNS=$RUNS COLD_RUNS=$COLD_RUNS DELAY_MS=$DELAY_MS fsync $(sql 'SHOW fsync') autovacuum $(sql 'SHOW autovacuum'); load average $LOAD_START" >&2
 row tables measurement plinth_ms base_ms ratio round_trips target result
 for n in "${SIZES[@]}"; do
     export PLINTH_BENCH_TABLES=$n
