@@ -144,15 +144,17 @@ bool Journal::exists() {
 
 std::string Journal::presence_columns() const {
     const auto literal = [this](const std::string& text) { return connection_.quote_literal(text); };
-    const auto function = "to_regprocedure(" + literal(fingerprint_function() + "(text[])") + ") IS NOT NULL";
+    // The tables' part of `complete`, the schema, the function; read_presence joins the first and last.
     return "to_regclass(" + literal(quoted_ + ".ddl_epoch") +
            ") IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass(" +
-           literal(quoted_ + ".state") + ") AND attname = 'plan_clean' AND NOT attisdropped) AND " + function +
-           ", EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = " + literal(schema_) + "), " + function;
+           literal(quoted_ + ".state") + ") AND attname = 'plan_clean' AND NOT attisdropped), " +
+           "EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = " + literal(schema_) + "), " +
+           "to_regprocedure(" + literal(fingerprint_function() + "(text[])") + ") IS NOT NULL";
 }
 
 Journal::Presence Journal::read_presence(const pg::Result& result, int column) {
-    return {result.text(0, column) == "t", result.text(0, column + 1) == "t", result.text(0, column + 2) == "t"};
+    const bool tables = result.text(0, column) == "t", function = result.text(0, column + 2) == "t";
+    return {tables && function, result.text(0, column + 1) == "t", function};
 }
 
 std::string Journal::fingerprint_function() const {
