@@ -71,16 +71,15 @@ PSQL=$PG_BIN/psql
 [ -x "$PSQL" ] && [ -x "$PG_BIN/pg_dump" ] ||
     { echo "compare.sh: no psql and pg_dump in $PG_BIN; set PG_BIN to the server's client binaries" >&2; exit 1; }
 sql() { "$PSQL" -X -q -t -A -v ON_ERROR_STOP=1 "$URL" -c "$1"; }
+# Turns the server setting $1 off for the whole run, once the reload has taken effect.
+setting_off() {
+    sql "ALTER SYSTEM SET $1 = off" && sql "SELECT pg_reload_conf()" >/dev/null
+    for _ in $(seq 100); do [ "$(sql "SHOW $1")" = off ] && break; sleep 0.05; done
+}
 FSYNC=${FSYNC:-on}
-if [ "$FSYNC" = off ]; then
-    sql "ALTER SYSTEM SET fsync = off" && sql "SELECT pg_reload_conf()" >/dev/null
-    for _ in $(seq 100); do [ "$(sql 'SHOW fsync')" = off ] && break; sleep 0.05; done
-fi
+[ "$FSYNC" != off ] || setting_off fsync
 AUTOVACUUM=${AUTOVACUUM:-on}
-if [ "$AUTOVACUUM" = off ]; then
-    sql "ALTER SYSTEM SET autovacuum = off" && sql "SELECT pg_reload_conf()" >/dev/null
-    for _ in $(seq 100); do [ "$(sql 'SHOW autovacuum')" = off ] && break; sleep 0.05; done
-fi
+[ "$AUTOVACUUM" != off ] || setting_off autovacuum
 SOCKET_DIR=$(sql 'SHOW unix_socket_directories' | tr -d '"')  # plinth quotes it
 SOCKET_PORT=$(sql 'SHOW port')
 USER_NAME=$(sql 'SELECT current_user')
