@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli/huge_heap.hpp"
+#include "pipeline/huge_heap.hpp"
 #include "load/loader.hpp"
 
 namespace {
@@ -29,6 +29,7 @@ long minor_faults() {
 }
 
 [[noreturn]] void child(const char* file) {
+    plinth::pipeline::start_heap_at_huge_page();  // as the load probe's child does
     const auto t0 = Clock::now();
     void* library = ::dlopen(file, RTLD_NOW | RTLD_LOCAL);
     if (!library) {
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: probe_child FILE.so [RUNS]\n");
         return 2;
     }
-    plinth::cli::prefer_huge_heap();
+    plinth::pipeline::prefer_huge_heap();
     const int runs = argc > 2 ? std::atoi(argv[2]) : 11;
     for (int i = 0; i < runs; ++i) {
         const pid_t pid = ::fork();

@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "load/elf_check.hpp"
+#include "pipeline/huge_heap.hpp"
 #include "model/text.hpp"
 
 namespace plinth::pipeline {
@@ -94,6 +95,7 @@ std::optional<std::uint64_t> load_once(const std::filesystem::path& file, std::u
                              pid_t parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a plinth killed meanwhile leaves no child behind
     if (::getppid() != parent) ::_exit(1);
+    start_heap_at_huge_page();
     g_record_fd = fd;
     // The default actions: the child dies by the signal itself, as plinth would have, and a
     // sanitizer's handler does not turn it into a report and an exit status.
