@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pipeline/huge_heap.hpp"
 #include "load/loader.hpp"
+#include "pipeline/huge_heap.hpp"
 
 namespace {
 

@@ -16,8 +16,8 @@ void prefer_huge_heap();
 // child allocates lies in huge pages of its own. Without it the child allocates first where the
 // parent left off: in the heap's first, partial 2 MiB (never a huge page, as the heap does not
 // start on a boundary) or in a huge page the parent touched (which the child's first write splits),
-// either way 4 KiB faults, each 11 us on this VM: 400-500 of them in the bench plugin's entry
-// function at 5,000 tables (docs/BENCHMARKS.md, "Twelfth round"). The space skipped is never
+// either way 4 KiB faults: up to 500 in the bench plugin's entry function at 5,000 tables, 11 us
+// each on the virtual machine of docs/BENCHMARKS.md's twelfth round. The space skipped is never
 // touched, so it costs no memory.
 void start_heap_at_huge_page();
 

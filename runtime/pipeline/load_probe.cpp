@@ -22,8 +22,8 @@
 #include <spdlog/spdlog.h>
 
 #include "load/elf_check.hpp"
-#include "pipeline/huge_heap.hpp"
 #include "model/text.hpp"
+#include "pipeline/huge_heap.hpp"
 
 namespace plinth::pipeline {
 namespace {
